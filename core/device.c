@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "device.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "log.h"
+
+/* Transport features every vtrust device handles, whatever SET_FEATURES says. */
+#define VT_CORE_FEATURES                                                                           \
+	(VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VIRTIO_RING_F_INDIRECT_DESC) |                        \
+	 VT_BIT(VIRTIO_RING_F_EVENT_IDX) | VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+
+#define VT_CORE_PROTOCOL                                                                           \
+	(VT_BIT(VHOST_USER_PROTOCOL_F_MQ) | VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |              \
+	 VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | VT_BIT(VHOST_USER_PROTOCOL_F_STATUS))
+
+struct vt_device *vt_device_new(const char *name, const struct vt_device_ops *ops, void *priv)
+{
+	struct vt_device *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->ops = ops;
+	d->priv = priv;
+	d->listen_fd = d->conn_fd = d->xfer_fd = -1;
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vt_guestmem_init(&d->mem);
+
+	d->offered_features = VT_CORE_FEATURES | (ops->get_features ? ops->get_features(priv) : 0);
+	d->offered_protocol = VT_CORE_PROTOCOL | ops->protocol_features;
+	if (ops->save_state && ops->load_state)
+		d->offered_protocol |= VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE);
+	/* QEMU 7.2 reconnects without renegotiating: assume our offer is in force. */
+	d->acked_protocol = d->offered_protocol;
+
+	d->nqueues = ops->num_queues(priv);
+	d->queues = calloc(d->nqueues ? d->nqueues : 1, sizeof(*d->queues));
+	if (d->stop_fd < 0 || !d->queues) {
+		free(d->queues);
+		if (d->stop_fd >= 0)
+			close(d->stop_fd);
+		free(d);
+		return NULL;
+	}
+	for (unsigned i = 0; i < d->nqueues; i++)
+		vt_queue_init(&d->queues[i], d, &d->mem, i);
+	return d;
+}
+
+void vt_device_set_busy_poll(struct vt_device *d, uint32_t us)
+{
+	d->busy_poll_us = us;
+}
+
+void vt_device_disconnect(struct vt_device *d)
+{
+	for (unsigned i = 0; i < d->nqueues; i++) {
+		struct vt_queue *q = &d->queues[i];
+		if (q->started) {
+			vt_queue_stop_worker(q);
+			q->started = false;
+			if (d->ops->queue_stop)
+				d->ops->queue_stop(d->priv, q);
+		}
+		vt_queue_reset(q);
+	}
+	if (d->xfer_running) {
+		pthread_join(d->xfer_thread, NULL);
+		d->xfer_running = false;
+	}
+	vt_guestmem_clear(&d->mem);
+	if (d->conn_fd >= 0) {
+		close(d->conn_fd);
+		d->conn_fd = -1;
+		if (d->ops->disconnected)
+			d->ops->disconnected(d->priv);
+	}
+	d->acked_features = 0;
+	d->acked_protocol = d->offered_protocol;
+	d->status = 0;
+}
+
+void vt_device_free(struct vt_device *d)
+{
+	if (!d)
+		return;
+	vt_device_disconnect(d);
+	for (unsigned i = 0; i < d->nqueues; i++)
+		vt_queue_destroy(&d->queues[i]);
+	free(d->queues);
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->unlink_on_exit && d->socket_path)
+		(void)unlink(d->socket_path);
+	free(d->socket_path);
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	free(d);
+}
+
+/* True if something accepts connections at path (a live daemon). */
+static bool socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
+int vt_device_listen(struct vt_device *d, const char *path, mode_t mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			vt_err("%s: %s exists and is not a socket", d->name, path);
+			return -EEXIST;
+		}
+		if (socket_is_live(&sa)) {
+			vt_err("%s: %s is served by another process", d->name, path);
+			return -EADDRINUSE;
+		}
+		vt_info("%s: replacing stale socket %s", d->name, path);
+		(void)unlink(path);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Create with the final mode: no window where others could connect. */
+	mode_t old = umask((mode_t)~mode & 0777);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 4) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	d->listen_fd = fd;
+	d->socket_path = strdup(path);
+	d->unlink_on_exit = true;
+	return 0;
+}
+
+int vt_device_adopt_fd(struct vt_device *d, int fd)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+		return -errno;
+	if (listening)
+		d->listen_fd = fd;
+	else
+		d->conn_fd = fd;
+	return 0;
+}
+
+void vt_device_stop(struct vt_device *d)
+{
+	uint64_t one = 1;
+	ssize_t w = write(d->stop_fd, &one, sizeof(one));
+	(void)w;
+}
+
+static void accept_one(struct vt_device *d)
+{
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (d->conn_fd >= 0) {
+		/* vhost-user is one front-end per socket. */
+		vt_warn("%s: refusing a second front-end while one is connected", d->name);
+		close(fd);
+		return;
+	}
+	d->conn_fd = fd;
+	atomic_fetch_add_explicit(&d->stats.connections, 1, memory_order_relaxed);
+	vt_info("%s: front-end connected", d->name);
+	if (d->ops->connected)
+		d->ops->connected(d->priv);
+}
+
+int vt_device_run(struct vt_device *d)
+{
+	bool adopted_conn = d->listen_fd < 0 && d->conn_fd >= 0;
+	if (adopted_conn && d->ops->connected)
+		d->ops->connected(d->priv);
+	for (;;) {
+		struct pollfd p[3] = {
+			{.fd = d->stop_fd, .events = POLLIN},
+			{.fd = d->listen_fd, .events = POLLIN},
+			{.fd = d->conn_fd, .events = POLLIN},
+		};
+		int r = poll(p, 3, -1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents & POLLIN)
+			accept_one(d);
+		if (d->conn_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			struct vt_vu_msg m;
+			int e = vt_vu_recv(d->conn_fd, &m);
+			if (e == 0)
+				e = vt_device_handle_message(d, &m);
+			if (e < 0) {
+				if (e == -EPIPE)
+					vt_info("%s: front-end disconnected", d->name);
+				else
+					vt_warn("%s: dropping front-end: %s", d->name, strerror(-e));
+				vt_device_disconnect(d);
+				if (d->listen_fd < 0)
+					break; /* an adopted connection has no successor */
+			}
+		}
+	}
+	vt_device_disconnect(d);
+	return 0;
+}

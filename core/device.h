@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct vt_device: one device instance served on one vhost-user socket.
+ *
+ * The protocol thread (vt_device_run) accepts one front-end at a time and
+ * dispatches its messages through one table (vu_dispatch.c) that checks each
+ * request's payload size, fd count and queue index before any handler runs.
+ * A front-end disconnect stops the rings, unmaps guest memory and waits for
+ * the next connection; device state is kept.
+ */
+#ifndef VTRUST_DEVICE_H
+#define VTRUST_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "compiler.h"
+#include "guestmem.h"
+#include "vdev.h"
+#include "virtq.h"
+#include "vu_msg.h"
+
+struct vt_device_stats {
+	_Atomic uint64_t messages;
+	_Atomic uint64_t bad_messages;
+	_Atomic uint64_t connections;
+};
+
+struct vt_device {
+	char name[64];
+	const struct vt_device_ops *ops;
+	void *priv;
+
+	int listen_fd;
+	int conn_fd;
+	int stop_fd; /* eventfd: vt_device_stop() */
+	char *socket_path;
+	bool unlink_on_exit;
+
+	uint64_t offered_features;
+	uint64_t acked_features;
+	uint64_t offered_protocol;
+	uint64_t acked_protocol;
+	uint8_t status;
+	uint32_t busy_poll_us;
+
+	uint16_t nqueues;
+	struct vt_queue *queues;
+	struct vt_guestmem mem;
+
+	/* DEVICE_STATE transfer in flight. */
+	pthread_t xfer_thread;
+	bool xfer_running;
+	int xfer_fd;
+	uint32_t xfer_direction;
+	int xfer_result;
+
+	struct vt_device_stats stats;
+};
+
+/* Creates an instance; the device's num_queues() is read once here. */
+struct vt_device *vt_device_new(const char *name, const struct vt_device_ops *ops, void *priv) VT_MUST_USE;
+/* Stops everything, closes the socket (unlinking it if we created it); accepts NULL. */
+void vt_device_free(struct vt_device *d);
+
+/*
+ * Listens on a Unix socket path. A stale socket left by a crashed daemon is
+ * replaced; a live one (someone accepts connections) is an error (-EADDRINUSE).
+ */
+int vt_device_listen(struct vt_device *d, const char *path, mode_t mode) VT_MUST_USE;
+/* Serves on an inherited fd: a listening socket, or an already connected one. */
+int vt_device_adopt_fd(struct vt_device *d, int fd) VT_MUST_USE;
+
+/* The protocol loop; returns 0 after vt_device_stop(), negative errno on fatal errors. */
+int vt_device_run(struct vt_device *d);
+/* Async-signal-safe request to leave vt_device_run (in-flight requests finish). */
+void vt_device_stop(struct vt_device *d);
+
+/*
+ * Handles one already-received message as the protocol thread would (used by
+ * vt_device_run, unit tests and the fuzz harness). Consumes m's fds. Returns
+ * negative errno when the connection must be dropped.
+ */
+int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m);
+
+/* Drops the current front-end as on EOF: rings stop, memory unmapped, state kept. */
+void vt_device_disconnect(struct vt_device *d);
+
+/* Busy-poll window for queue workers, in µs (0 = block on kicks). */
+void vt_device_set_busy_poll(struct vt_device *d, uint32_t us);
+
+static inline struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i)
+{
+	return i < d->nqueues ? &d->queues[i] : NULL;
+}
+
+/* Worker threads (worker.c). */
+int vt_queue_start_worker(struct vt_queue *q) VT_MUST_USE;
+void vt_queue_stop_worker(struct vt_queue *q);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Guest memory: the region table a front-end gives with SET_MEM_TABLE or
+ * ADD_MEM_REG/REM_MEM_REG, mapped into this process.
+ *
+ * Every translation checks bounds with overflow-checked arithmetic; a range
+ * that is not entirely inside mapped guest memory never yields a pointer.
+ * Only core/ translates guest addresses (scripts/lint.sh enforces it): devices
+ * see guest memory only through struct vt_chain (chain.h).
+ *
+ * Mapping follows the vhost-user offset rule: the fd is mapped from file
+ * offset 0 for memory_size + mmap_offset bytes and the region starts at
+ * map + mmap_offset (mmap_offset need not be page aligned).
+ */
+#ifndef VTRUST_GUESTMEM_H
+#define VTRUST_GUESTMEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "vhost_user_proto.h"
+
+struct vt_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uva;
+	uint64_t mmap_offset;
+	uint8_t *map; /* mapping base (file offset 0) */
+	size_t map_len;
+	uint8_t *host; /* map + mmap_offset: host address of gpa */
+};
+
+struct vt_guestmem {
+	unsigned nregions;
+	struct vt_mem_region regions[VT_MAX_MEM_SLOTS];
+};
+
+/* Pre-fault new mappings (default on): a first-touch fault costs ~10 µs here. */
+void vt_guestmem_set_prefault(bool on);
+
+void vt_guestmem_init(struct vt_guestmem *m);
+
+/*
+ * Validates and maps one region; takes no ownership of fd (the caller closes
+ * it). Errors: -EINVAL (zero size, overflow, overlap with a mapped region in
+ * gpa or uva space, size+offset beyond the file), -ENOSPC (table full),
+ * -errno from mmap.
+ */
+int vt_guestmem_add(struct vt_guestmem *m, const struct vhost_user_mem_region *r, int fd) VT_MUST_USE;
+
+/* Unmaps the region matching gpa, uva and size (offset ignored, per the spec); -ENOENT if none. */
+int vt_guestmem_remove(struct vt_guestmem *m, const struct vhost_user_mem_region *r) VT_MUST_USE;
+
+/* Unmaps everything. */
+void vt_guestmem_clear(struct vt_guestmem *m);
+
+/*
+ * Guest-physical translation of the start of [gpa, gpa+len): returns the host
+ * pointer and stores in *ret_len how many bytes of the range are contiguous
+ * in that region (≤ len, ≥ 1). NULL if gpa is unmapped, len is 0 or
+ * gpa+len overflows.
+ */
+uint8_t *vt_guestmem_gpa_prefix(const struct vt_guestmem *m, uint64_t gpa, uint64_t len,
+				uint64_t *ret_len);
+
+/* Whole-range translation, gpa space: NULL unless all len bytes lie in one region. */
+uint8_t *vt_guestmem_gpa_range(const struct vt_guestmem *m, uint64_t gpa, uint64_t len);
+
+/* Whole-range translation in front-end virtual (uva) space, for ring addresses. */
+uint8_t *vt_guestmem_uva_range(const struct vt_guestmem *m, uint64_t uva, uint64_t len);
+
+#endif

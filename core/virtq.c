@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "virtq.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+
+#include "log.h"
+
+/* The compiler must not re-read guest memory in place of our private copy. */
+#define vt_guest_barrier() __asm__ volatile("" ::: "memory")
+
+void vt_queue_init(struct vt_queue *q, struct vt_device *dev, const struct vt_guestmem *mem,
+		   unsigned index)
+{
+	memset(q, 0, sizeof(*q));
+	q->index = index;
+	q->dev = dev;
+	q->mem = mem;
+	pthread_mutex_init(&q->lock, NULL);
+	q->kick_fd = q->call_fd = q->err_fd = -1;
+	q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	q->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vt_queue_reset(struct vt_queue *q)
+{
+	close_fd(&q->kick_fd);
+	close_fd(&q->call_fd);
+	close_fd(&q->err_fd);
+	q->kick_nofd = false;
+	q->num = 0;
+	q->addr_set = false;
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+	q->last_avail_idx = 0;
+	q->used_idx = 0;
+	q->signalled_used_valid = false;
+	q->started = false;
+	q->enabled = false;
+	q->broken = false;
+	q->broken_reason = NULL;
+	vt_queue_arm_timer(q, 0);
+}
+
+void vt_queue_destroy(struct vt_queue *q)
+{
+	vt_queue_reset(q);
+	close_fd(&q->wake_fd);
+	close_fd(&q->timer_fd);
+	free(q->segs);
+	q->segs = NULL;
+	pthread_mutex_destroy(&q->lock);
+}
+
+void vt_queue_set_broken(struct vt_queue *q, const char *reason)
+{
+	if (q->broken)
+		return;
+	q->broken = true;
+	q->broken_reason = reason;
+	atomic_fetch_add(&q->stats.broken, 1);
+	vt_warn("queue %u: ring broken: %s; not served until the front-end restarts it", q->index,
+		reason);
+	if (q->err_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(q->err_fd, &one, sizeof(one));
+		(void)w;
+	}
+}
+
+bool vt_queue_map_rings(struct vt_queue *q)
+{
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+	if (!q->addr_set || q->num == 0) {
+		vt_queue_set_broken(q, "ring started without size or addresses");
+		return false;
+	}
+	/* Alignment per the spec: descriptors 16, avail 2, used 4. */
+	if ((q->desc_uva & 15) || (q->avail_uva & 1) || (q->used_uva & 3)) {
+		vt_queue_set_broken(q, "misaligned ring address");
+		return false;
+	}
+	uint8_t *d = vt_guestmem_uva_range(q->mem, q->desc_uva, vring_desc_size(q->num));
+	uint8_t *a = vt_guestmem_uva_range(q->mem, q->avail_uva, vring_avail_size(q->num));
+	uint8_t *u = vt_guestmem_uva_range(q->mem, q->used_uva, vring_used_size(q->num));
+	if (!d || !a || !u) {
+		vt_queue_set_broken(q, "ring address outside guest memory");
+		return false;
+	}
+	q->desc = (struct vring_desc *)(void *)d;
+	q->avail = (struct vring_avail *)(void *)a;
+	q->used = (struct vring_used *)(void *)u;
+	return true;
+}
+
+static inline uint16_t avail_idx_acquire(const struct vt_queue *q)
+{
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+}
+
+static inline uint16_t *used_event_ptr(const struct vt_queue *q)
+{
+	return &q->avail->ring[q->num];
+}
+
+static inline uint16_t *avail_event_ptr(const struct vt_queue *q)
+{
+	return (uint16_t *)(void *)&q->used->ring[q->num];
+}
+
+/* Copies len guest-physical bytes (possibly spanning regions) into dst. */
+static bool copy_from_gpa(const struct vt_guestmem *mem, uint64_t gpa, void *dst, uint64_t len)
+{
+	uint8_t *out = dst;
+	while (len) {
+		uint64_t got;
+		const uint8_t *p = vt_guestmem_gpa_prefix(mem, gpa, len, &got);
+		if (!p)
+			return false;
+		memcpy(out, p, got);
+		out += got;
+		gpa += got;
+		len -= got;
+	}
+	vt_guest_barrier();
+	return true;
+}
+
+struct walk {
+	struct vt_queue *q;
+	uint32_t nseg;
+	uint32_t nrd;
+	bool seen_write;
+	int err; /* -EBADMSG: chain-level; -EIO: ring-level */
+	const char *why;
+};
+
+/* Adds one descriptor's buffer as host segments; false when the walk must stop. */
+static bool walk_add(struct walk *w, const struct vring_desc *d)
+{
+	bool writable = d->flags & VRING_DESC_F_WRITE;
+	if (!writable && w->seen_write) {
+		w->err = -EBADMSG;
+		w->why = "readable descriptor after a writable one";
+		return false;
+	}
+	w->seen_write |= writable;
+	uint64_t gpa = d->addr, len = d->len, end;
+	if (vt_add_overflow(gpa, len, &end)) {
+		w->err = -EIO;
+		w->why = "descriptor address + length overflows";
+		return false;
+	}
+	while (len) {
+		uint64_t got;
+		uint8_t *p = vt_guestmem_gpa_prefix(w->q->mem, gpa, len, &got);
+		if (!p) {
+			w->err = -EIO;
+			w->why = "descriptor outside guest memory";
+			return false;
+		}
+		if (w->nseg >= w->q->segs_cap) {
+			w->err = -EBADMSG;
+			w->why = "chain has too many segments";
+			return false;
+		}
+		w->q->segs[w->nseg].iov_base = p;
+		w->q->segs[w->nseg].iov_len = (size_t)got;
+		w->nseg++;
+		if (!writable)
+			w->nrd++;
+		gpa += got;
+		len -= got;
+	}
+	return true;
+}
+
+static int walk_chain(struct walk *w, uint16_t head)
+{
+	struct vt_queue *q = w->q;
+	uint32_t max = q->num; /* descriptors allowed in the current table */
+	uint32_t count = 0;
+	uint32_t i = head;
+	uint64_t table_gpa = 0;
+	bool indirect = false;
+
+	for (;;) {
+		struct vring_desc d;
+		if (!indirect) {
+			memcpy(&d, &q->desc[i], sizeof(d));
+			vt_guest_barrier();
+		} else if (!copy_from_gpa(q->mem, table_gpa + 16ull * i, &d, sizeof(d))) {
+			w->why = "indirect table outside guest memory";
+			return w->err = -EIO;
+		}
+		if (++count > max) {
+			w->why = "descriptor chain loops or exceeds the queue size";
+			return w->err = -EIO;
+		}
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (indirect) {
+				w->why = "indirect descriptor inside an indirect table";
+				return w->err = -EIO;
+			}
+			if (d.flags & VRING_DESC_F_NEXT) {
+				w->why = "indirect descriptor with NEXT set";
+				return w->err = -EIO;
+			}
+			if (d.len == 0 || d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE) {
+				w->why = "indirect table length invalid";
+				return w->err = -EIO;
+			}
+			uint64_t end;
+			if (vt_add_overflow(d.addr, (uint64_t)d.len, &end)) {
+				w->why = "indirect table address overflows";
+				return w->err = -EIO;
+			}
+			indirect = true;
+			table_gpa = d.addr;
+			max = d.len / 16;
+			count = 0;
+			i = 0;
+			continue;
+		}
+		if (!walk_add(w, &d))
+			return w->err;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = d.next;
+		if (i >= max) {
+			w->why = "descriptor next index out of range";
+			return w->err = -EIO;
+		}
+	}
+}
+
+static bool ensure_segs(struct vt_queue *q)
+{
+	uint32_t want = 2 * q->num + 256;
+	if (q->segs && q->segs_cap >= want)
+		return true;
+	struct iovec *s = realloc(q->segs, want * sizeof(*s));
+	if (!s)
+		return false;
+	q->segs = s;
+	q->segs_cap = want;
+	return true;
+}
+
+int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
+{
+	if (q->broken || !q->avail)
+		return -EIO;
+	uint16_t avail_idx = avail_idx_acquire(q);
+	uint16_t pending = (uint16_t)(avail_idx - q->last_avail_idx);
+	if (pending == 0)
+		return 0;
+	if (pending > q->num) {
+		vt_queue_set_broken(q, "avail index moved more than the ring size");
+		return -EIO;
+	}
+	uint16_t head = __atomic_load_n(&q->avail->ring[q->last_avail_idx & (q->num - 1)],
+					__ATOMIC_RELAXED);
+	if (head >= q->num) {
+		vt_queue_set_broken(q, "avail ring head index out of range");
+		return -EIO;
+	}
+	if (!ensure_segs(q)) {
+		vt_warn("queue %u: out of memory for a chain", q->index);
+		return 0;
+	}
+	q->last_avail_idx++;
+	atomic_fetch_add_explicit(&q->stats.chains, 1, memory_order_relaxed);
+
+	struct walk w = {.q = q};
+	int r = walk_chain(&w, head);
+	if (r == -EIO) {
+		vt_queue_set_broken(q, w.why);
+		return -EIO;
+	}
+	if (r == -EBADMSG) {
+		vt_debug("queue %u: malformed chain %u: %s", q->index, head, w.why);
+		vt_chain_init(c, head, q->segs, 0, 0);
+		return -EBADMSG;
+	}
+	vt_chain_init(c, head, q->segs, w.nrd, w.nseg - w.nrd);
+	return 1;
+}
+
+void vt_queue_unpop(struct vt_queue *q)
+{
+	q->last_avail_idx--;
+	atomic_fetch_sub_explicit(&q->stats.chains, 1, memory_order_relaxed);
+}
+
+void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len)
+{
+	if (!q->used)
+		return;
+	if (len > c->wr_total)
+		len = (uint32_t)c->wr_total; /* never claim more than the driver gave us */
+	struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->num - 1)];
+	__atomic_store_n(&e->id, (uint32_t)c->head, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
+	q->used_idx++;
+	/* Element before index: the driver reads idx, then the element. */
+	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+void vt_queue_push_malformed(struct vt_queue *q, const struct vt_chain *c)
+{
+	atomic_fetch_add_explicit(&q->stats.malformed, 1, memory_order_relaxed);
+	vt_queue_push(q, c, 0);
+}
+
+void vt_queue_notify(struct vt_queue *q)
+{
+	if (!q->used || q->call_fd < 0)
+		return;
+	/* Our used idx store must be visible before we read the driver's wishes. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	bool need;
+	if (q->event_idx) {
+		uint16_t old = q->signalled_used;
+		uint16_t new_idx = q->used_idx;
+		uint16_t ev = __atomic_load_n(used_event_ptr(q), __ATOMIC_RELAXED);
+		need = !q->signalled_used_valid || vring_need_event(ev, new_idx, old);
+	} else {
+		uint16_t flags = __atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED);
+		need = !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+	}
+	if (q->signalled_used_valid && q->signalled_used == q->used_idx)
+		need = false; /* nothing new since the last signal */
+	q->signalled_used = q->used_idx;
+	q->signalled_used_valid = true;
+	if (!need)
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(q->call_fd, &one, sizeof(one));
+	(void)w;
+	atomic_fetch_add_explicit(&q->stats.notifies, 1, memory_order_relaxed);
+}
+
+bool vt_queue_has_avail(struct vt_queue *q)
+{
+	if (!q->avail || q->broken)
+		return false;
+	return avail_idx_acquire(q) != q->last_avail_idx;
+}
+
+bool vt_queue_enable_notify(struct vt_queue *q)
+{
+	if (!q->used)
+		return false;
+	__atomic_store_n(avail_event_ptr(q), q->last_avail_idx, __ATOMIC_RELAXED);
+	uint16_t f = __atomic_load_n(&q->used->flags, __ATOMIC_RELAXED);
+	if (f & VRING_USED_F_NO_NOTIFY)
+		__atomic_store_n(&q->used->flags, (uint16_t)(f & ~VRING_USED_F_NO_NOTIFY),
+				 __ATOMIC_RELAXED);
+	/* Publish the re-arm before re-checking, or a kick could be lost. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return vt_queue_has_avail(q);
+}
+
+void vt_queue_disable_notify(struct vt_queue *q)
+{
+	if (!q->used)
+		return;
+	/* One behind our position: the driver's need_event test stays false. */
+	__atomic_store_n(avail_event_ptr(q), (uint16_t)(q->last_avail_idx - 1), __ATOMIC_RELAXED);
+	uint16_t f = __atomic_load_n(&q->used->flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->used->flags, (uint16_t)(f | VRING_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
+}
+
+void vt_queue_arm_timer(struct vt_queue *q, uint64_t ns)
+{
+	if (q->timer_fd < 0)
+		return;
+	struct itimerspec its = {0};
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	(void)timerfd_settime(q->timer_fd, 0, &its, NULL);
+}
+
+void vt_queue_wake(struct vt_queue *q)
+{
+	atomic_store(&q->wake_pending, true);
+	uint64_t one = 1;
+	ssize_t w = write(q->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
+void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv)
+{
+	struct vt_chain c;
+	do {
+		int r;
+		bool any = false;
+		while ((r = vt_queue_pop(q, &c)) != 0) {
+			if (r == -EIO)
+				return;
+			any = true;
+			if (r == -EBADMSG) {
+				vt_queue_push_malformed(q, &c);
+				continue;
+			}
+			int len = handle(priv, q, &c);
+			if (len < 0)
+				vt_queue_push_malformed(q, &c);
+			else
+				vt_queue_push(q, &c, (uint32_t)len);
+		}
+		if (any)
+			vt_queue_notify(q);
+	} while (vt_queue_enable_notify(q));
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Split virtqueue, device side.
+ *
+ * State machine of one queue (vhost-user semantics, QEMU 7.2 behaviour):
+ *   configured (NUM, ADDR, BASE, CALL, ERR in any order)
+ *   -> started on SET_VRING_KICK (a worker thread serves it)
+ *   -> stopped on GET_VRING_BASE (the worker finishes its batch and exits)
+ * "Enabled" is separate (SET_VRING_ENABLE); devices that QEMU 7.2 never
+ * enables (crypto) are served when started.
+ *
+ * A malformed ring (loops, out-of-range indexes, nested indirect tables,
+ * addresses outside guest memory, avail idx running ahead by more than the
+ * ring size) marks the queue broken: logged once, counted, never served
+ * again until the front-end restarts it. Nothing is read or written outside
+ * the guest's regions.
+ *
+ * Locking: the worker holds q->lock while it serves a batch; the protocol
+ * thread takes it to change anything the worker reads (call fd, memory
+ * table, addresses). Devices' queue_handle callbacks run with it held.
+ */
+#ifndef VTRUST_VIRTQ_H
+#define VTRUST_VIRTQ_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chain.h"
+#include "compiler.h"
+#include "guestmem.h"
+#include "virtio_ring.h"
+
+struct vt_device;
+
+struct vt_queue_stats {
+	_Atomic uint64_t chains;     /* chains popped */
+	_Atomic uint64_t notifies;   /* call eventfd signals */
+	_Atomic uint64_t kicks;      /* kick eventfd wake-ups */
+	_Atomic uint64_t malformed;  /* chains completed with len 0 as malformed */
+	_Atomic uint64_t broken;     /* times the ring was marked broken */
+};
+
+struct vt_queue {
+	unsigned index;
+	struct vt_device *dev;
+	const struct vt_guestmem *mem; /* the device's table, stable under lock */
+	pthread_mutex_t lock;
+
+	/* Front-end configuration. */
+	uint32_t num;
+	uint64_t desc_uva, avail_uva, used_uva, log_gpa;
+	uint32_t addr_flags;
+	bool addr_set;
+	int kick_fd, call_fd, err_fd;
+	bool kick_nofd; /* SET_VRING_KICK with NOFD: poll the ring */
+
+	/* Ring state. */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t last_avail_idx;
+	uint16_t used_idx;
+	uint16_t signalled_used;
+	bool signalled_used_valid;
+	bool event_idx; /* EVENT_IDX negotiated by SET_FEATURES */
+	bool started;
+	bool enabled;
+	bool broken;
+	const char *broken_reason;
+
+	/* Segment storage for the chain in flight. */
+	struct iovec *segs;
+	uint32_t segs_cap;
+
+	/* Worker. */
+	pthread_t thread;
+	bool thread_running;
+	int wake_fd;  /* eventfd: stop requests and cross-thread wake-ups */
+	int timer_fd; /* timerfd a device arms to be called back (rate limits) */
+	_Atomic bool stop_requested;
+	_Atomic bool wake_pending;
+	uint32_t busy_poll_us;
+
+	struct vt_queue_stats stats;
+	void *priv; /* per-queue device data */
+};
+
+void vt_queue_init(struct vt_queue *q, struct vt_device *dev, const struct vt_guestmem *mem,
+		   unsigned index);
+void vt_queue_destroy(struct vt_queue *q);
+
+/* Resets ring state (not device state) as after a fresh connection. */
+void vt_queue_reset(struct vt_queue *q);
+
+/*
+ * Translates the ring addresses through q->mem; false (queue broken) if any ring
+ * area lies outside the regions. Called on start and after memory changes.
+ */
+bool vt_queue_map_rings(struct vt_queue *q);
+
+/*
+ * Pops the next available chain into c.
+ *   1          a well-formed chain;
+ *   0          nothing available;
+ *   -EBADMSG   the chain was popped but is malformed at the request level
+ *              (a readable descriptor after a writable one): complete it
+ *              with len 0 (vt_queue_push_malformed);
+ *   -EIO       the ring is broken (see above); stop serving.
+ */
+int vt_queue_pop(struct vt_queue *q, struct vt_chain *c) VT_MUST_USE;
+
+/* Puts the last popped chain back (a throttled request stays queued). */
+void vt_queue_unpop(struct vt_queue *q);
+
+/* Publishes one used element; len must not exceed the chain's writable bytes. */
+void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len);
+void vt_queue_push_malformed(struct vt_queue *q, const struct vt_chain *c);
+
+/* Signals the call eventfd if the driver wants it (EVENT_IDX or flags rule). */
+void vt_queue_notify(struct vt_queue *q);
+
+/* True if the driver has made more chains available than we consumed. */
+bool vt_queue_has_avail(struct vt_queue *q);
+
+/*
+ * Re-arms driver notifications race-free: publishes avail_event =
+ * last_avail_idx (always, even without EVENT_IDX: QEMU 7.2 hides it from
+ * crypto back-ends), clears NO_NOTIFY, full barrier, then reports whether
+ * work arrived meanwhile (true: serve again before sleeping).
+ */
+bool vt_queue_enable_notify(struct vt_queue *q);
+/* Asks the driver not to kick (busy-poll). */
+void vt_queue_disable_notify(struct vt_queue *q);
+
+/* Marks the queue broken (logs once, counts, signals the err eventfd). */
+void vt_queue_set_broken(struct vt_queue *q, const char *reason);
+
+/* Arms (ns > 0) or disarms (ns == 0) the queue's timer; expiry calls queue_handle. */
+void vt_queue_arm_timer(struct vt_queue *q, uint64_t ns);
+
+/* Wakes the worker from any thread; it calls queue_handle soon. */
+void vt_queue_wake(struct vt_queue *q);
+
+/*
+ * The common serving loop for simple devices: pop every chain, call
+ * handle(priv, q, chain) which returns the used length (or a negative value
+ * to complete the chain as malformed with len 0), push, notify once per
+ * batch, re-arm notifications and repeat while work arrived meanwhile.
+ */
+typedef int (*vt_chain_handler)(void *priv, struct vt_queue *q, struct vt_chain *c);
+void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv);
+
+#endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vu_msg.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+static int read_full(int sock, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t r = read(sock, p, n);
+		if (r == 0)
+			return -EPROTO; /* EOF inside a message */
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int vt_vu_recv(int sock, struct vt_vu_msg *m)
+{
+	memset(&m->hdr, 0, sizeof(m->hdr));
+	m->nfds = 0;
+	for (unsigned i = 0; i < VHOST_USER_MAX_FDS; i++)
+		m->fds[i] = -1;
+
+	union {
+		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = &m->hdr, .iov_len = sizeof(m->hdr)};
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t r;
+	do {
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -EPIPE;
+	if (r < 0)
+		return -errno;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const uint8_t *data = CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, data + i * sizeof(int), sizeof(int));
+			if (m->nfds < VHOST_USER_MAX_FDS)
+				m->fds[m->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		goto bad; /* more fds than any request carries */
+	if ((size_t)r < sizeof(m->hdr)) {
+		int e = read_full(sock, (uint8_t *)&m->hdr + r, sizeof(m->hdr) - (size_t)r);
+		if (e < 0) {
+			vt_vu_msg_close_fds(m);
+			return e;
+		}
+	}
+	if ((m->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION)
+		goto bad;
+	if (m->hdr.size > VHOST_USER_PAYLOAD_MAX)
+		goto bad;
+	if (m->hdr.size) {
+		int e = read_full(sock, m->p.raw, m->hdr.size);
+		if (e < 0) {
+			vt_vu_msg_close_fds(m);
+			return e;
+		}
+	}
+	return 0;
+bad:
+	vt_vu_msg_close_fds(m);
+	return -EPROTO;
+}
+
+int vt_vu_send_reply(int sock, uint32_t request, const void *payload, uint32_t size)
+{
+	if (size > VHOST_USER_PAYLOAD_MAX)
+		return -EINVAL;
+	struct vhost_user_header h = {
+		.request = request,
+		.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK,
+		.size = size,
+	};
+	struct iovec iov[2] = {
+		{.iov_base = &h, .iov_len = sizeof(h)},
+		{.iov_base = (void *)(uintptr_t)payload, .iov_len = size},
+	};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
+	size_t total = sizeof(h) + size;
+	ssize_t r;
+	do {
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if ((size_t)r != total)
+		return -EIO; /* a blocking stream socket sends all or fails */
+	return 0;
+}
+
+void vt_vu_msg_close_fds(struct vt_vu_msg *m)
+{
+	for (unsigned i = 0; i < m->nfds; i++) {
+		if (m->fds[i] >= 0)
+			close(m->fds[i]);
+		m->fds[i] = -1;
+	}
+	m->nfds = 0;
+}
+
+int vt_vu_msg_take_fd(struct vt_vu_msg *m, unsigned i)
+{
+	if (i >= m->nfds)
+		return -1;
+	int fd = m->fds[i];
+	m->fds[i] = -1;
+	return fd;
+}
+
+static const char *const names[VHOST_USER_MAX_REQUEST] = {
+	[VHOST_USER_GET_FEATURES] = "GET_FEATURES",
+	[VHOST_USER_SET_FEATURES] = "SET_FEATURES",
+	[VHOST_USER_SET_OWNER] = "SET_OWNER",
+	[VHOST_USER_RESET_OWNER] = "RESET_OWNER",
+	[VHOST_USER_SET_MEM_TABLE] = "SET_MEM_TABLE",
+	[VHOST_USER_SET_LOG_BASE] = "SET_LOG_BASE",
+	[VHOST_USER_SET_LOG_FD] = "SET_LOG_FD",
+	[VHOST_USER_SET_VRING_NUM] = "SET_VRING_NUM",
+	[VHOST_USER_SET_VRING_ADDR] = "SET_VRING_ADDR",
+	[VHOST_USER_SET_VRING_BASE] = "SET_VRING_BASE",
+	[VHOST_USER_GET_VRING_BASE] = "GET_VRING_BASE",
+	[VHOST_USER_SET_VRING_KICK] = "SET_VRING_KICK",
+	[VHOST_USER_SET_VRING_CALL] = "SET_VRING_CALL",
+	[VHOST_USER_SET_VRING_ERR] = "SET_VRING_ERR",
+	[VHOST_USER_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+	[VHOST_USER_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
+	[VHOST_USER_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
+	[VHOST_USER_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+	[VHOST_USER_SEND_RARP] = "SEND_RARP",
+	[VHOST_USER_NET_SET_MTU] = "NET_SET_MTU",
+	[VHOST_USER_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
+	[VHOST_USER_IOTLB_MSG] = "IOTLB_MSG",
+	[VHOST_USER_SET_VRING_ENDIAN] = "SET_VRING_ENDIAN",
+	[VHOST_USER_GET_CONFIG] = "GET_CONFIG",
+	[VHOST_USER_SET_CONFIG] = "SET_CONFIG",
+	[VHOST_USER_CREATE_CRYPTO_SESSION] = "CREATE_CRYPTO_SESSION",
+	[VHOST_USER_CLOSE_CRYPTO_SESSION] = "CLOSE_CRYPTO_SESSION",
+	[VHOST_USER_POSTCOPY_ADVISE] = "POSTCOPY_ADVISE",
+	[VHOST_USER_POSTCOPY_LISTEN] = "POSTCOPY_LISTEN",
+	[VHOST_USER_POSTCOPY_END] = "POSTCOPY_END",
+	[VHOST_USER_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
+	[VHOST_USER_SET_INFLIGHT_FD] = "SET_INFLIGHT_FD",
+	[VHOST_USER_GPU_SET_SOCKET] = "GPU_SET_SOCKET",
+	[VHOST_USER_RESET_DEVICE] = "RESET_DEVICE",
+	[VHOST_USER_VRING_KICK] = "VRING_KICK",
+	[VHOST_USER_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
+	[VHOST_USER_ADD_MEM_REG] = "ADD_MEM_REG",
+	[VHOST_USER_REM_MEM_REG] = "REM_MEM_REG",
+	[VHOST_USER_SET_STATUS] = "SET_STATUS",
+	[VHOST_USER_GET_STATUS] = "GET_STATUS",
+	[VHOST_USER_GET_SHARED_OBJECT] = "GET_SHARED_OBJECT",
+	[VHOST_USER_SET_DEVICE_STATE_FD] = "SET_DEVICE_STATE_FD",
+	[VHOST_USER_CHECK_DEVICE_STATE] = "CHECK_DEVICE_STATE",
+};
+
+const char *vt_vu_request_name(uint32_t request)
+{
+	if (request < VHOST_USER_MAX_REQUEST && names[request])
+		return names[request];
+	return "UNKNOWN";
+}

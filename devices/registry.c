@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "registry.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+extern const struct vt_device_type vt_null_device_type;
+
+const struct vt_device_type *const vt_device_types[] = {
+	&vt_null_device_type,
+	NULL,
+};
+
+const struct vt_device_type *vt_device_type_find(const char *type)
+{
+	for (unsigned i = 0; vt_device_types[i]; i++)
+		if (strcmp(vt_device_types[i]->type, type) == 0)
+			return vt_device_types[i];
+	return NULL;
+}
+
+const char *vt_devcfg_get(const struct vt_devcfg *c, const char *key)
+{
+	const char *v = NULL;
+	for (unsigned i = 0; i < c->nopts; i++)
+		if (strcmp(c->opts[i].key, key) == 0)
+			v = c->opts[i].value; /* the last one wins (command line over file) */
+	return v;
+}
+
+int vt_devcfg_u64(const struct vt_devcfg *c, const char *key, uint64_t def, uint64_t min,
+		  uint64_t max, uint64_t *ret)
+{
+	const char *v = vt_devcfg_get(c, key);
+	if (!v) {
+		*ret = def;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || end == v || *end || v[0] == '-' || x < min || x > max) {
+		vt_err("%s: option %s=%s: expected an integer in %" PRIu64 "..%" PRIu64, c->name,
+		       key, v, min, max);
+		return -EINVAL;
+	}
+	*ret = x;
+	return 0;
+}
+
+int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *ret)
+{
+	const char *v = vt_devcfg_get(c, key);
+	if (!v) {
+		*ret = def;
+		return 0;
+	}
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
+		*ret = false;
+		return 0;
+	}
+	vt_err("%s: option %s=%s: expected true or false", c->name, key, v);
+	return -EINVAL;
+}
+
+int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known)
+{
+	for (unsigned i = 0; i < c->nopts; i++) {
+		bool ok = false;
+		for (unsigned k = 0; known && known[k]; k++)
+			ok |= strcmp(known[k], c->opts[i].key) == 0;
+		if (!ok) {
+			vt_err("%s: unknown option '%s' for a %s device", c->name, c->opts[i].key,
+			       c->type);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

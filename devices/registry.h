@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The device types vtrustd can serve. Each device folder exports one
+ * `const struct vt_device_type`; registry.c lists them. A device reads its
+ * options from a vt_devcfg (key/value pairs from the config file or the
+ * command line) and rejects unknown keys and bad values before it exists.
+ */
+#ifndef VTRUST_REGISTRY_H
+#define VTRUST_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "vdev.h"
+
+struct vt_devopt {
+	const char *key;
+	const char *value;
+};
+
+struct vt_devcfg {
+	const char *name;      /* instance name, e.g. "rng0" */
+	const char *type;      /* "rng", "crypto", "rpmb", "null" */
+	const char *state_dir; /* where persistent state lives (may be NULL) */
+	const struct vt_devopt *opts;
+	unsigned nopts;
+};
+
+/* Value of key, or NULL. */
+const char *vt_devcfg_get(const struct vt_devcfg *c, const char *key);
+/* Parses an unsigned option with bounds; absent → *ret = def. -EINVAL with a log line otherwise. */
+int vt_devcfg_u64(const struct vt_devcfg *c, const char *key, uint64_t def, uint64_t min,
+		  uint64_t max, uint64_t *ret) VT_MUST_USE;
+int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *ret) VT_MUST_USE;
+/* -EINVAL (logged) if c has a key not in the NULL-terminated list known. */
+int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known) VT_MUST_USE;
+
+/* A device's metrics, as name/value pairs appended through a callback. */
+typedef void (*vt_metric_fn)(void *ctx, const char *name, const char *labels, double value,
+			     const char *help, const char *type);
+
+struct vt_device_type {
+	const char *type;
+	const char *summary;
+	const struct vt_device_ops *ops;
+	/* Validates cfg and creates the device's private state. */
+	int (*create)(const struct vt_devcfg *cfg, void **ret_priv);
+	void (*destroy)(void *priv);
+	/* Optional: reports device metrics (requests, errors, state ...). */
+	void (*metrics)(void *priv, vt_metric_fn fn, void *ctx);
+	/* Optional: device-specific state for `vtrustctl status` (JSON object text). */
+	int (*status_json)(void *priv, char *buf, size_t len);
+};
+
+const struct vt_device_type *vt_device_type_find(const char *type);
+/* NULL-terminated list of every type. */
+extern const struct vt_device_type *const vt_device_types[];
+
+#endif
