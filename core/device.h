@@ -46,6 +46,8 @@ struct vt_device {
 	uint64_t acked_protocol;
 	uint8_t status;
 	uint32_t busy_poll_us;
+	/* Tests and fuzzing: started queues get no worker thread (served by hand). */
+	bool manual_queues;
 
 	uint16_t nqueues;
 	struct vt_queue *queues;

@@ -108,6 +108,8 @@ static int queue_start(struct vt_device *d, struct vt_queue *q)
 	pthread_mutex_unlock(&q->lock);
 	if (d->ops->queue_start)
 		d->ops->queue_start(d->priv, q);
+	if (d->manual_queues)
+		return 0;
 	int r = vt_queue_start_worker(q);
 	if (r < 0) {
 		vt_err("%s: queue %u: cannot start worker: %s", d->name, q->index, strerror(-r));
