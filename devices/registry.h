@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "device.h"
 #include "vdev.h"
+
+struct json_object;
 
 struct vt_devopt {
 	const char *key;
@@ -49,8 +52,19 @@ struct vt_device_type {
 	void (*destroy)(void *priv);
 	/* Optional: reports device metrics (requests, errors, state ...). */
 	void (*metrics)(void *priv, vt_metric_fn fn, void *ctx);
-	/* Optional: device-specific state for `vtrustctl status` (JSON object text). */
-	int (*status_json)(void *priv, char *buf, size_t len);
+	/* Optional: device-specific state for `vtrustctl status` (fills a JSON object). */
+	void (*status)(void *priv, struct json_object *out);
+	/*
+	 * Optional: operator commands from the control socket (vtrustctl), e.g.
+	 * "leak" (rng), "rpmb-info", "rpmb-export", "rpmb-import" (rpmb). args
+	 * and reply are JSON objects; return 0, -ENOTSUP for an unknown command,
+	 * or a negative errno with reply["error"] set to a one-line reason.
+	 * Runs on the control thread: lock what the queue workers share.
+	 */
+	int (*control)(void *priv, const char *command, struct json_object *args,
+		       struct json_object *reply);
+	/* Optional: called once vt_device exists (e.g. to keep its queues for leak events). */
+	void (*attach)(void *priv, struct vt_device *dev);
 };
 
 const struct vt_device_type *vt_device_type_find(const char *type);
