@@ -198,6 +198,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		vt_device_set_busy_poll(in->dev, busy_poll);
+		if (in->type->attach)
+			in->type->attach(in->priv, in->dev);
 		r = in->fd >= 0 ? vt_device_adopt_fd(in->dev, in->fd)
 				: vt_device_listen(in->dev, in->path, 0600);
 		if (r < 0) {
