@@ -1,0 +1,467 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2054 # QEMU options are comma-separated words by design
+# vtrust real-guest test: boots Debian's Linux 6.1 under QEMU 7.2 (TCG) with vtrustd serving a
+# virtio-rng and a virtio-crypto device over vhost-user, runs the guest checks
+# (tests/vm/guest/checks.sh) and reads their results from the serial console.
+#
+# Usage: run-vm.sh [options]
+#   --vtrustd PATH       vtrustd binary (default: BUILD/daemon/vtrustd)
+#   --build DIR          build directory: initramfs cache and logs go to DIR/tests/vm (default: build)
+#   --backend KIND       vtrustd (default) | builtin (QEMU's own virtio-rng/virtio-crypto back-ends,
+#                        the reference the harness is proven against) | none (no devices: boot only)
+#   --interactive        serial console on this terminal with a busybox shell (make vm-demo)
+#   --checks | --no-checks   run the guest checks before the shell (interactive default: --checks)
+#   --timeout SECS       whole-run bound, boot included (default 240)
+#   --kernel PATH        guest kernel (default: newest /boot/vmlinuz-* with /lib/modules)
+#   --smp N              guest CPUs (default 1)
+#   --no-pvh             boot the compressed bzImage instead of the extracted ELF (slower by ~4 s)
+#   --vtrustd-arg ARG    extra argument for each vtrustd (repeatable)
+#   --rebuild-initramfs  ignore the cached initramfs
+#   --skip-missing-devices  if vtrustd lists device types without rng and crypto, run the guest
+#                        checks against QEMU's own back-ends instead and exit 77 (meson: SKIP)
+# Exit status: 0 when every planned guest check passed, 1 otherwise, 2 on usage errors,
+# 77 with --skip-missing-devices when vtrustd has no rng/crypto device yet.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=build
+vtrustd=""
+backend=""
+interactive=0
+checks=""
+timeout=240
+kernel=""
+smp=1
+mem_mb=512
+rebuild=0
+pvh=1
+skip_missing=0
+vtrustd_extra=()
+orig_args=("$@")
+
+usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "${BASH_SOURCE[0]}"; }
+die_usage() { echo "run-vm: $*" >&2; usage >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --vtrustd) vtrustd=${2:?}; shift 2 ;;
+    --build) build=${2:?}; shift 2 ;;
+    --backend) backend=${2:?}; shift 2 ;;
+    --interactive) interactive=1; shift ;;
+    --checks) checks=1; shift ;;
+    --no-checks) checks=0; shift ;;
+    --timeout) timeout=${2:?}; shift 2 ;;
+    --kernel) kernel=${2:?}; shift 2 ;;
+    --smp) smp=${2:?}; shift 2 ;;
+    --vtrustd-arg) vtrustd_extra+=("${2:?}"); shift 2 ;;
+    --rebuild-initramfs) rebuild=1; shift ;;
+    --no-pvh) pvh=0; shift ;;
+    --skip-missing-devices) skip_missing=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die_usage "unknown argument '$1'" ;;
+  esac
+done
+[ -n "$checks" ] || checks=1
+[ -n "$backend" ] || backend=vtrustd
+case "$backend" in vtrustd|builtin|none) ;; *) die_usage "--backend must be vtrustd, builtin or none" ;; esac
+[[ "$timeout" =~ ^[0-9]+$ ]] || die_usage "--timeout takes whole seconds"
+[[ "$smp" =~ ^[1-9][0-9]*$ ]] || die_usage "--smp takes a positive number"
+
+# ---- helpers ---------------------------------------------------------------------------------
+t_start=${EPOCHREALTIME/./}
+now_ms() { local t=${EPOCHREALTIME/./}; echo $(((t - t_start) / 1000)); }
+host_log=/dev/null
+log() { printf '[%6.1fs] %s\n' "$(awk -v m="$(now_ms)" 'BEGIN { print m / 1000 }')" "$*" | tee -a "$host_log" >&2; }
+fail_setup() { echo "run-vm: error: $*" >&2; exit 1; }
+
+# ---- preflight -------------------------------------------------------------------------------
+QEMU=${QEMU:-qemu-system-x86_64}
+command -v "$QEMU" >/dev/null || fail_setup "$QEMU not found: install qemu-system-x86 (scripts/install-deps.sh)"
+
+if [ -z "$kernel" ]; then
+  while read -r k; do
+    if [ -d "/lib/modules/${k#/boot/vmlinuz-}" ]; then kernel=$k; break; fi
+  done < <(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -rV)
+  [ -n "$kernel" ] || fail_setup "no /boot/vmlinuz-* with matching /lib/modules: install linux-image-amd64 (scripts/install-deps.sh)"
+fi
+[ -r "$kernel" ] || fail_setup "cannot read the guest kernel $kernel (needs root on some systems)"
+kver=$(basename "$kernel")
+kver=${kver#vmlinuz-}
+[ -d "/lib/modules/$kver" ] || fail_setup "kernel $kernel has no /lib/modules/$kver"
+
+if [ "$backend" = vtrustd ]; then
+  [ -n "$vtrustd" ] || vtrustd=$build/daemon/vtrustd
+  [ -x "$vtrustd" ] || fail_setup "vtrustd not found at '$vtrustd' (build it, pass --vtrustd PATH, or use --backend builtin to try the harness with QEMU's own back-ends)"
+  vtrustd=$(cd "$(dirname "$vtrustd")" && pwd)/$(basename "$vtrustd")
+  # `vtrustd --help` ends with "types: a b c". Only a list without rng or crypto counts as
+  # missing; an unexpected help format just lets the run go ahead.
+  types_line=$("$vtrustd" --help 2>&1 | grep -m1 '^types:' || true)
+  missing_types=()
+  if [ -n "$types_line" ]; then
+    for t in rng crypto; do
+      [[ " ${types_line#types:} " == *" $t "* ]] || missing_types+=("$t")
+    done
+  fi
+  if [ ${#missing_types[@]} -gt 0 ]; then
+    msg="$vtrustd serves no '${missing_types[*]}' device yet ($types_line)"
+    [ "$skip_missing" = 1 ] || fail_setup "$msg; use --backend builtin to run the checks against QEMU's own back-ends"
+    echo "run-vm: $msg: running the guest checks against QEMU's own back-ends instead" >&2
+    ref_args=()
+    skip_next=0
+    for a in "${orig_args[@]}"; do
+      if [ "$skip_next" = 1 ]; then skip_next=0; continue; fi
+      case "$a" in
+        --vtrustd|--backend|--vtrustd-arg) skip_next=1 ;;
+        --skip-missing-devices) ;;
+        *) ref_args+=("$a") ;;
+      esac
+    done
+    if bash "${BASH_SOURCE[0]}" "${ref_args[@]}" --backend builtin; then
+      echo "SKIP: $msg (the reference run with QEMU's back-ends passed)"
+      exit 77
+    fi
+    echo "FAIL: the reference run with QEMU's own back-ends failed: the harness or this machine is broken"
+    exit 1
+  fi
+fi
+
+mkdir -p "$build/tests/vm/logs"
+vmdir=$(cd "$build/tests/vm" && pwd)
+
+# ---- initramfs (cached) ----------------------------------------------------------------------
+mk_args=(--kver "$kver" --out-dir "$vmdir/initramfs")
+[ "$rebuild" = 1 ] && mk_args+=(--force)
+initrd=$(bash "$here/mkinitramfs.sh" "${mk_args[@]}") || fail_setup "initramfs build failed"
+boot_kernel=$kernel
+if [ "$pvh" = 1 ]; then
+  boot_kernel=$(bash "$here/prepare-kernel.sh" --kernel "$kernel" --out-dir "$vmdir/kernel") ||
+    fail_setup "kernel preparation failed"
+fi
+
+# ---- run directory, logs, cleanup ------------------------------------------------------------
+run_id=$(date +%Y%m%d-%H%M%S)-$$
+logdir=$vmdir/logs/$run_id
+mkdir -p "$logdir"
+ln -sfn "$run_id" "$vmdir/logs/latest"
+# Keep the ten newest runs.
+find "$vmdir/logs" -mindepth 1 -maxdepth 1 -type d -name '2*-*' | sort | head -n -10 | xargs -r rm -rf
+host_log=$logdir/host.log
+# Sockets and FIFOs live in a short private directory (sun_path is 108 bytes).
+rt=$(mktemp -d "${TMPDIR:-/tmp}/vtrust-vm.XXXXXX")
+
+declare -A child=()   # name -> pid of every process this script started
+qmp_w="" qmp_r="" con_w=""
+
+stop_child() { # name: TERM, then KILL after 3 s; only PIDs we started
+  local name=$1 pid=${child[$1]:-} i
+  [ -n "$pid" ] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 30; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) ignored SIGTERM: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  unset "child[$name]"
+}
+
+# shellcheck disable=SC2317 # invoked through the EXIT trap
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for fd in "$qmp_w" "$qmp_r" "$con_w"; do
+    [ -n "$fd" ] && exec {fd}>&- 2>/dev/null
+  done
+  # QEMU first (it is the vhost-user client), then the back-ends, then the console reader.
+  stop_child qemu
+  stop_child vtrustd-rng
+  stop_child vtrustd-crypto
+  stop_child console
+process_console
+  rm -rf "$rt"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+log "run $run_id: backend=$backend kernel=$boot_kernel initramfs=$(basename "$initrd") logs=$logdir"
+
+# ---- back-ends -------------------------------------------------------------------------------
+start_vtrustd() { # type socket
+  local type=$1 sock=$2 i
+  "$vtrustd" --type "$type" --socket-path "$sock" "${vtrustd_extra[@]}" \
+    >"$logdir/vtrustd-$type.log" 2>&1 </dev/null &
+  child[vtrustd-$type]=$!
+  for ((i = 0; i < 100; i++)); do
+    [ -S "$sock" ] && return 0
+    if ! kill -0 "${child[vtrustd-$type]}" 2>/dev/null; then
+      wait "${child[vtrustd-$type]}" && rc=0 || rc=$?
+      unset "child[vtrustd-$type]"
+      tail -n 20 "$logdir/vtrustd-$type.log" >&2 || true
+      fail_setup "vtrustd --type $type exited (status $rc) before listening on $sock; log: $logdir/vtrustd-$type.log"
+    fi
+    sleep 0.1
+  done
+  fail_setup "vtrustd --type $type did not create $sock within 10 s; log: $logdir/vtrustd-$type.log"
+}
+
+devices=()
+case "$backend" in
+  vtrustd)
+    start_vtrustd rng "$rt/rng.sock"
+    start_vtrustd crypto "$rt/crypto.sock"
+    log "vtrustd rng pid ${child[vtrustd-rng]}, crypto pid ${child[vtrustd-crypto]}"
+    devices+=(
+      -chardev "socket,id=rng0,path=$rt/rng.sock"
+      -device vhost-user-rng-pci,chardev=rng0
+      -chardev "socket,id=cr0,path=$rt/crypto.sock"
+      -object cryptodev-vhost-user,id=cd0,chardev=cr0
+      # QEMU 7.2 segfaults with MSI-X on this device under TCG (NULL vector_irqfd): INTx.
+      -device virtio-crypto-pci,cryptodev=cd0,vectors=0
+    ) ;;
+  builtin)
+    devices+=(
+      -object rng-random,id=rng0,filename=/dev/urandom
+      -device virtio-rng-pci,rng=rng0
+      -object cryptodev-backend-builtin,id=cd0
+      -device virtio-crypto-pci,cryptodev=cd0,vectors=0
+    ) ;;
+  none) ;;
+esac
+
+# ---- QEMU ------------------------------------------------------------------------------------
+append="console=ttyS0,115200 panic=-1 quiet rdinit=/init vtrust.checks=$checks"
+if [ "$interactive" = 1 ]; then
+  append+=" vtrust.shell=1 vtrust.pause=skip"
+else
+  append+=" vtrust.shell=0 vtrust.pause=host"
+fi
+qemu=(
+  "$QEMU" -name vtrust-test -nodefaults -no-user-config
+  -machine q35,accel=tcg,memory-backend=mem
+  # vhost-user back-ends map guest RAM: it must be a shared memfd.
+  -object "memory-backend-memfd,id=mem,size=${mem_mb}M,share=on"
+  -m "${mem_mb}M" -smp "$smp"
+  -kernel "$boot_kernel" -initrd "$initrd" -append "$append"
+  -no-reboot -display none
+  "${devices[@]}"
+)
+
+if [ "$interactive" = 1 ]; then
+  qemu+=(-serial mon:stdio)
+  printf '%q ' "${qemu[@]}" >"$logdir/qemu-cmdline.txt"
+  echo "vtrust vm-demo: backend=$backend. Quit with 'exit' in the guest shell or Ctrl-A x." >&2
+  "${qemu[@]}" 2> >(tee "$logdir/qemu.log" >&2) &
+  child[qemu]=$!
+  wait "${child[qemu]}" && rc=0 || rc=$?
+  unset "child[qemu]"
+  exit "$rc"
+fi
+
+mkfifo "$rt/console.in" "$rt/console.out" "$rt/qmp.in" "$rt/qmp.out"
+qemu+=(
+  -chardev "pipe,id=con,path=$rt/console" -serial chardev:con
+  -chardev "pipe,id=qmp,path=$rt/qmp" -mon chardev=qmp,mode=control
+)
+printf '%q ' "${qemu[@]}" >"$logdir/qemu-cmdline.txt"
+echo >>"$logdir/qemu-cmdline.txt"
+
+console=$logdir/console.log
+: >"$console"
+cat "$rt/console.out" >"$console" &
+child[console]=$!
+# Our ends of the FIFOs, opened read-write so that opening never blocks on QEMU.
+exec {con_w}<>"$rt/console.in"
+exec {qmp_w}<>"$rt/qmp.in"
+exec {qmp_r}<>"$rt/qmp.out"
+
+"${qemu[@]}" >"$logdir/qemu.log" 2>&1 </dev/null &
+child[qemu]=$!
+t_qemu=$(now_ms)
+log "qemu pid ${child[qemu]} started (TCG, ${mem_mb} MiB memfd, smp $smp)"
+
+# QMP: one JSON object per line. Events are logged and skipped.
+qmp() { # json -> QMP_REPLY; status 0 on "return"
+  local line
+  QMP_REPLY=""
+  printf '%s\n' "$1" >&"$qmp_w"
+  echo "qmp> $1" >>"$host_log"
+  while read -r -t 10 -u "$qmp_r" line; do
+    echo "qmp< $line" >>"$host_log"
+    case "$line" in
+      *'"return"'*) QMP_REPLY=$line; return 0 ;;
+      *'"error"'*) QMP_REPLY=$line; return 1 ;;
+    esac
+  done
+  QMP_REPLY="(no reply within 10 s)"
+  return 1
+}
+qmp_ready=0
+qmp_handshake() {
+  local line
+  if read -r -t 20 -u "$qmp_r" line && [[ "$line" == *'"QMP"'* ]]; then
+    echo "qmp< $line" >>"$host_log"
+    qmp '{"execute":"qmp_capabilities"}' && qmp_ready=1
+  fi
+  [ "$qmp_ready" = 1 ] || log "QMP handshake failed: ${line:-no greeting} ${QMP_REPLY:-}"
+}
+
+# Host side of the pause check: stop, confirm paused, ~1 s, cont, confirm running, tell guest.
+pause_result=""
+do_pause() {
+  local t0 t1 why=""
+  if [ "$qmp_ready" != 1 ]; then
+    why="QMP not available"
+  elif ! qmp '{"execute":"stop"}'; then
+    why="stop failed: $QMP_REPLY"
+  else
+    t0=$(now_ms)
+    qmp '{"execute":"query-status"}' || true
+    [[ "$QMP_REPLY" == *'"status": "paused"'* ]] || why="VM not paused after stop: $QMP_REPLY"
+    sleep 1
+    if ! qmp '{"execute":"cont"}'; then
+      why="${why:+$why; }cont failed: $QMP_REPLY"
+    else
+      t1=$(now_ms)
+      qmp '{"execute":"query-status"}' || true
+      [[ "$QMP_REPLY" == *'"status": "running"'* ]] || why="${why:+$why; }VM not running after cont: $QMP_REPLY"
+    fi
+  fi
+  if [ -z "$why" ]; then
+    pause_result="paused ${t0:+$((t1 - t0))}ms"
+    log "VM stopped and resumed ($pause_result)"
+    printf 'VTRUST-RESUMED paused_ms=%d\n' "$((t1 - t0))" >&"$con_w"
+  else
+    pause_result="FAILED: $why"
+    log "pause/resume failed: $why"
+    printf 'VTRUST-NOPAUSE %s\n' "${why//[^A-Za-z0-9 _:.=-]/_}" >&"$con_w"
+  fi
+}
+
+# ---- watch the console -----------------------------------------------------------------------
+deadline=$((timeout * 1000))
+booted="" done_seen="" verdict="" qemu_rc=""
+lines_seen=0
+# Handles the complete console lines that arrived since the last call.
+process_console() {
+  local total line
+  total=$(wc -l <"$console")
+  [ "$total" -gt "$lines_seen" ] || return 0
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    case "$line" in
+      VTRUST-BOOTED*)
+        booted=$(($(now_ms) - t_qemu))
+        log "guest init running $booted ms after QEMU start ($line)" ;;
+      VTRUST-CHECK\ *)
+        log "${line#VTRUST-CHECK }" ;;
+      VTRUST-PAUSE-ME*)
+        log "guest asks for a pause"
+        do_pause ;;
+      VTRUST-DONE*)
+        done_seen=$(($(now_ms) - t_qemu))
+        log "guest checks done $done_seen ms after QEMU start (${line#VTRUST-DONE })" ;;
+    esac
+  done < <(sed -n "$((lines_seen + 1)),${total}p" "$console")
+  lines_seen=$total
+}
+qmp_handshake
+while :; do
+  process_console
+  if ! kill -0 "${child[qemu]}" 2>/dev/null; then
+    wait "${child[qemu]}" && qemu_rc=0 || qemu_rc=$?
+    unset "child[qemu]"
+    break
+  fi
+  for t in rng crypto; do
+    pid=${child[vtrustd-$t]:-}
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" && rc=0 || rc=$?
+      unset "child[vtrustd-$t]"
+      verdict="${verdict:+$verdict; }vtrustd --type $t exited with status $rc during the run"
+      log "$verdict"
+    fi
+  done
+  [ -n "$verdict" ] && break
+  if [ "$(now_ms)" -gt "$deadline" ]; then
+    verdict="timeout: no guest power-off within ${timeout}s (booted=${booted:-no}, checks done=${done_seen:-no})"
+    log "$verdict"
+    break
+  fi
+  sleep 0.1
+done
+t_end=$(now_ms)
+
+# Let QEMU and the console reader finish on their own when the guest powered off; else stop them.
+stop_child qemu
+for ((i = 0; i < 30; i++)); do
+  kill -0 "${child[console]}" 2>/dev/null || break
+  sleep 0.1
+done
+stop_child console
+process_console
+
+# ---- results ---------------------------------------------------------------------------------
+clean=$(tr -d '\r' <"$console")
+plan=$(grep -a '^VTRUST-PLAN ' <<<"$clean" | tail -n1 || true)
+results=$(grep -a '^VTRUST-CHECK ' <<<"$clean" || true)
+done_line=$(grep -a '^VTRUST-DONE ' <<<"$clean" | tail -n1 || true)
+{
+  echo "# vtrust vm test $run_id backend=$backend kernel=$kver"
+  echo "$results"
+  echo "$done_line"
+} >"$logdir/results.txt"
+
+npass=0 nfail=0 missing=()
+summary=()
+if [ -n "$plan" ]; then
+  read -r -a planned <<<"${plan#VTRUST-PLAN n=* }"
+  for name in "${planned[@]}"; do
+    line=$(grep -a "^VTRUST-CHECK $name " <<<"$results" | tail -n1 || true)
+    if [ -z "$line" ]; then
+      missing+=("$name")
+      nfail=$((nfail + 1))
+      summary+=("FAIL $name (no result: guest stopped before it)")
+      continue
+    fi
+    read -r _ _ st detail <<<"$line"
+    if [ "$st" = PASS ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
+    summary+=("$st $name $detail")
+  done
+fi
+
+echo
+echo "== vtrust real-guest test ($backend back-ends, Linux $kver, QEMU TCG) =="
+for s in "${summary[@]}"; do echo "  $s"; done
+[ -n "$pause_result" ] && echo "  host: VM pause/resume $pause_result"
+echo "  boot to guest init: ${booted:-n/a} ms; checks done: ${done_seen:-n/a} ms; whole run: $((t_end / 1000)).$(((t_end % 1000) / 100)) s"
+echo "  passed=$npass failed=$nfail${done_line:+ (guest: ${done_line#VTRUST-DONE })}"
+
+problems=()
+[ -n "$verdict" ] && problems+=("$verdict")
+[ -z "$plan" ] && problems+=("the guest never printed its check plan (boot or init failure)")
+[ -n "$plan" ] && [ -z "$done_line" ] && problems+=("the guest never printed VTRUST-DONE")
+[ ${#missing[@]} -gt 0 ] && problems+=("no result for: ${missing[*]}")
+[ -n "$qemu_rc" ] && [ "$qemu_rc" != 0 ] && problems+=("QEMU exited with status $qemu_rc (see qemu.log)")
+[ "$nfail" -gt 0 ] && problems+=("$nfail check(s) failed")
+
+if [ ${#problems[@]} -eq 0 ] && [ "$npass" -gt 0 ]; then
+  echo "PASS: all $npass guest checks passed. Logs: $logdir"
+  exit 0
+fi
+echo "FAIL: $(IFS=';'; echo "${problems[*]}")"
+echo "-- last console lines ($console):"
+grep -av '^VTRUST-CHECK ' <<<"$clean" | grep -av '^\[' | tail -n 25 | sed 's/^/   | /' || true
+for f in qemu.log vtrustd-rng.log vtrustd-crypto.log; do
+  if [ -s "$logdir/$f" ]; then
+    echo "-- tail of $logdir/$f:"
+    tail -n 15 "$logdir/$f" | sed 's/^/   | /'
+  fi
+done
+exit 1
