@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal layout of a generator, shared by the library's files and by the
+ * tests (which link the static library and may use the vtf__ test hooks).
+ *
+ * A generator is split in two:
+ *   struct vtf_state  plain data: key, counter, schedule and bookkeeping.
+ *                     Copying it (a "memory snapshot") copies the generator.
+ *   struct vtf_ctx    the state plus runtime objects derived from it (the
+ *                     OpenSSL contexts, the lock, the fork marker, sources).
+ * The 32 pool hash states are EVP_MD_CTX objects in OpenSSL's heap; a
+ * snapshot copies them with EVP_MD_CTX_copy_ex() (vtf__snapshot_copy).
+ */
+#ifndef VTF_INTERNAL_H
+#define VTF_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "vtrust/fortuna.h"
+
+#define VTF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VTF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define VTF_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+enum {
+	VTF_POOLS = 32,
+	VTF_KEY_LEN = 32,
+	VTF_BLOCK = 16,
+	VTF_EVENT_MAX = 32,          /* data bytes per event (FSK) */
+	VTF_EVENT_HDR = 2,           /* source id, length */
+	VTF_MIN_POOL0 = 64,          /* pool 0 bytes needed for a reseed */
+	VTF_LEAK_KEEP = 64,          /* leak bytes kept verbatim; more are hashed */
+	VTF_JITTER_SAMPLES = 8,      /* 32-bit deltas per jitter event */
+	VTF_POLL_BYTES = 32,         /* bytes pulled per source per poll */
+	VTF_FRESH_BYTES = 32,        /* bytes pulled per source by a fast reseed */
+	VTF_SEED_MAX = 2048,         /* bound on reseed input s */
+};
+
+#define VTF_RESEED_INTERVAL_NS (100ull * 1000 * 1000)
+/* Cycles between clock reads on the generate path (~0.5 ms at 2 GHz). */
+#define VTF_CLOCK_CHECK_CYCLES (1ull << 20)
+/* ...or calls, in case the cycle counter is stuck or trapped. */
+#define VTF_CLOCK_CHECK_CALLS 1024u
+
+/* Plain-data generator state: memcpy-able, no pointers. */
+struct vtf_state {
+	uint8_t key[VTF_KEY_LEN];
+	uint8_t ctr[VTF_BLOCK];    /* big-endian 128-bit counter; 0 = unseeded */
+	uint64_t reseed_count;     /* FSK ReseedCnt */
+	uint64_t last_reseed_ns;   /* CLOCK_MONOTONIC of the last pool reseed */
+	uint64_t last_poll_ns;     /* last periodic source poll */
+	uint64_t pool_len[VTF_POOLS]; /* bytes appended since each pool's last use */
+	uint32_t pool_real;        /* bit i: pool i holds real-source input */
+	bool seeded;
+	bool degraded;
+	uint8_t next_pool[256];    /* per-source round-robin position */
+	uint8_t jitter[VTF_JITTER_SAMPLES * 4];
+	uint32_t jitter_n;
+	uint64_t jitter_prev;
+	uint8_t leak[VTF_LEAK_KEEP]; /* leak bytes awaiting a fast reseed */
+	uint32_t leak_len;
+	uint64_t leak_fresh;       /* raw leak bytes behind leak[] */
+	/* statistics */
+	uint64_t fast_reseeds;
+	uint64_t generations;
+	uint64_t bytes_out;
+	uint64_t source_errors;
+};
+
+enum vtf_source_kind { VTF_SOURCE_FD = 1, VTF_SOURCE_CALLBACK = 2 };
+
+struct vtf_source {
+	uint8_t id;
+	uint8_t kind; /* enum vtf_source_kind; 0 = free slot */
+	int fd;
+	vtf_source_fn fn;
+	void *arg;
+};
+
+struct vtf_ctx {
+	pthread_mutex_t lock;
+	/* hot path: read by every vtf_generate() */
+	EVP_CIPHER_CTX *aes;      /* keyed with st.key, positioned at st.ctr */
+	_Atomic uint64_t *marker; /* non-zero; a fork zeroes it (WIPEONFORK) */
+	uint64_t seen_epoch;      /* vtf_epoch value this state belongs to */
+	bool pending;             /* new generation not yet fast-reseeded */
+	bool ctr_continues;       /* key-only re-init keeps the CTR position */
+	bool aes_stale;           /* aes must be re-keyed from st before use */
+	uint32_t calls_since_clock;
+	uint64_t last_clock_cycles;
+	uint32_t opt_flags;
+	uint32_t inputs;          /* VTF_INPUT_* */
+	uint32_t fresh_timeout_ms;
+
+	EVP_MD_CTX *pool[VTF_POOLS];
+	EVP_MD_CTX *md;           /* scratch digest context */
+	EVP_MD *sha256;
+	EVP_CIPHER *aes_ctr;
+
+	struct vtf_source sources[VTF_MAX_SOURCES];
+
+	/* optional background collector */
+	uint32_t collector_interval_ms;
+	bool collector_running;
+	bool collector_stop;
+	pthread_t collector;
+	pthread_cond_t collector_cond;
+
+	/* process registry (clone.c), for fork handling */
+	struct vtf_ctx *reg_next;
+	struct vtf_ctx *reg_prev;
+	bool registered;
+	bool own_marker;
+	void *marker_page;
+
+	size_t map_len;
+	struct vtf_state st;
+};
+
+/* ---- clone.c: generations ---- */
+
+/* Bumped for VM-wide new generations (vmgenid, vtf_new_generation_all). */
+extern _Atomic uint64_t vtf_epoch;
+
+/*
+ * The per-call generation check: three relaxed loads, no syscall. Called
+ * with ctx->lock held (pending is only written under the lock).
+ */
+static inline bool vtf_stale(const struct vtf_ctx *ctx)
+{
+	return ctx->pending | (atomic_load_explicit(ctx->marker, memory_order_relaxed) == 0) |
+	       (atomic_load_explicit(&vtf_epoch, memory_order_relaxed) != ctx->seen_epoch);
+}
+
+int vtf_clone_setup(struct vtf_ctx *ctx);
+void vtf_clone_teardown(struct vtf_ctx *ctx);
+/* Marks a new generation; lock held. */
+void vtf_mark_generation(struct vtf_ctx *ctx);
+/* Fast reseed with fresh input after a new generation; lock held. */
+int vtf_fast_reseed(struct vtf_ctx *ctx);
+
+/* ---- generator.c: AES-256-CTR generator ---- */
+
+int vtf_gen_setup(struct vtf_ctx *ctx);
+void vtf_gen_teardown(struct vtf_ctx *ctx);
+/* Keys ctx->aes from st.key and st.ctr. */
+int vtf_gen_load(struct vtf_ctx *ctx);
+/* One Fortuna request: n <= VTF_MAX_REQUEST bytes, then rekey. */
+int vtf_gen_request(struct vtf_ctx *ctx, uint8_t *out, size_t n);
+/* FSK Reseed(G, s): K = SHAd-256(K || s), C = C + 1. */
+int vtf_gen_reseed(struct vtf_ctx *ctx, const uint8_t *s, size_t slen);
+void vtf_ctr_add(uint8_t ctr[VTF_BLOCK], uint64_t n);
+
+/* ---- pool.c: the accumulator ---- */
+
+int vtf_pool_setup(struct vtf_ctx *ctx);
+void vtf_pool_teardown(struct vtf_ctx *ctx);
+/* Appends data as events of <= 32 bytes to the source's next pools. */
+int vtf_pool_add(struct vtf_ctx *ctx, uint8_t source, const void *data, size_t len, bool real);
+/* Bit i set: reseed number k uses pool i (2^i divides k). k >= 1. */
+uint32_t vtf_pool_mask(uint64_t k);
+/* One scheduled reseed (FSK); lock held. */
+int vtf_pool_reseed(struct vtf_ctx *ctx, uint64_t now_ns);
+/* SHA-256 with the scratch context; out gets 32 bytes. */
+int vtf_sha256(struct vtf_ctx *ctx, const void *a, size_t alen, const void *b, size_t blen,
+	       uint8_t out[32]);
+/* Encodes one event (id, len, data) into buf; returns bytes written. */
+size_t vtf_event_encode(uint8_t *buf, uint8_t source, const uint8_t *data, size_t len);
+
+/* ---- sources.c ---- */
+
+struct vtf_cpu {
+	bool rdrand;
+	bool rdseed_cpuid;
+};
+const struct vtf_cpu *vtf_cpu(void);
+/* RDSEED usable here (CPUID plus timing check; measured once). */
+bool vtf_rdseed_usable(void);
+size_t vtf_rdrand_bytes(void *buf, size_t len);
+size_t vtf_rdseed_bytes(void *buf, size_t len);
+size_t vtf_getrandom_bytes(void *buf, size_t len);
+/* Periodic poll of CPU, OS and registered sources into the pools. */
+void vtf_sources_poll(struct vtf_ctx *ctx);
+/*
+ * Appends fresh-input events to s (capacity cap) for a fast reseed;
+ * returns bytes appended and adds real fresh data bytes to *fresh.
+ */
+size_t vtf_sources_fresh(struct vtf_ctx *ctx, uint8_t *s, size_t cap, uint64_t *fresh);
+void vtf_detect_inputs(struct vtf_ctx *ctx);
+
+/* ---- whirlwind.c: cycle counter and timing-loop bootstrap ---- */
+
+static inline uint64_t vtf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t vtf_cycles(void)
+{
+	return __rdtsc();
+}
+#elif defined(__aarch64__)
+static inline uint64_t vtf_cycles(void)
+{
+	uint64_t v;
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+}
+#else
+static inline uint64_t vtf_cycles(void)
+{
+	return vtf_now_ns();
+}
+#endif
+
+/* Fills out with 4-byte timing samples of a data-dependent loop. */
+void vtf_whirlwind(uint8_t *out, size_t samples);
+
+/* ---- secmem.c ---- */
+
+void *vtf_secmem_alloc(size_t len, bool *locked);
+void vtf_secmem_free(void *p, size_t len);
+
+/* ---- collector.c ---- */
+
+int vtf_collector_start(struct vtf_ctx *ctx);
+void vtf_collector_stop(struct vtf_ctx *ctx);
+
+/* ---- vmgenid.c ---- */
+
+/* True if buf is a kernel uevent carrying NEW_VMGENID=1. */
+bool vtf_uevent_is_new_vmgenid(const uint8_t *buf, size_t len);
+/* Fork handlers: the child forgets the parent's listener thread. */
+void vtf_vmgenid_atfork_prepare(void);
+void vtf_vmgenid_atfork_parent(void);
+void vtf_vmgenid_atfork_child(void);
+
+/* ---- fortuna.c: shared helpers ---- */
+
+/* Generate-path bookkeeping: jitter sample, periodic poll and reseed. */
+int vtf_tick(struct vtf_ctx *ctx);
+
+/* ---- test hooks (not exported from the shared library) ---- */
+
+/* "Memory snapshot": dst becomes a copy of src's state. */
+int vtf__snapshot_copy(struct vtf_ctx *dst, struct vtf_ctx *src);
+void vtf__get_state(struct vtf_ctx *ctx, uint8_t key[32], uint8_t ctr[16]);
+int vtf__set_counter(struct vtf_ctx *ctx, const uint8_t ctr[16]);
+/* Listener on an arbitrary datagram fd; kernel_only checks the sender. */
+int vtf__vmgenid_listen_fd(int fd, bool kernel_only);
+/* Per-call generation check, exposed for the benchmark. */
+bool vtf__check_generation(struct vtf_ctx *ctx);
+
+#endif /* VTF_INTERNAL_H */
