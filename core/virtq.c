@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
+#include "device.h"
 #include "log.h"
 
 /* The compiler must not re-read guest memory in place of our private copy. */
@@ -69,8 +70,8 @@ void vt_queue_set_broken(struct vt_queue *q, const char *reason)
 	q->broken = true;
 	q->broken_reason = reason;
 	atomic_fetch_add(&q->stats.broken, 1);
-	vt_warn("queue %u: ring broken: %s; not served until the front-end restarts it", q->index,
-		reason);
+	vt_warn("%s: queue %u: ring broken: %s; not served until the front-end restarts it",
+		q->dev ? q->dev->name : "-", q->index, reason);
 	if (q->err_fd >= 0) {
 		uint64_t one = 1;
 		ssize_t w = write(q->err_fd, &one, sizeof(one));
