@@ -101,6 +101,12 @@ static inline struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i)
 
 /* Worker threads (worker.c). */
 int vt_queue_start_worker(struct vt_queue *q) VT_MUST_USE;
+/*
+ * Process-wide hook run first on every new queue worker thread, on that
+ * thread (vtrustd installs the worker seccomp filter there). NULL: none.
+ */
+typedef void (*vt_worker_hook)(struct vt_queue *q);
+void vt_worker_set_thread_hook(vt_worker_hook fn);
 void vt_queue_stop_worker(struct vt_queue *q);
 
 #endif

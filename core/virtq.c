@@ -316,6 +316,7 @@ void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len)
 	__atomic_store_n(&e->id, (uint32_t)c->head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
 	q->used_idx++;
+	atomic_fetch_add_explicit(&q->stats.used_bytes, len, memory_order_relaxed);
 	/* Element before index: the driver reads idx, then the element. */
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
 }

@@ -40,6 +40,7 @@ struct vt_queue_stats {
 	_Atomic uint64_t kicks;      /* kick eventfd wake-ups */
 	_Atomic uint64_t malformed;  /* chains completed with len 0 as malformed */
 	_Atomic uint64_t broken;     /* times the ring was marked broken */
+	_Atomic uint64_t used_bytes; /* bytes reported as written (used len) */
 };
 
 struct vt_queue {

@@ -66,9 +66,19 @@ static bool busy_poll(struct vt_queue *q)
 	return found;
 }
 
+static _Atomic(vt_worker_hook) thread_hook;
+
+void vt_worker_set_thread_hook(vt_worker_hook fn)
+{
+	atomic_store(&thread_hook, fn);
+}
+
 static void *worker_main(void *arg)
 {
 	struct vt_queue *q = arg;
+	vt_worker_hook hook = atomic_load(&thread_hook);
+	if (hook)
+		hook(q);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		vt_err("queue %u: epoll_create1: %s", q->index, strerror(errno));

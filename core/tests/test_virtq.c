@@ -50,6 +50,7 @@ static void test_direct_chain(void)
 	CHECK_EQ(f.r.used->idx, 1);
 	CHECK_EQ(f.r.used->ring[0].id, 2);
 	CHECK_EQ(f.r.used->ring[0].len, 50);
+	CHECK_EQ(atomic_load(&f.q.stats.used_bytes), 50);
 	fx_free(&f);
 }
 
@@ -65,6 +66,7 @@ static void test_push_clamps_len(void)
 	CHECK_EQ(vt_queue_pop(&f.q, &c), 1);
 	vt_queue_push(&f.q, &c, 1000); /* more than the driver gave: clamped */
 	CHECK_EQ(f.r.used->ring[0].len, 64);
+	CHECK_EQ(atomic_load(&f.q.stats.used_bytes), 64); /* the clamped length counts */
 	fx_free(&f);
 }
 
