@@ -149,9 +149,14 @@ int vtf_tick(struct vtf_ctx *ctx)
 				return r;
 		}
 	}
-	/* The clock costs more than the rest of a small request: read it rarely. */
+	/*
+	 * The clock costs more than the rest of a small request: read it only
+	 * after ~0.5 ms of cycles or 1024 calls, which delays a due reseed by
+	 * at most that much. An unseeded generator does not wait.
+	 */
+	bool first = !st->seeded && st->pool_len[0] >= VTF_MIN_POOL0;
 	if (c - ctx->last_clock_cycles < VTF_CLOCK_CHECK_CYCLES &&
-	    ++ctx->calls_since_clock < VTF_CLOCK_CHECK_CALLS)
+	    ++ctx->calls_since_clock < VTF_CLOCK_CHECK_CALLS && !first)
 		return 0;
 	ctx->last_clock_cycles = c;
 	ctx->calls_since_clock = 0;
