@@ -36,7 +36,7 @@ bool vtf_uevent_is_new_vmgenid(const uint8_t *buf, size_t len)
 		return false;
 	for (size_t off = head + 1; off < len;) {
 		size_t n = strnlen(s + off, len - off);
-		if (n == sizeof(vmgenid_key) - 1 && memcmp(s + off, vmgenid_key, n) == 0)
+		if (n == sizeof(vmgenid_key) - 1 && strncmp(s + off, vmgenid_key, n) == 0)
 			return true;
 		off += n + 1;
 	}
