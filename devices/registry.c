@@ -8,9 +8,11 @@
 #include "log.h"
 
 extern const struct vt_device_type vt_null_device_type;
+extern const struct vt_device_type vt_rpmb_device_type;
 
 const struct vt_device_type *const vt_device_types[] = {
 	&vt_null_device_type,
+	&vt_rpmb_device_type,
 	NULL,
 };
 

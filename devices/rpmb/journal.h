@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to store.c / journal.c: record and superblock encoding. */
+#ifndef VTRUST_RPMB_JOURNAL_H
+#define VTRUST_RPMB_JOURNAL_H
+
+#include "store.h"
+
+#define RPMB_SB_MAGIC "VTRPMBS1"
+#define RPMB_REC_MAGIC "VTRPMBJ1"
+#define RPMB_STORE_VERSION 1u
+
+/* Record header offsets (little-endian fields). */
+#define REC_OFF_MAGIC 0
+#define REC_OFF_SEQ 8
+#define REC_OFF_COUNTER 16
+#define REC_OFF_FLAGS 20
+#define REC_OFF_GEN 24
+#define REC_OFF_STORE_UUID 32
+#define REC_OFF_DEVICE_ID 48
+#define REC_OFF_KEY 64
+#define REC_OFF_ADDR 96
+#define REC_OFF_NBLK 98
+#define REC_OFF_SUM 224 /* SHA-256 over [0,224) and the data */
+
+/* SHA-256 of a then b (b may be NULL). 0 or -EIO. */
+int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]) VT_MUST_USE;
+
+/* Encodes a record for st (+ nblk blocks already at rec + 256) into rec. */
+int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE], const struct rpmb_state *st,
+		    uint16_t addr, uint16_t nblk) VT_MUST_USE;
+
+/*
+ * Decodes and verifies a record read from a slot (avail bytes of it). 0 and
+ * the fields on success; -EBADMSG if the magic, uuid, checksum or fields are
+ * wrong (a torn or never-written slot).
+ */
+int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[RPMB_ID_SIZE],
+		    uint32_t blocks, uint8_t max_wr, struct rpmb_state *st, uint16_t *addr,
+		    uint16_t *nblk) VT_MUST_USE;
+
+/* Journal recovery at open (journal.c). */
+int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen) VT_MUST_USE;
+
+/* Little-endian helpers. */
+static inline void le16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void le32_put(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void le64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t le16_get(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t le32_get(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+static inline uint64_t le64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+#endif

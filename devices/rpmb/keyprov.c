@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Key files and per-VM key provisioning (HKDF-SHA256 from a host master key). */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "log.h"
+#include "rpmb.h"
+#include "secmem.h"
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot open: %s", strerror(-e));
+		return e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		snprintf(err, errlen, "must be a regular file without group/other access (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	uint8_t buf[80];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	int r = 0;
+	if (n == RPMB_KEY_SIZE) {
+		memcpy(key, buf, RPMB_KEY_SIZE);
+	} else {
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+			n--;
+		if (n != 2 * RPMB_KEY_SIZE) {
+			snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
+			r = -EINVAL;
+		}
+		for (unsigned i = 0; r == 0 && i < RPMB_KEY_SIZE; i++) {
+			int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
+				r = -EINVAL;
+			} else {
+				key[i] = (uint8_t)(hi << 4 | lo);
+			}
+		}
+	}
+	vt_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int rpmb_hkdf(const uint8_t *ikm, size_t ikm_len, const char *salt, const void *info,
+	      size_t info_len, uint8_t *out, size_t out_len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	EVP_KDF_free(kdf);
+	if (!ctx)
+		return -EIO;
+	char digest[] = "SHA256";
+	uint8_t empty = 0;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
+						  strlen(salt)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						  info_len ? (void *)(uintptr_t)info : &empty, info_len),
+		OSSL_PARAM_construct_end(),
+	};
+	int ok = EVP_KDF_derive(ctx, out, out_len, params);
+	EVP_KDF_CTX_free(ctx);
+	return ok == 1 ? 0 : -EIO;
+}
+
+int rpmb_derive_key(const uint8_t master[RPMB_KEY_SIZE], const char *vm_id,
+		    uint8_t key[RPMB_KEY_SIZE])
+{
+	return rpmb_hkdf(master, RPMB_KEY_SIZE, "vtrust-rpmb-key-v1", vm_id, strlen(vm_id), key,
+			 RPMB_KEY_SIZE);
+}
+
+int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], char *err,
+		       size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	struct rpmb_store *s = d->store;
+	int r = 0;
+	if (s->st.flags & RPMB_ST_KEY) {
+		if (vt_ct_memcmp(s->st.key, key, RPMB_KEY_SIZE) != 0) {
+			snprintf(err, errlen,
+				 "the store already holds a different key (wrong master key or vm-id?)");
+			r = -EKEYREJECTED;
+		}
+	} else if (rpmb_refusal(d)) {
+		snprintf(err, errlen, "store refuses service: %s", rpmb_refusal(d));
+		r = -EBUSY;
+	} else {
+		struct rpmb_state next = s->st;
+		memcpy(next.key, key, RPMB_KEY_SIZE);
+		next.flags |= RPMB_ST_KEY;
+		r = rpmb_store_commit(s, &next, 0, 0, NULL);
+		vt_wipe(&next, sizeof(next));
+		if (r < 0)
+			snprintf(err, errlen, "cannot store the key: %s", strerror(-r));
+		else
+			vt_notice("%s: per-VM key provisioned before the guest starts", d->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}

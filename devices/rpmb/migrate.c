@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Migration: the whole device state (key, counter, data) as one blob,
+ * AES-256-GCM under a key derived from the host migration key, with the
+ * clear header (device id, counter, generation, geometry) as AAD. An export
+ * durably marks the source exported, so it refuses service: two live copies
+ * never exist unless an operator says so (rpmb-cancel-export).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "journal.h"
+#include "log.h"
+#include "rpmb.h"
+#include "secmem.h"
+
+#define BLOB_MAGIC "VTRPMBX1"
+#define BLOB_VERSION 1u
+#define B_VERSION 8
+#define B_HDR_LEN 12
+#define B_CAPACITY 16
+#define B_MAX_WR 17
+#define B_COUNTER 20
+#define B_FLAGS 24
+#define B_GEN 32
+#define B_DEVICE_ID 40
+#define B_STORE_UUID 56
+#define B_TIME 72
+#define B_NONCE 80
+#define NONCE_LEN 12
+
+size_t rpmb_blob_size(uint8_t capacity)
+{
+	return RPMB_BLOB_HDR_SIZE + RPMB_KEY_SIZE + (size_t)capacity * RPMB_UNIT_BYTES +
+	       RPMB_BLOB_TAG_SIZE;
+}
+
+int rpmb_blob_parse_header(const uint8_t *blob, size_t len, uint8_t capacity, uint32_t *counter,
+			   uint64_t *generation)
+{
+	if (len < RPMB_BLOB_HDR_SIZE || memcmp(blob, BLOB_MAGIC, 8) != 0) /* lint-ok: memcmp magic */
+		return -EBADMSG;
+	if (le32_get(blob + B_VERSION) != BLOB_VERSION ||
+	    le32_get(blob + B_HDR_LEN) != RPMB_BLOB_HDR_SIZE)
+		return -EPROTONOSUPPORT;
+	if (blob[B_CAPACITY] != capacity)
+		return -EXDEV;
+	if (len != rpmb_blob_size(capacity))
+		return -EBADMSG;
+	if (le32_get(blob + B_FLAGS) & ~RPMB_ST_KEY)
+		return -EBADMSG;
+	*counter = le32_get(blob + B_COUNTER);
+	*generation = le64_get(blob + B_GEN);
+	return 0;
+}
+
+static int blob_key(const struct rpmb_dev *d, uint8_t out[32])
+{
+	return rpmb_hkdf(d->mig_key, RPMB_KEY_SIZE, "vtrust-rpmb-export-v1", NULL, 0, out, 32);
+}
+
+/* AES-256-GCM in place over [hdr, end-tag), AAD = header. */
+static int gcm(const uint8_t key[32], uint8_t *blob, size_t len, bool enc)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	uint8_t *p = blob + RPMB_BLOB_HDR_SIZE;
+	int plen = (int)(len - RPMB_BLOB_HDR_SIZE - RPMB_BLOB_TAG_SIZE);
+	uint8_t *tag = blob + len - RPMB_BLOB_TAG_SIZE;
+	int n = 0, ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) &&
+			EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) &&
+			EVP_CipherInit_ex(ctx, NULL, NULL, key, blob + B_NONCE, enc) &&
+			EVP_CipherUpdate(ctx, NULL, &n, blob, RPMB_BLOB_HDR_SIZE) &&
+			EVP_CipherUpdate(ctx, p, &n, p, plen);
+	if (ok && !enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, RPMB_BLOB_TAG_SIZE, tag);
+	if (ok)
+		ok = EVP_CipherFinal_ex(ctx, p + n, &n);
+	if (ok && enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, RPMB_BLOB_TAG_SIZE, tag);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? 0 : -EBADMSG;
+}
+
+static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err,
+			 size_t errlen)
+{
+	struct rpmb_store *s = d->store;
+	if (!d->mig_key) {
+		snprintf(err, errlen, "no migration-key configured");
+		return -ENOKEY;
+	}
+	if (s->st.flags & RPMB_ST_EXPORTED) {
+		snprintf(err, errlen,
+			 "already exported (generation %llu): import or cancel the export first",
+			 (unsigned long long)s->st.generation);
+		return -EALREADY;
+	}
+	if (rpmb_refusal(d)) {
+		snprintf(err, errlen, "store refuses service: %s", rpmb_refusal(d));
+		return -EBUSY;
+	}
+	size_t len = rpmb_blob_size(s->geom.capacity);
+	uint8_t *blob = calloc(1, len);
+	if (!blob)
+		return -ENOMEM;
+	memcpy(blob, BLOB_MAGIC, 8);
+	le32_put(blob + B_VERSION, BLOB_VERSION);
+	le32_put(blob + B_HDR_LEN, RPMB_BLOB_HDR_SIZE);
+	blob[B_CAPACITY] = s->geom.capacity;
+	blob[B_MAX_WR] = s->geom.max_wr;
+	le32_put(blob + B_COUNTER, s->st.counter);
+	le32_put(blob + B_FLAGS, s->st.flags & RPMB_ST_KEY);
+	le64_put(blob + B_GEN, s->st.generation + 1);
+	memcpy(blob + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE);
+	memcpy(blob + B_STORE_UUID, s->store_uuid, RPMB_ID_SIZE);
+	le64_put(blob + B_TIME, (uint64_t)time(NULL));
+	uint8_t k[32];
+	int r = RAND_bytes(blob + B_NONCE, NONCE_LEN) == 1 ? 0 : -EIO;
+	memcpy(blob + RPMB_BLOB_HDR_SIZE, s->st.key, RPMB_KEY_SIZE);
+	if (r == 0)
+		r = rpmb_store_read(s, 0, s->blocks, blob + RPMB_BLOB_HDR_SIZE + RPMB_KEY_SIZE);
+	if (r == 0)
+		r = blob_key(d, k);
+	if (r == 0)
+		r = gcm(k, blob, len, true);
+	vt_wipe(k, sizeof(k));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot build the export: %s", strerror(-r));
+		OPENSSL_clear_free(blob, len);
+		return r;
+	}
+	/* Refuse service durably before anyone can hold the blob. */
+	struct rpmb_state next = s->st;
+	next.flags |= RPMB_ST_EXPORTED;
+	next.generation++;
+	r = rpmb_store_commit(s, &next, 0, 0, NULL);
+	vt_wipe(&next, sizeof(next));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot mark the store exported: %s", strerror(-r));
+		free(blob);
+		return r;
+	}
+	d->have_last = false;
+	vt_notice("%s: state exported (counter %u, generation %llu); the device refuses service now",
+		  d->name, s->st.counter, (unsigned long long)s->st.generation);
+	*ret = blob;
+	*ret_len = len;
+	return 0;
+}
+
+int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	int r = export_locked(d, ret, ret_len, err, errlen);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err,
+			 size_t errlen)
+{
+	struct rpmb_store *s = d->store;
+	uint32_t counter;
+	uint64_t gen;
+	if (!d->mig_key) {
+		snprintf(err, errlen, "no migration-key configured");
+		return -ENOKEY;
+	}
+	int r = rpmb_blob_parse_header(blob, len, s->geom.capacity, &counter, &gen);
+	if (r == -EXDEV) {
+		snprintf(err, errlen, "capacity mismatch: blob %u × 128 KiB, store %u × 128 KiB",
+			 blob[B_CAPACITY], s->geom.capacity);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "not an rpmb export blob of this version and size");
+		return r;
+	}
+	if (s->failed) {
+		snprintf(err, errlen, "store I/O failed; restart the device first");
+		return -EIO;
+	}
+	uint8_t *plain = malloc(len);
+	if (!plain)
+		return -ENOMEM;
+	memcpy(plain, blob, len);
+	uint8_t k[32];
+	r = blob_key(d, k);
+	if (r == 0)
+		r = gcm(k, plain, len, false);
+	vt_wipe(k, sizeof(k));
+	if (r < 0) {
+		snprintf(err, errlen, "authentication failed (wrong migration key or tampered blob)");
+		OPENSSL_clear_free(plain, len);
+		return -EBADMSG;
+	}
+	const uint8_t *bkey = plain + RPMB_BLOB_HDR_SIZE;
+	bool bkey_set = le32_get(plain + B_FLAGS) & RPMB_ST_KEY;
+	uint32_t f = s->st.flags;
+	bool pristine = s->st.counter == 0 &&
+			(!(f & RPMB_ST_KEY) ||
+			 (bkey_set && vt_ct_memcmp(s->st.key, bkey, RPMB_KEY_SIZE) == 0));
+	if (!(f & (RPMB_ST_EXPORTED | RPMB_ST_IMPORTING)) && !pristine) {
+		snprintf(err, errlen,
+			 "the store holds a live device (counter %u); refusing to overwrite it",
+			 s->st.counter);
+		r = -EEXIST;
+	} else if (counter < s->st.counter) {
+		snprintf(err, errlen, "blob counter %u is below the store's %u: refusing a rollback",
+			 counter, s->st.counter);
+		r = -ERANGE;
+	} else if (vt_ct_memcmp(plain + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE) == 0 &&
+		   gen <= s->st.generation) {
+		snprintf(err, errlen, "stale blob: generation %llu, the store is at %llu",
+			 (unsigned long long)gen, (unsigned long long)s->st.generation);
+		r = -ESTALE;
+	}
+	if (r == 0) {
+		struct rpmb_state next = {
+			.counter = counter,
+			.flags = bkey_set ? RPMB_ST_KEY : 0,
+			.generation = gen,
+		};
+		memcpy(next.device_id, plain + B_DEVICE_ID, RPMB_ID_SIZE);
+		memcpy(next.key, bkey, RPMB_KEY_SIZE);
+		r = rpmb_store_replace(s, &next, plain + RPMB_BLOB_HDR_SIZE + RPMB_KEY_SIZE);
+		vt_wipe(&next, sizeof(next));
+		if (r < 0)
+			snprintf(err, errlen, "cannot write the store: %s", strerror(-r));
+	}
+	OPENSSL_clear_free(plain, len);
+	if (r == 0) {
+		d->have_last = false;
+		vt_notice("%s: state imported (counter %u, generation %llu)", d->name, counter,
+			  (unsigned long long)gen);
+	}
+	return r;
+}
+
+int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	int r = import_locked(d, blob, len, err, errlen);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	struct rpmb_store *s = d->store;
+	int r = 0;
+	if (!(s->st.flags & RPMB_ST_EXPORTED)) {
+		snprintf(err, errlen, "the store is not exported");
+		r = -EINVAL;
+	} else {
+		struct rpmb_state next = s->st;
+		next.flags &= ~RPMB_ST_EXPORTED;
+		next.generation++; /* the outstanding blob can no longer be imported here */
+		r = rpmb_store_commit(s, &next, 0, 0, NULL);
+		vt_wipe(&next, sizeof(next));
+		if (r < 0)
+			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
+		else
+			vt_notice("%s: export cancelled by the operator; serving again", d->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int rpmb_save_state(void *priv, int fd)
+{
+	struct rpmb_dev *d = priv;
+	char err[256] = "";
+	uint8_t *blob;
+	size_t len;
+	int r = rpmb_export(d, &blob, &len, err, sizeof(err));
+	if (r < 0) {
+		vt_err("%s: DEVICE_STATE save: %s", d->name, err);
+		return r;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, blob + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			vt_err("%s: DEVICE_STATE save: writing the state failed: %s; the store stays "
+			       "exported (rpmb-cancel-export resumes it)",
+			       d->name, strerror(-r));
+			break;
+		}
+		off += (size_t)w;
+	}
+	free(blob); /* ciphertext only */
+	return r;
+}
+
+int rpmb_load_state(void *priv, int fd)
+{
+	struct rpmb_dev *d = priv;
+	size_t cap = rpmb_blob_size(d->store->geom.capacity) + 1, len = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	int r = 0;
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	char err[256] = "";
+	if (r == 0)
+		r = rpmb_import(d, buf, len, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "read: %s", strerror(-r));
+	if (r < 0)
+		vt_err("%s: DEVICE_STATE load refused: %s", d->name, err);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The request queue: each chain's readable bytes are a sequence of 512-byte
+ * frames wherever the descriptor boundaries fall; they are copied out once
+ * (vt_chain_read) and the response frames written back in order. used.len is
+ * 512 × frames written.
+ */
+#include "rpmb.h"
+
+static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)q;
+	struct rpmb_dev *d = priv;
+	size_t rd = vt_chain_readable(c), wr = vt_chain_writable(c);
+	bool malformed = rd == 0 || rd % RPMB_FRAME_SIZE || rd > d->in_cap * RPMB_FRAME_SIZE;
+	size_t nin = VT_MIN(rd / RPMB_FRAME_SIZE, d->in_cap);
+	if (nin && vt_chain_read(c, d->in, nin * RPMB_FRAME_SIZE) < 0)
+		return -1;
+	size_t out_max = VT_MIN(wr / RPMB_FRAME_SIZE, d->out_cap);
+	size_t nout = rpmb_request(d, d->in, nin, malformed, d->out, out_max);
+	if (nout && vt_chain_write(c, d->out, nout * RPMB_FRAME_SIZE) < 0)
+		return -1;
+	return (int)(nout * RPMB_FRAME_SIZE);
+}
+
+void rpmb_queue_handle(void *priv, struct vt_queue *q)
+{
+	vt_queue_serve(q, rpmb_chain, priv);
+}

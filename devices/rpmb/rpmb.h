@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The RPMB device logic, independent of virtqueues: a request is a sequence
+ * of 512-byte frames, the answer a sequence of frames (README.md, "Frame
+ * handling"). queue.c feeds it from descriptor chains; tests, the fuzz
+ * harness and the benchmark call rpmb_request directly.
+ *
+ * Threads: every entry point takes d->lock (the queue worker, the control
+ * thread and the state-transfer thread all reach the store).
+ */
+#ifndef VTRUST_RPMB_H
+#define VTRUST_RPMB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "frame.h"
+#include "store.h"
+#include "vdev.h"
+
+struct rpmb_opts {
+	const char *name;
+	const char *store_path;
+	struct rpmb_create create;  /* geometry for a new store */
+	bool capacity_set, max_wr_set; /* given explicitly: must match an existing store */
+	uint8_t max_rd;
+	const char *migration_key_path; /* host key for export/import (AES-256-GCM) */
+	const char *master_key_path;    /* key provisioning: HKDF(master, vm_id) */
+	const char *vm_id;
+};
+
+#define RPMB_LAT_BUCKETS 2048 /* 1 µs buckets; the last one collects the rest */
+
+struct rpmb_stats {
+	_Atomic uint64_t requests[6]; /* by request type 1..5; [0] = unknown/malformed */
+	_Atomic uint64_t results[9];  /* by result code 0..7; [8] = with the expired bit */
+	_Atomic uint64_t writes_ok, blocks_written, blocks_read;
+	_Atomic uint64_t refused; /* requests refused because of the store state */
+	/* Device-side latency of successful DATA_WRITEs (request in → response ready). */
+	uint64_t wr_lat_ns_sum, wr_lat_n;
+	uint32_t wr_lat_hist[RPMB_LAT_BUCKETS];
+};
+
+struct rpmb_dev {
+	pthread_mutex_t lock;
+	char name[64];
+	char *store_path;
+	struct rpmb_store *store;
+	uint8_t max_rd;
+	struct rpmb_frame last_result; /* for a stand-alone RESULT_READ */
+	bool have_last;
+	uint8_t *mig_key; /* 32 bytes of secure memory, or NULL */
+	/* Queue buffers (one queue, one worker). */
+	struct rpmb_frame *in, *out;
+	size_t in_cap, out_cap; /* frames */
+	uint8_t *scratch;       /* max_rd blocks */
+	struct rpmb_stats stats;
+};
+
+/* Opens the store and provisions the key. Errors are logged with the reason. */
+int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret) VT_MUST_USE;
+/* A device over an already open store (tests, fuzzing, benchmarks); takes s. */
+int rpmb_dev_from_store(struct rpmb_store *s, uint8_t max_rd, struct rpmb_dev **ret) VT_MUST_USE;
+void rpmb_dev_free(struct rpmb_dev *d);
+
+/*
+ * Serves one request: in[0..nin) are the frames read from the chain
+ * (malformed: the readable part was empty, not whole frames, or longer than
+ * in_cap frames). Writes at most out_max response frames and returns how many.
+ */
+size_t rpmb_request(struct rpmb_dev *d, const struct rpmb_frame *in, size_t nin, bool malformed,
+		    struct rpmb_frame *out, size_t out_max);
+
+/* Why the device refuses service now ("exported", ...), or NULL. Caller holds d->lock. */
+const char *rpmb_refusal(const struct rpmb_dev *d);
+
+/* The virtqueue side (queue.c). */
+void rpmb_queue_handle(void *priv, struct vt_queue *q);
+
+/* Key provisioning (keyprov.c). */
+/* Reads a 32-byte key file (raw, or 64 hex digits); refuses group/other access. */
+int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen) VT_MUST_USE;
+/* HKDF-SHA256 (RFC 5869). */
+int rpmb_hkdf(const uint8_t *ikm, size_t ikm_len, const char *salt, const void *info,
+	      size_t info_len, uint8_t *out, size_t out_len) VT_MUST_USE;
+/* HKDF-SHA256(master, salt "vtrust-rpmb-key-v1", info vm_id) → key. */
+int rpmb_derive_key(const uint8_t master[RPMB_KEY_SIZE], const char *vm_id,
+		    uint8_t key[RPMB_KEY_SIZE]) VT_MUST_USE;
+/* Programs key durably if the store has none; checks it matches otherwise. Holds d->lock. */
+int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], char *err,
+		       size_t errlen) VT_MUST_USE;
+
+/* Migration (migrate.c): encrypted, authenticated export and import. */
+#define RPMB_BLOB_HDR_SIZE 96u
+#define RPMB_BLOB_TAG_SIZE 16u
+size_t rpmb_blob_size(uint8_t capacity);
+/*
+ * Export: builds the blob, durably marks the store exported (it refuses
+ * service from then on) and returns the blob (malloc'ed) in *ret.
+ */
+int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err, size_t errlen) VT_MUST_USE;
+/* Import: authenticates, checks the policy (README), replaces the store's state. */
+int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err, size_t errlen) VT_MUST_USE;
+/* Operator: the exported copy is declared dead; resume service (generation bumped). */
+int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
+/* DEVICE_STATE save/load (vdev.h). */
+int rpmb_save_state(void *priv, int fd);
+int rpmb_load_state(void *priv, int fd);
+/* Blob parsing without keys (fuzzing): validates the header against capacity. */
+int rpmb_blob_parse_header(const uint8_t *blob, size_t len, uint8_t capacity, uint32_t *counter,
+			   uint64_t *generation) VT_MUST_USE;
+
+#endif

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store file: superblock, creation, locking, opening. Commits are in journal.c. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <openssl/rand.h>
+
+#include "journal.h"
+#include "log.h"
+#include "secmem.h"
+
+/* Superblock offsets (little-endian). */
+#define SB_OFF_VERSION 8
+#define SB_OFF_CAPACITY 12
+#define SB_OFF_MAX_WR 13
+#define SB_OFF_SLOT_SIZE 16
+#define SB_OFF_SLOT0 24
+#define SB_OFF_SLOT1 32
+#define SB_OFF_DATA 40
+#define SB_OFF_FILE_SIZE 48
+#define SB_OFF_UUID 56
+#define SB_OFF_CREATED 72
+#define SB_OFF_SUM 96
+
+uint64_t rpmb_slot_size(uint8_t max_wr)
+{
+	uint64_t n = RPMB_REC_HDR_SIZE + (uint64_t)max_wr * RPMB_BLOCK_SIZE;
+	return (n + 4095) & ~4095ull;
+}
+
+static void layout(const struct rpmb_geom *g, uint64_t *slot_size, uint64_t slot_off[2],
+		   uint64_t *data_off, uint64_t *file_size)
+{
+	*slot_size = rpmb_slot_size(g->max_wr);
+	slot_off[0] = RPMB_SB_SIZE;
+	slot_off[1] = RPMB_SB_SIZE + *slot_size;
+	*data_off = RPMB_SB_SIZE + 2 * *slot_size;
+	*file_size = *data_off + (uint64_t)g->capacity * RPMB_UNIT_BYTES;
+}
+
+uint64_t rpmb_store_file_size(const struct rpmb_geom *g)
+{
+	uint64_t ss, so[2], d, f;
+	layout(g, &ss, so, &d, &f);
+	return f;
+}
+
+static ssize_t fd_pread(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pread((int)(intptr_t)ctx, buf, n, (off_t)off);
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t fd_pwrite(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pwrite((int)(intptr_t)ctx, buf, n, (off_t)off);
+	return r < 0 ? -errno : r;
+}
+
+static int fd_sync(void *ctx)
+{
+	return fdatasync((int)(intptr_t)ctx) < 0 ? -errno : 0;
+}
+
+static int fd_size(void *ctx, uint64_t *ret)
+{
+	struct stat st;
+	if (fstat((int)(intptr_t)ctx, &st) < 0)
+		return -errno;
+	*ret = (uint64_t)st.st_size;
+	return 0;
+}
+
+void rpmb_io_fd(struct rpmb_io *io, int fd)
+{
+	*io = (struct rpmb_io){
+		.ctx = (void *)(intptr_t)fd,
+		.pread = fd_pread,
+		.pwrite = fd_pwrite,
+		.sync = fd_sync,
+		.size = fd_size,
+	};
+}
+
+static int write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		ssize_t w = io->pwrite(io->ctx, p, n, off);
+		if (w == -EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? (int)w : -EIO;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t r = io->pread(io->ctx, p, n, off);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? (int)r : -ENODATA;
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static bool geom_ok(const struct rpmb_geom *g)
+{
+	return g->capacity >= 1 && g->capacity <= RPMB_MAX_CAPACITY && g->max_wr >= 1;
+}
+
+int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
+{
+	if (!geom_ok(&c->geom))
+		return -EINVAL;
+	uint64_t slot_size, slot_off[2], data_off, file_size;
+	layout(&c->geom, &slot_size, slot_off, &data_off, &file_size);
+
+	uint8_t sb[RPMB_SB_SIZE] = {0};
+	memcpy(sb, RPMB_SB_MAGIC, 8);
+	le32_put(sb + SB_OFF_VERSION, RPMB_STORE_VERSION);
+	sb[SB_OFF_CAPACITY] = c->geom.capacity;
+	sb[SB_OFF_MAX_WR] = c->geom.max_wr;
+	le32_put(sb + SB_OFF_SLOT_SIZE, (uint32_t)slot_size);
+	le64_put(sb + SB_OFF_SLOT0, slot_off[0]);
+	le64_put(sb + SB_OFF_SLOT1, slot_off[1]);
+	le64_put(sb + SB_OFF_DATA, data_off);
+	le64_put(sb + SB_OFF_FILE_SIZE, file_size);
+	struct rpmb_state st = {.counter = c->initial_counter};
+	if (RAND_bytes(sb + SB_OFF_UUID, RPMB_ID_SIZE) != 1 ||
+	    RAND_bytes(st.device_id, RPMB_ID_SIZE) != 1)
+		return -EIO;
+	le64_put(sb + SB_OFF_CREATED, (uint64_t)time(NULL));
+	int r = rpmb_sha256_2(sb, SB_OFF_SUM, NULL, 0, sb + SB_OFF_SUM);
+	if (r < 0)
+		return r;
+
+	/* Every byte gets a real write: later commits overwrite in place. */
+	const size_t chunk = 256 * 1024;
+	uint8_t *buf = calloc(1, chunk > slot_size ? chunk : slot_size);
+	if (!buf)
+		return -ENOMEM;
+	r = write_all(io, sb, sizeof(sb), 0);
+	if (r == 0)
+		r = rpmb_rec_encode(buf, sb + SB_OFF_UUID, &st, 0, 0);
+	if (r == 0)
+		r = write_all(io, buf, slot_size, slot_off[0]);
+	memset(buf, 0, RPMB_REC_HDR_SIZE);
+	if (r == 0)
+		r = write_all(io, buf, slot_size, slot_off[1]);
+	for (uint64_t off = data_off; r == 0 && off < file_size; off += chunk)
+		r = write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, file_size - off), off);
+	free(buf);
+	if (r == 0)
+		r = io->sync(io->ctx);
+	return r;
+}
+
+void rpmb_store_close(struct rpmb_store *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0) {
+		(void)s->io.sync(s->io.ctx); /* the last apply; not needed for correctness */
+		close(s->fd);
+	}
+	if (s->rec)
+		vt_secmem_free(s->rec);
+	vt_secmem_free(s);
+}
+
+int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *err, size_t errlen)
+{
+	uint8_t sb[RPMB_SB_SIZE];
+	uint64_t size = 0;
+	int r = io->size(io->ctx, &size);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot stat: %s", strerror(-r));
+		return r;
+	}
+	if (size < RPMB_SB_SIZE) {
+		snprintf(err, errlen, "truncated: %llu bytes, not even a superblock",
+			 (unsigned long long)size);
+		return -EBADMSG;
+	}
+	r = read_all(io, sb, sizeof(sb), 0);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the superblock: %s", strerror(-r));
+		return r;
+	}
+	if (memcmp(sb, RPMB_SB_MAGIC, 8) != 0) { /* lint-ok: memcmp public magic */
+		snprintf(err, errlen, "not an rpmb store (bad magic)");
+		return -EBADMSG;
+	}
+	uint8_t sum[32];
+	r = rpmb_sha256_2(sb, SB_OFF_SUM, NULL, 0, sum);
+	if (r < 0)
+		return r;
+	if (vt_ct_memcmp(sum, sb + SB_OFF_SUM, 32) != 0) {
+		snprintf(err, errlen, "corrupt superblock (checksum mismatch)");
+		return -EBADMSG;
+	}
+	if (le32_get(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
+		snprintf(err, errlen, "unsupported store version %u", le32_get(sb + SB_OFF_VERSION));
+		return -EBADMSG;
+	}
+	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
+	uint64_t slot_size, slot_off[2], data_off, file_size;
+	if (!geom_ok(&g)) {
+		snprintf(err, errlen, "corrupt superblock (capacity %u, max_wr %u)", g.capacity,
+			 g.max_wr);
+		return -EBADMSG;
+	}
+	layout(&g, &slot_size, slot_off, &data_off, &file_size);
+	if (le32_get(sb + SB_OFF_SLOT_SIZE) != slot_size || le64_get(sb + SB_OFF_SLOT0) != slot_off[0] ||
+	    le64_get(sb + SB_OFF_SLOT1) != slot_off[1] || le64_get(sb + SB_OFF_DATA) != data_off ||
+	    le64_get(sb + SB_OFF_FILE_SIZE) != file_size) {
+		snprintf(err, errlen, "corrupt superblock (layout does not match its geometry)");
+		return -EBADMSG;
+	}
+	if (size != file_size) {
+		snprintf(err, errlen, "%s: %llu bytes, expected %llu",
+			 size < file_size ? "truncated" : "wrong size", (unsigned long long)size,
+			 (unsigned long long)file_size);
+		return -EBADMSG;
+	}
+
+	struct rpmb_store *s = vt_secmem_alloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->io = *io;
+	s->fd = -1;
+	s->geom = g;
+	memcpy(s->store_uuid, sb + SB_OFF_UUID, RPMB_ID_SIZE);
+	s->slot_size = slot_size;
+	s->slot_off[0] = slot_off[0];
+	s->slot_off[1] = slot_off[1];
+	s->data_off = data_off;
+	s->file_size = file_size;
+	s->blocks = (uint32_t)g.capacity * RPMB_BLOCKS_PER_UNIT;
+	s->rec = vt_secmem_alloc(slot_size);
+	if (!s->rec) {
+		vt_secmem_free(s);
+		return -ENOMEM;
+	}
+	r = rpmb_journal_recover(s, err, errlen);
+	if (r < 0) {
+		rpmb_store_close(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Creates path from a temporary file, never replacing an existing one. */
+static int create_file(const char *path, const struct rpmb_create *c, char *err, size_t errlen)
+{
+	size_t n = strlen(path);
+	_cleanup_free_ char *tmp = malloc(n + 16);
+	_cleanup_free_ char *dir = strdup(path);
+	if (!tmp || !dir)
+		return -ENOMEM;
+	snprintf(tmp, n + 16, "%s.new.XXXXXX", path);
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-e));
+		return e;
+	}
+	(void)fchmod(fd, 0600);
+	struct rpmb_io io;
+	rpmb_io_fd(&io, fd);
+	int r = rpmb_store_format(&io, c);
+	if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+		r = errno == EEXIST ? 0 : -errno; /* someone else created it: use theirs */
+	(void)unlink(tmp); /* no-op after a successful rename */
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create the store: %s", strerror(-r));
+		return r;
+	}
+	_cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	vt_notice("rpmb store %s created (%u × 128 KiB, max_wr %u)", path, c->geom.capacity,
+		  c->geom.max_wr);
+	return 0;
+}
+
+int rpmb_store_open_file(const char *path, const struct rpmb_create *create,
+			 struct rpmb_store **ret, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		int r = create_file(path, create, err, errlen);
+		if (r < 0)
+			return r;
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot open: %s", strerror(-e));
+		return e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = -errno;
+		if (e == -EWOULDBLOCK) {
+			snprintf(err, errlen,
+				 "in use: locked by another vtrustd or rpmb device instance");
+			return -EBUSY;
+		}
+		snprintf(err, errlen, "cannot lock: %s", strerror(-e));
+		return e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "owned by uid %u, not by us (uid %u)", (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "mode %04o gives group/others access; chmod 600 it",
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	struct rpmb_io io;
+	rpmb_io_fd(&io, fd);
+	struct rpmb_store *s;
+	int r = rpmb_store_open_io(&io, &s, err, errlen);
+	if (r < 0)
+		return r;
+	s->fd = VT_TAKE_FD(fd);
+	*ret = s;
+	return 0;
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The rpmb device type: options, the vhost-user device ops (one request
+ * queue, 3-byte config space, DEVICE_STATE save/load), metrics, status and
+ * the operator commands rpmb-info, rpmb-export, rpmb-import and
+ * rpmb-cancel-export.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "registry.h"
+#include "rpmb.h"
+
+static uint64_t rpmb_features(void *priv)
+{
+	(void)priv;
+	return 0; /* virtio-rpmb has no feature bits */
+}
+
+static uint16_t rpmb_num_queues(void *priv)
+{
+	(void)priv;
+	return 1;
+}
+
+static int rpmb_get_config(void *priv, uint32_t off, void *buf, uint32_t len)
+{
+	struct rpmb_dev *d = priv;
+	uint8_t cfg[3] = {d->store->geom.capacity, d->store->geom.max_wr, d->max_rd};
+	if (off > sizeof(cfg) || len > sizeof(cfg) - off)
+		return -EINVAL;
+	memcpy(buf, cfg + off, len);
+	return 0;
+}
+
+static const struct vt_device_ops rpmb_ops = {
+	.type = "rpmb",
+	.virtio_id = RPMB_VIRTIO_ID,
+	.get_features = rpmb_features,
+	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
+	.num_queues = rpmb_num_queues,
+	.max_queue_size = 1024,
+	.get_config = rpmb_get_config,
+	.queue_handle = rpmb_queue_handle,
+	.save_state = rpmb_save_state,
+	.load_state = rpmb_load_state,
+};
+
+static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
+{
+	static const char *const known[] = {"store",	   "capacity",	 "max-wr-cnt",
+					    "max-rd-cnt",  "migration-key", "master-key",
+					    "vm-id",	   "initial-counter", NULL};
+	if (vt_devcfg_check_keys(cfg, known) < 0)
+		return -EINVAL;
+	uint64_t cap, wr, rd, ic;
+	if (vt_devcfg_u64(cfg, "capacity", 16, 1, RPMB_MAX_CAPACITY, &cap) < 0 ||
+	    vt_devcfg_u64(cfg, "max-wr-cnt", 32, 1, 255, &wr) < 0 ||
+	    vt_devcfg_u64(cfg, "max-rd-cnt", 32, 1, 255, &rd) < 0 ||
+	    vt_devcfg_u64(cfg, "initial-counter", 0, 0, RPMB_COUNTER_MAX, &ic) < 0)
+		return -EINVAL;
+	struct rpmb_opts o = {
+		.name = cfg->name,
+		.create = {.geom = {.capacity = (uint8_t)cap, .max_wr = (uint8_t)wr},
+			   .initial_counter = (uint32_t)ic},
+		.capacity_set = vt_devcfg_get(cfg, "capacity") != NULL,
+		.max_wr_set = vt_devcfg_get(cfg, "max-wr-cnt") != NULL,
+		.max_rd = (uint8_t)rd,
+		.migration_key_path = vt_devcfg_get(cfg, "migration-key"),
+		.master_key_path = vt_devcfg_get(cfg, "master-key"),
+		.vm_id = vt_devcfg_get(cfg, "vm-id"),
+	};
+	if (!o.master_key_path != !o.vm_id) {
+		vt_err("%s: key provisioning needs both master-key and vm-id", cfg->name);
+		return -EINVAL;
+	}
+	if (o.vm_id && !*o.vm_id) {
+		vt_err("%s: vm-id must not be empty", cfg->name);
+		return -EINVAL;
+	}
+	char path[4096];
+	const char *store = vt_devcfg_get(cfg, "store");
+	if (!store) {
+		if (!cfg->state_dir) {
+			vt_err("%s: no store given and no state directory", cfg->name);
+			return -EINVAL;
+		}
+		snprintf(path, sizeof(path), "%s/%s.rpmb", cfg->state_dir, cfg->name);
+		store = path;
+	}
+	o.store_path = store;
+	struct rpmb_dev *d;
+	int r = rpmb_dev_new(&o, &d);
+	if (r < 0)
+		return r;
+	*ret = d;
+	return 0;
+}
+
+static void rpmb_destroy(void *priv)
+{
+	rpmb_dev_free(priv);
+}
+
+static const char *state_name(const struct rpmb_dev *d)
+{
+	const struct rpmb_store *s = d->store;
+	if (s->failed)
+		return "failed";
+	if (s->st.flags & RPMB_ST_IMPORTING)
+		return "importing";
+	if (s->st.flags & RPMB_ST_EXPORTED)
+		return "exported";
+	return "active";
+}
+
+static void latency_pct(const struct rpmb_dev *d, double p, double *ret_us)
+{
+	uint64_t n = d->stats.wr_lat_n, want = (uint64_t)(p * (double)n), acc = 0;
+	*ret_us = 0;
+	for (unsigned i = 0; n && i < RPMB_LAT_BUCKETS; i++) {
+		acc += d->stats.wr_lat_hist[i];
+		if (acc > want) {
+			*ret_us = i + 0.5;
+			return;
+		}
+	}
+}
+
+static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
+{
+	struct rpmb_dev *d = priv;
+	static const char *const req[6] = {"malformed", "program_key", "get_write_counter",
+					   "data_write", "data_read", "result_read"};
+	static const char *const res[9] = {"ok", "general_failure", "auth_failure", "count_failure",
+					   "addr_failure", "write_failure", "read_failure",
+					   "no_auth_key", "counter_expired"};
+	char l[64];
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(l, sizeof(l), "type=\"%s\"", req[i]);
+		fn(ctx, "vtrust_rpmb_requests_total", l, (double)atomic_load(&d->stats.requests[i]),
+		   "RPMB requests by type", "counter");
+	}
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(l, sizeof(l), "result=\"%s\"", res[i]);
+		fn(ctx, "vtrust_rpmb_results_total", l, (double)atomic_load(&d->stats.results[i]),
+		   "RPMB response results", "counter");
+	}
+	fn(ctx, "vtrust_rpmb_blocks_written_total", "", (double)atomic_load(&d->stats.blocks_written),
+	   "256-byte blocks written", "counter");
+	fn(ctx, "vtrust_rpmb_blocks_read_total", "", (double)atomic_load(&d->stats.blocks_read),
+	   "256-byte blocks read", "counter");
+	fn(ctx, "vtrust_rpmb_refused_total", "", (double)atomic_load(&d->stats.refused),
+	   "requests refused because the store is exported, importing or failed", "counter");
+	pthread_mutex_lock(&d->lock);
+	fn(ctx, "vtrust_rpmb_write_counter", "", d->store->st.counter, "RPMB write counter", "gauge");
+	fn(ctx, "vtrust_rpmb_key_programmed", "", (d->store->st.flags & RPMB_ST_KEY) ? 1 : 0,
+	   "1 if the authentication key is programmed", "gauge");
+	fn(ctx, "vtrust_rpmb_serving", "", rpmb_refusal(d) ? 0 : 1,
+	   "1 unless the device refuses service (exported, importing, failed)", "gauge");
+	fn(ctx, "vtrust_rpmb_store_syncs_total", "", (double)d->store->syncs, "fdatasync calls",
+	   "counter");
+	double p50, p99;
+	latency_pct(d, 0.5, &p50);
+	latency_pct(d, 0.99, &p99);
+	snprintf(l, sizeof(l), "quantile=\"0.5\"");
+	fn(ctx, "vtrust_rpmb_write_latency_us", l, p50, "device-side DATA_WRITE latency", "gauge");
+	snprintf(l, sizeof(l), "quantile=\"0.99\"");
+	fn(ctx, "vtrust_rpmb_write_latency_us", l, p99, "device-side DATA_WRITE latency", "gauge");
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void info_locked(struct rpmb_dev *d, struct json_object *out)
+{
+	const struct rpmb_store *s = d->store;
+	char id[2 * RPMB_ID_SIZE + 1];
+	for (unsigned i = 0; i < RPMB_ID_SIZE; i++)
+		snprintf(id + 2 * i, 3, "%02x", s->st.device_id[i]);
+	json_object_object_add(out, "store", json_object_new_string(d->store_path ? d->store_path : ""));
+	json_object_object_add(out, "state", json_object_new_string(state_name(d)));
+	json_object_object_add(out, "key_programmed", json_object_new_boolean(s->st.flags & RPMB_ST_KEY));
+	json_object_object_add(out, "write_counter", json_object_new_int64(s->st.counter));
+	json_object_object_add(out, "counter_expired",
+			       json_object_new_boolean(s->st.counter == RPMB_COUNTER_MAX));
+	json_object_object_add(out, "capacity_128k", json_object_new_int(s->geom.capacity));
+	json_object_object_add(out, "max_wr_cnt", json_object_new_int(s->geom.max_wr));
+	json_object_object_add(out, "max_rd_cnt", json_object_new_int(d->max_rd));
+	json_object_object_add(out, "generation", json_object_new_int64((int64_t)s->st.generation));
+	json_object_object_add(out, "device_id", json_object_new_string(id));
+	json_object_object_add(out, "journal_seq", json_object_new_int64((int64_t)s->st.seq));
+	json_object_object_add(out, "migration_key", json_object_new_boolean(d->mig_key != NULL));
+	double p50, p99;
+	latency_pct(d, 0.5, &p50);
+	latency_pct(d, 0.99, &p99);
+	json_object_object_add(out, "write_latency_p50_us", json_object_new_double(p50));
+	json_object_object_add(out, "write_latency_p99_us", json_object_new_double(p99));
+	json_object_object_add(out, "writes", json_object_new_int64((int64_t)d->stats.wr_lat_n));
+}
+
+static void rpmb_status(void *priv, struct json_object *out)
+{
+	struct rpmb_dev *d = priv;
+	pthread_mutex_lock(&d->lock);
+	info_locked(d, out);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static const char *arg_path(struct json_object *args)
+{
+	struct json_object *p;
+	if (!args || !json_object_object_get_ex(args, "path", &p) || !json_object_is_type(p, json_type_string))
+		return NULL;
+	return json_object_get_string(p);
+}
+
+static int fail(struct json_object *reply, int r, const char *msg)
+{
+	json_object_object_add(reply, "error", json_object_new_string(msg));
+	return r;
+}
+
+static int control_export(struct rpmb_dev *d, const char *path, struct json_object *reply)
+{
+	char err[300];
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, sizeof(err), "cannot create %s: %s", path, strerror(-e));
+		return fail(reply, e, err);
+	}
+	uint8_t *blob;
+	size_t len;
+	int r = rpmb_export(d, &blob, &len, err, sizeof(err));
+	if (r < 0) {
+		(void)unlink(path);
+		return fail(reply, r, err);
+	}
+	size_t off = 0;
+	while (r == 0 && off < len) {
+		ssize_t w = write(fd, blob + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			r = w < 0 ? -errno : -EIO;
+		else
+			off += (size_t)w;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	free(blob);
+	if (r < 0) {
+		snprintf(err, sizeof(err),
+			 "writing %s failed: %s; the store stays exported (rpmb-cancel-export resumes it)",
+			 path, strerror(-r));
+		return fail(reply, r, err);
+	}
+	json_object_object_add(reply, "path", json_object_new_string(path));
+	json_object_object_add(reply, "bytes", json_object_new_int64((int64_t)len));
+	pthread_mutex_lock(&d->lock);
+	info_locked(d, reply);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int control_import(struct rpmb_dev *d, const char *path, struct json_object *reply)
+{
+	char err[300];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(-e));
+		return fail(reply, e, err);
+	}
+	struct stat st;
+	size_t want = rpmb_blob_size(d->store->geom.capacity);
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
+		snprintf(err, sizeof(err), "%s is not an export of a device of this capacity", path);
+		return fail(reply, -EINVAL, err);
+	}
+	uint8_t *buf = malloc(want);
+	if (!buf)
+		return fail(reply, -ENOMEM, "out of memory");
+	size_t off = 0;
+	int r = 0;
+	while (off < want) {
+		ssize_t n = read(fd, buf + off, want - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == 0)
+		r = rpmb_import(d, buf, want, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "reading %s: %s", path, strerror(-r));
+	free(buf);
+	if (r < 0)
+		return fail(reply, r, err);
+	pthread_mutex_lock(&d->lock);
+	info_locked(d, reply);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int rpmb_control(void *priv, const char *command, struct json_object *args,
+			struct json_object *reply)
+{
+	struct rpmb_dev *d = priv;
+	if (strcmp(command, "rpmb-info") == 0) {
+		rpmb_status(d, reply);
+		return 0;
+	}
+	if (strcmp(command, "rpmb-export") == 0 || strcmp(command, "rpmb-import") == 0) {
+		const char *path = arg_path(args);
+		if (!path)
+			return fail(reply, -EINVAL, "missing \"path\" argument");
+		return command[5] == 'e' ? control_export(d, path, reply)
+					 : control_import(d, path, reply);
+	}
+	if (strcmp(command, "rpmb-cancel-export") == 0) {
+		char err[256];
+		int r = rpmb_cancel_export(d, err, sizeof(err));
+		if (r < 0)
+			return fail(reply, r, err);
+		rpmb_status(d, reply);
+		return 0;
+	}
+	return -ENOTSUP;
+}
+
+const struct vt_device_type vt_rpmb_device_type = {
+	.type = "rpmb",
+	.summary = "virtio-rpmb: replay-protected memory block backed by a crash-safe host store",
+	.ops = &rpmb_ops,
+	.create = rpmb_create,
+	.destroy = rpmb_destroy,
+	.metrics = rpmb_metrics,
+	.status = rpmb_status,
+	.control = rpmb_control,
+};
