@@ -1,223 +1,553 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vtrustd: serves vtrust devices over vhost-user.
+ * vtrustd: serves vtrust devices (rng, crypto, rpmb; several of each) over
+ * vhost-user. See vtrustd(8) and daemon/README.md.
  *
- *   vtrustd --type TYPE --socket-path PATH [--opt KEY=VALUE ...]   one device
- *   vtrustd --type TYPE --fd FDNUM                                 socket from a manager
- *   vtrustd [--run-dir DIR] [--state-dir DIR]                      default device set
+ *   vtrustd [--config FILE] [--run-dir DIR] [--state-dir DIR] [--device NAME:TYPE,...]...
+ *   vtrustd --type TYPE (--socket-path PATH | --fd FDNUM) [--opt KEY=VALUE]...
  *   vtrustd --print-capabilities
+ *
+ * Start-up order: configuration; core dumps off; devices created (stores
+ * opened, keys loaded); sockets bound (or inherited from systemd/--fd); the
+ * attach fragments printed; then the sandbox (user, no-new-privs, seccomp)
+ * and only then threads: one protocol thread per device, the control thread.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifdef VT_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "device.h"
 #include "log.h"
-#include "registry.h"
+#include "vtrustd.h"
 
-#define MAX_INSTANCES 64
-#define MAX_OPTS 64
+#define ARGV0_PREFIX "vtrust-vhost-user-"
 
-struct instance {
-	const struct vt_device_type *type;
-	struct vt_devcfg cfg;
-	char name[64];
-	char path[4096];
-	int fd;
-	void *priv;
-	struct vt_device *dev;
-	pthread_t thread;
+enum {
+	OPT_TYPE = 256,
+	OPT_SOCKET_PATH,
+	OPT_FD,
+	OPT_OPT,
+	OPT_NAME,
+	OPT_DEVICE,
+	OPT_RUN_DIR,
+	OPT_STATE_DIR,
+	OPT_CONTROL_SOCKET,
+	OPT_CONTROL_GROUP,
+	OPT_USER,
+	OPT_SECCOMP,
+	OPT_METRICS_HTTP,
+	OPT_LOG_LEVEL,
+	OPT_LOG_TARGET,
+	OPT_BUSY_POLL,
+	OPT_DEBUG_COMMANDS,
+	OPT_PRINT_CAPS,
+	OPT_CHECK_CONFIG,
+	OPT_VERSION,
+	OPT_QUIET,
 };
 
-static struct instance instances[MAX_INSTANCES];
-static unsigned ninstances;
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-	for (unsigned i = 0; i < ninstances; i++)
-		if (instances[i].dev)
-			vt_device_stop(instances[i].dev);
-}
-
-static void *serve_main(void *arg)
-{
-	struct instance *in = arg;
-	int r = vt_device_run(in->dev);
-	if (r < 0)
-		vt_err("%s: stopped: %s", in->name, strerror(-r));
-	return NULL;
-}
+static const struct option longopts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"type", required_argument, NULL, OPT_TYPE},
+	{"socket-path", required_argument, NULL, OPT_SOCKET_PATH},
+	{"fd", required_argument, NULL, OPT_FD},
+	{"opt", required_argument, NULL, OPT_OPT},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"device", required_argument, NULL, OPT_DEVICE},
+	{"run-dir", required_argument, NULL, OPT_RUN_DIR},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
+	{"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
+	{"user", required_argument, NULL, OPT_USER},
+	{"seccomp", required_argument, NULL, OPT_SECCOMP},
+	{"metrics-http", required_argument, NULL, OPT_METRICS_HTTP},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"log-target", required_argument, NULL, OPT_LOG_TARGET},
+	{"busy-poll-us", required_argument, NULL, OPT_BUSY_POLL},
+	{"debug-commands", no_argument, NULL, OPT_DEBUG_COMMANDS},
+	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vtrustd --type TYPE (--socket-path PATH | --fd FDNUM) [--opt KEY=VALUE]...\n"
-		   "       vtrustd [--run-dir DIR] [--state-dir DIR]\n"
-		   "       vtrustd --print-capabilities\n"
-		   "options: --log-level LEVEL  --busy-poll-us N\n"
-		   "types:");
+	fprintf(f,
+		"usage: vtrustd [--config FILE] [--run-dir DIR] [--state-dir DIR]\n"
+		"               [--device NAME:TYPE[,KEY=VALUE]...]...   serve several devices\n"
+		"       vtrustd --type TYPE (--socket-path PATH | --fd FDNUM) [--opt KEY=VALUE]...\n"
+		"       vtrustd --print-capabilities | --check-config | --version\n"
+		"options: --control-socket PATH|none --control-group GROUP --user USER\n"
+		"         --seccomp off|log|errno|trap|kill --metrics-http [HOST:]PORT\n"
+		"         --log-level err|warning|notice|info|debug --log-target stderr|journal|file:PATH\n"
+		"         --busy-poll-us N --name NAME --debug-commands --quiet\n"
+		"see vtrustd(8) and vtrustd.conf(5)\n"
+		"types:");
 	for (unsigned i = 0; vt_device_types[i]; i++)
 		fprintf(f, " %s", vt_device_types[i]->type);
 	fprintf(f, "\n");
 }
 
+/* vtrust-vhost-user-rng (a link to vtrustd, as a descriptor's "binary") defaults to rng. */
+static const char *type_from_argv0(const char *argv0)
+{
+	const char *b = strrchr(argv0, '/');
+	b = b ? b + 1 : argv0;
+	if (strncmp(b, ARGV0_PREFIX, strlen(ARGV0_PREFIX)))
+		return NULL;
+	const struct vt_device_type *t = vt_device_type_find(b + strlen(ARGV0_PREFIX));
+	return t ? t->type : NULL;
+}
+
+static void print_capabilities(const char *type)
+{
+	/* docs/interop/vhost-user.json: VHostUserBackendCapabilities (type + features). */
+	printf("{\n  \"type\": \"%s\",\n  \"features\": [\n", type ? type : "rng");
+	printf("    \"config\",\n    \"control-socket\",\n    \"metrics-http\",\n    \"seccomp\"\n  ]");
+	if (!type) {
+		printf(",\n  \"vtrust-types\": [");
+		bool first = true;
+		for (unsigned i = 0; vt_device_types[i]; i++) {
+			if (!strcmp(vt_device_types[i]->type, "null"))
+				continue;
+			printf("%s\"%s\"", first ? "" : ", ", vt_device_types[i]->type);
+			first = false;
+		}
+		printf("]");
+	}
+	printf("\n}\n");
+}
+
+void vtd_notify(const char *state)
+{
+#ifdef VT_HAVE_SYSTEMD
+	(void)sd_notify(0, state);
+#else
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	ssize_t w = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	(void)w;
+	close(fd);
+#endif
+}
+
+#define LISTEN_FDS_START 3
+
+/* Sockets passed by systemd (socket activation): count, names in *names (NULL-terminated). */
+static int listen_fds(char ***names)
+{
+	*names = NULL;
+#ifdef VT_HAVE_SYSTEMD
+	int n = sd_listen_fds_with_names(1, names);
+	return n < 0 ? 0 : n;
+#else
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || strtol(pid, NULL, 10) != getpid())
+		return 0;
+	int n = (int)strtol(fds, NULL, 10);
+	if (n <= 0 || n > 64)
+		return 0;
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+	const char *fdnames = getenv("LISTEN_FDNAMES");
+	char *copy = fdnames ? strdup(fdnames) : NULL, *save = NULL;
+	char *tok = copy ? strtok_r(copy, ":", &save) : NULL;
+	for (int i = 0; v && i < n; i++) {
+		v[i] = strdup(tok ? tok : "unknown");
+		tok = tok ? strtok_r(NULL, ":", &save) : NULL;
+	}
+	free(copy);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	*names = v;
+	return v ? n : 0;
+#endif
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void print_attach(struct vtd_config *c)
+{
+	struct vtd_buf b = {0};
+	vtd_buf_printf(&b, "vtrustd: %u device%s ready. Attach them to QEMU 7.2 (guest RAM must be a "
+			   "shared memfd):\n",
+		       c->ninst, c->ninst == 1 ? "" : "s");
+	vtd_buf_printf(&b, "  qemu-system-x86_64 -machine q35,memory-backend=mem -m 1G "
+			   "-object memory-backend-memfd,id=mem,size=1G,share=on \\\n");
+	for (unsigned i = 0; i < c->ninst; i++) {
+		vtd_buf_printf(&b, "    ");
+		vtd_instance_qemu_args(c->inst[i], &b);
+		vtd_buf_printf(&b, "%s\n", i + 1 < c->ninst ? " \\" : "");
+	}
+	if (c->control_socket) {
+		char cwd[4096];
+		const char *cs = c->control_socket;
+		bool rel = cs[0] != '/' && getcwd(cwd, sizeof(cwd));
+		while (rel && cs[0] == '.' && cs[1] == '/')
+			cs += 2;
+		vtd_buf_printf(&b, "Control: vtrustctl --socket %s%s%s status | metrics\n",
+			       rel ? cwd : "", rel ? "/" : "", cs);
+	}
+	if (b.data) {
+		fputs(b.data, stdout);
+		fflush(stdout);
+	}
+	vtd_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"type", required_argument, NULL, 't'},
-		{"socket-path", required_argument, NULL, 's'},
-		{"fd", required_argument, NULL, 'f'},
-		{"opt", required_argument, NULL, 'o'},
-		{"run-dir", required_argument, NULL, 'r'},
-		{"state-dir", required_argument, NULL, 'S'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"busy-poll-us", required_argument, NULL, 'b'},
-		{"print-capabilities", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *type = NULL, *socket_path = NULL, *run_dir = "./run", *state_dir = "./var";
-	int fd = -1;
-	uint32_t busy_poll = 0;
-	static struct vt_devopt opts[MAX_OPTS];
-	unsigned nopts = 0;
-
 	vt_log_set_ident("vtrustd");
+	vtd_signals_block();
+
+	struct vtd_config cfg;
+	vtd_config_init(&cfg);
+	int status = 1;
+	struct vtd_control *ctl = NULL;
+	const char *argv0_type = type_from_argv0(argv[0]);
+	const char *type = argv0_type;
+
+	/* Pass 1: --print-capabilities (ignores everything else), --help, --config. */
+	const char *config_file = NULL;
+	bool print_caps = false, check_only = false;
+	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		if (c == OPT_PRINT_CAPS)
+			print_caps = true;
+		else if (c == 'c')
+			config_file = optarg;
+		else if (c == OPT_TYPE && vt_device_type_find(optarg))
+			type = optarg;
+		else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (c == OPT_VERSION) {
+			printf("vtrustd %s\n", VTRUST_VERSION);
+			return 0;
+		}
+	}
+	if (print_caps) {
+		print_capabilities(type);
+		return 0;
+	}
+	if (config_file && vtd_config_load_file(&cfg, config_file) < 0)
+		return 2;
+
+	/* Pass 2: the command line overrides the file. */
+	optind = 0;
+	opterr = 1;
+	const char *socket_path = NULL, *name = NULL;
+	int fd = -1;
+	struct {
+		const char *k, *v;
+	} single_opts[64];
+	unsigned nsingle = 0;
+	type = argv0_type;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		int r = 0;
 		switch (c) {
-		case 't':
+		case 'c':
+		case OPT_PRINT_CAPS:
+			break;
+		case OPT_TYPE:
 			type = optarg;
 			break;
-		case 's':
+		case OPT_SOCKET_PATH:
 			socket_path = optarg;
 			break;
-		case 'f':
-			fd = atoi(optarg);
+		case OPT_FD: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 65535) {
+				fprintf(stderr, "vtrustd: --fd expects a file descriptor number\n");
+				return 2;
+			}
+			fd = (int)v;
 			break;
-		case 'o': {
+		}
+		case OPT_OPT: {
 			char *eq = strchr(optarg, '=');
-			if (!eq || nopts >= MAX_OPTS) {
+			if (!eq || eq == optarg || nsingle >= 64) {
 				fprintf(stderr, "vtrustd: --opt expects KEY=VALUE\n");
 				return 2;
 			}
 			*eq = '\0';
-			opts[nopts].key = optarg;
-			opts[nopts].value = eq + 1;
-			nopts++;
+			single_opts[nsingle].k = optarg;
+			single_opts[nsingle].v = eq + 1;
+			nsingle++;
 			break;
 		}
-		case 'r':
-			run_dir = optarg;
+		case OPT_NAME:
+			name = optarg;
 			break;
-		case 'S':
-			state_dir = optarg;
+		case OPT_DEVICE:
+			r = vtd_config_parse_device_arg(&cfg, optarg);
 			break;
-		case 'l': {
-			enum vt_log_level lvl;
-			if (vt_log_parse_level(optarg, &lvl) < 0) {
-				fprintf(stderr, "vtrustd: unknown log level %s\n", optarg);
-				return 2;
-			}
-			vt_log_set_level(lvl);
+		case OPT_RUN_DIR:
+			r = vtd_config_set_daemon(&cfg, "run_dir", optarg);
 			break;
-		}
-		case 'b':
-			busy_poll = (uint32_t)atoi(optarg);
+		case OPT_STATE_DIR:
+			r = vtd_config_set_daemon(&cfg, "state_dir", optarg);
 			break;
-		case 'c':
-			printf("{\n  \"type\": \"%s\",\n  \"features\": []\n}\n", type ? type : "rng");
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
+		case OPT_CONTROL_SOCKET:
+			r = vtd_config_set_daemon(&cfg, "control_socket", optarg);
+			break;
+		case OPT_CONTROL_GROUP:
+			r = vtd_config_set_daemon(&cfg, "control_group", optarg);
+			break;
+		case OPT_USER:
+			r = vtd_config_set_daemon(&cfg, "user", optarg);
+			break;
+		case OPT_SECCOMP:
+			r = vtd_config_set_daemon(&cfg, "seccomp", optarg);
+			break;
+		case OPT_METRICS_HTTP:
+			r = vtd_config_set_daemon(&cfg, "metrics_http", optarg);
+			break;
+		case OPT_LOG_LEVEL:
+			r = vtd_config_set_daemon(&cfg, "log_level", optarg);
+			break;
+		case OPT_LOG_TARGET:
+			r = vtd_config_set_daemon(&cfg, "log_target", optarg);
+			break;
+		case OPT_BUSY_POLL:
+			r = vtd_config_set_daemon(&cfg, "busy_poll_us", optarg);
+			break;
+		case OPT_DEBUG_COMMANDS:
+			cfg.debug_commands = true;
+			break;
+		case OPT_CHECK_CONFIG:
+			check_only = true;
+			break;
+		case OPT_QUIET:
+			cfg.quiet = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
+		if (r < 0)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vtrustd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
 	}
 
-	if (type) {
-		struct instance *in = &instances[ninstances++];
-		in->type = vt_device_type_find(type);
-		if (!in->type) {
-			fprintf(stderr, "vtrustd: unknown device type %s\n", type);
-			usage(stderr);
+	/* The single-device form (QEMU's backend program conventions). */
+	if (socket_path && fd >= 0) {
+		fprintf(stderr, "vtrustd: --socket-path and --fd exclude each other\n");
+		return 2;
+	}
+	if (type && (socket_path || fd >= 0 || !argv0_type || nsingle)) {
+		if (cfg.ninst) {
+			fprintf(stderr, "vtrustd: --type serves one device: drop --device and [device] sections\n");
 			return 2;
 		}
 		if (!socket_path && fd < 0) {
-			fprintf(stderr, "vtrustd: --type needs --socket-path or --fd\n");
+			fprintf(stderr, "vtrustd: --type needs --socket-path PATH or --fd FDNUM\n");
 			return 2;
 		}
-		snprintf(in->name, sizeof(in->name), "%s0", type);
-		snprintf(in->path, sizeof(in->path), "%s", socket_path ? socket_path : "");
+		char defname[VTD_NAME_MAX];
+		snprintf(defname, sizeof(defname), "%s0", type);
+		struct vtd_instance *in = vtd_config_instance(&cfg, name ? name : defname);
+		if (!in || vtd_config_set_instance(&cfg, in, "type", type) < 0)
+			return 2;
+		if (socket_path && vtd_config_set_instance(&cfg, in, "socket", socket_path) < 0)
+			return 2;
 		in->fd = fd;
-	} else {
-		(void)mkdir(run_dir, 0755);
-		(void)mkdir(state_dir, 0700);
-		for (unsigned i = 0; vt_device_types[i] && ninstances < MAX_INSTANCES; i++) {
-			if (strcmp(vt_device_types[i]->type, "null") == 0)
-				continue;
-			struct instance *in = &instances[ninstances++];
-			in->type = vt_device_types[i];
-			snprintf(in->name, sizeof(in->name), "%s0", in->type->type);
-			snprintf(in->path, sizeof(in->path), "%s/%s0.sock", run_dir, in->type->type);
-			in->fd = -1;
-		}
+		for (unsigned i = 0; i < nsingle; i++)
+			if (vtd_config_set_instance(&cfg, in, single_opts[i].k, single_opts[i].v) < 0)
+				return 2;
+		cfg.single = true;
+	} else if (socket_path || fd >= 0 || nsingle) {
+		fprintf(stderr, "vtrustd: --socket-path, --fd and --opt need --type TYPE\n");
+		return 2;
 	}
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Sockets from systemd (socket activation): matched by FileDescriptorName=. */
+	char **fdnames = NULL;
+	int nfds = listen_fds(&fdnames);
+	int control_fd = -1;
+	for (int i = 0; i < nfds; i++) {
+		int lfd = LISTEN_FDS_START + i;
+		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
+		const char *fn = fdnames && fdnames[i] ? fdnames[i] : "unknown";
+		struct vtd_instance *in = NULL;
+		if (!strcmp(fn, "control")) {
+			control_fd = lfd;
+			continue;
+		}
+		in = vtd_config_instance(&cfg, strcmp(fn, "unknown") ? fn : (cfg.ninst == 1 ? cfg.inst[0]->name : "unknown"));
+		if (!in) {
+			vt_err("socket activation: no use for the socket named '%s'", fn);
+			goto out;
+		}
+		if (!in->type) {
+			vt_err("socket activation: socket '%s' names no configured device", fn);
+			goto out;
+		}
+		in->fd = lfd;
+		in->socket_path[0] = '\0';
+	}
+	if (fdnames) {
+		for (int i = 0; fdnames[i]; i++)
+			free(fdnames[i]);
+		free(fdnames);
+	}
 
-	int status = 0;
-	for (unsigned i = 0; i < ninstances; i++) {
-		struct instance *in = &instances[i];
-		in->cfg = (struct vt_devcfg){
-			.name = in->name,
-			.type = in->type->type,
-			.state_dir = state_dir,
-			.opts = opts,
-			.nopts = nopts,
-		};
-		int r = in->type->create(&in->cfg, &in->priv);
-		if (r < 0) {
-			vt_err("%s: cannot create device: %s", in->name, strerror(-r));
-			return 1;
-		}
-		in->dev = vt_device_new(in->name, in->type->ops, in->priv);
-		if (!in->dev) {
-			vt_err("%s: out of memory", in->name);
-			return 1;
-		}
-		vt_device_set_busy_poll(in->dev, busy_poll);
-		if (in->type->attach)
-			in->type->attach(in->priv, in->dev);
-		r = in->fd >= 0 ? vt_device_adopt_fd(in->dev, in->fd)
-				: vt_device_listen(in->dev, in->path, 0600);
-		if (r < 0) {
-			vt_err("%s: cannot serve on %s: %s", in->name,
-			       in->fd >= 0 ? "the given fd" : in->path, strerror(-r));
-			return 1;
-		}
-		vt_info("%s: serving %s device on %s", in->name, in->type->type,
-			in->fd >= 0 ? "an inherited fd" : in->path);
+	if (vtd_config_finish(&cfg) < 0)
+		return 2;
+	if (check_only) {
+		printf("vtrustd: configuration OK: %u device%s\n", cfg.ninst, cfg.ninst == 1 ? "" : "s");
+		for (unsigned i = 0; i < cfg.ninst; i++)
+			printf("  %s: %s on %s\n", cfg.inst[i]->name, cfg.inst[i]->type->type,
+			       cfg.inst[i]->socket_path[0] ? cfg.inst[i]->socket_path : "(inherited fd)");
+		vtd_config_free(&cfg);
+		return 0;
 	}
-	for (unsigned i = 0; i < ninstances; i++)
-		pthread_create(&instances[i].thread, NULL, serve_main, &instances[i]);
-	for (unsigned i = 0; i < ninstances; i++)
-		pthread_join(instances[i].thread, NULL);
-	for (unsigned i = 0; i < ninstances; i++) {
-		vt_device_free(instances[i].dev);
-		instances[i].type->destroy(instances[i].priv);
+
+	int r = vtd_sandbox_no_dumps();
+	if (r < 0) {
+		vt_err("cannot disable core dumps: %s", strerror(-r));
+		goto out;
 	}
-	vt_info("stopped");
+	if (cfg.run_dir && (r = mkdir_p(cfg.run_dir, 0755)) < 0) {
+		vt_err("cannot create the run directory %s: %s", cfg.run_dir, strerror(-r));
+		goto out;
+	}
+	if (cfg.state_dir && (r = mkdir_p(cfg.state_dir, 0700)) < 0) {
+		vt_err("cannot create the state directory %s: %s", cfg.state_dir, strerror(-r));
+		goto out;
+	}
+	if (cfg.user && geteuid() == 0 && cfg.state_dir &&
+	    chown(cfg.state_dir, cfg.user_uid, cfg.user_gid) < 0)
+		vt_warn("cannot give %s to user %s: %s", cfg.state_dir, cfg.user, strerror(errno));
+
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		if (vtd_instance_create(&cfg, cfg.inst[i]) < 0)
+			goto out;
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		if (vtd_instance_listen(cfg.inst[i]) < 0)
+			goto out;
+	if ((cfg.control_socket || control_fd >= 0 || cfg.metrics_http) &&
+	    vtd_control_open(&cfg, control_fd, &ctl) < 0)
+		goto out;
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		vt_info("%s: serving a %s device on %s", cfg.inst[i]->name, cfg.inst[i]->type->type,
+			cfg.inst[i]->socket_path[0] ? cfg.inst[i]->socket_path : "an inherited socket");
+	if (ctl && cfg.control_socket)
+		vt_info("control socket %s", control_fd >= 0 ? "(inherited)" : cfg.control_socket);
+	if (cfg.metrics_http)
+		vt_info("metrics on http://%s/metrics", cfg.metrics_http);
+	if (cfg.print_attach && !cfg.single && !cfg.quiet)
+		print_attach(&cfg);
+
+	/* The sandbox, before any thread of ours exists. */
+	if (vtd_sandbox_drop_user(&cfg) < 0 || vtd_sandbox_no_new_privs() < 0) {
+		vt_err("cannot enter the sandbox");
+		goto out_ctl;
+	}
+	if (cfg.seccomp != VTD_SECCOMP_OFF) {
+		if (vtd_seccomp_load(VTD_THREAD_BASE, cfg.seccomp) < 0)
+			goto out_ctl;
+		vtd_seccomp_install_worker_hook(cfg.seccomp);
+		vt_info("seccomp allow-lists active (action for other syscalls: %s)",
+			vtd_seccomp_name(cfg.seccomp));
+	}
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		if (vtd_instance_start(cfg.inst[i], cfg.seccomp) < 0) {
+			vt_err("%s: cannot start its thread", cfg.inst[i]->name);
+			goto out_stop;
+		}
+	if (ctl && vtd_control_start(ctl) < 0) {
+		vt_err("cannot start the control thread");
+		goto out_stop;
+	}
+	if (cfg.seccomp != VTD_SECCOMP_OFF && vtd_seccomp_load(VTD_THREAD_MAIN, cfg.seccomp) < 0)
+		goto out_stop;
+	vtd_notify("READY=1");
+
+	status = 0;
+	for (;;) {
+		if (vtd_signals_wait() == VTD_WAKE_STOP)
+			break;
+		bool failed = false, all_done = true;
+		for (unsigned i = 0; i < cfg.ninst; i++) {
+			int st = atomic_load(&cfg.inst[i]->state);
+			failed |= st == VTD_INST_FAILED;
+			all_done &= st != VTD_INST_RUNNING;
+		}
+		if (failed) {
+			vt_err("a device failed: stopping");
+			status = 1;
+			break;
+		}
+		if (all_done) {
+			vt_info("every device has ended");
+			break;
+		}
+	}
+	vtd_notify("STOPPING=1");
+
+out_stop:
+	/* Each protocol thread stops its queue workers, which finish their batch first. */
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		vtd_instance_stop(cfg.inst[i]);
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		vtd_instance_join(cfg.inst[i]);
+out_ctl:
+	vtd_control_free(ctl);
+out:
+	for (unsigned i = 0; i < cfg.ninst; i++)
+		vtd_instance_destroy(cfg.inst[i]);
+	vtd_config_free(&cfg);
+	vt_info("stopped (status %d)", status);
 	return status;
 }

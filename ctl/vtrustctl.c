@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vtrustctl: the operator's client for vtrustd's control socket
+ * (line-delimited JSON; see vtrustctl(1) and daemon/control.c).
+ *
+ *   vtrustctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND
+ *     status | devices | metrics | leak DEVICE | rpmb info DEVICE
+ *     rpmb export DEVICE FILE | rpmb import DEVICE FILE | raw JSON
+ *
+ * Exit status: 0 success, 1 the daemon refused the request, 2 usage error,
+ * 3 no connection or no reply.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/vtrust/control.sock"
+#define MAX_REPLY (64u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vtrustctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND\n"
+		   "commands:\n"
+		   "  status                      daemon and per-device state\n"
+		   "  devices                     the device instances\n"
+		   "  metrics                     Prometheus text format\n"
+		   "  leak DEVICE                 signal an entropy-leak event (rng)\n"
+		   "  rpmb info DEVICE            RPMB key state, write counter, size\n"
+		   "  rpmb export DEVICE FILE     write the RPMB state to FILE\n"
+		   "  rpmb import DEVICE FILE     load the RPMB state from FILE\n"
+		   "  raw JSON                    send one request line as is\n"
+		   "socket: --socket, else $VTRUST_CONTROL_SOCKET, else " DEFAULT_SOCKET "\n");
+}
+
+static int connect_to(const char *path, int timeout_s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vtrustctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = {.tv_sec = timeout_s};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "vtrustctl: cannot connect to %s: %s (is vtrustd running? --socket PATH)\n",
+			path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends one request line, returns the reply line (malloc'd) or NULL. */
+static char *roundtrip(int fd, const char *req)
+{
+	size_t len = strlen(req);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vtrustctl: send: %s\n", strerror(errno));
+			return NULL;
+		}
+		off += (size_t)w;
+	}
+	if (send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n + 1 >= cap) {
+			if (cap >= MAX_REPLY)
+				break;
+			char *b = realloc(buf, cap * 2);
+			if (!b)
+				break;
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "vtrustctl: %s\n",
+				r == 0 ? "the daemon closed the connection without a reply"
+				       : (errno == EAGAIN ? "no reply (timeout)" : strerror(errno)));
+			break;
+		}
+		n += (size_t)r;
+		char *nl = memchr(buf, '\n', n);
+		if (nl) {
+			*nl = '\0';
+			return buf;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v))
+		return "-";
+	return json_object_get_string(v);
+}
+
+static void print_fields(struct json_object *o, const char *indent, const char *skip1,
+			 const char *skip2)
+{
+	json_object_object_foreach(o, k, v)
+	{
+		if (!strcmp(k, "ok") || (skip1 && !strcmp(k, skip1)) || (skip2 && !strcmp(k, skip2)))
+			continue;
+		if (json_object_is_type(v, json_type_object)) {
+			printf("%s%s:\n", indent, k);
+			char in2[32];
+			snprintf(in2, sizeof(in2), "%s  ", indent);
+			print_fields(v, in2, NULL, NULL);
+		} else {
+			printf("%s%s: %s\n", indent, k,
+			       json_object_is_type(v, json_type_string)
+				       ? json_object_get_string(v)
+				       : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		}
+	}
+}
+
+static void print_status(struct json_object *r)
+{
+	printf("vtrustd %s  pid %s  uptime %ss  uid %s  seccomp %s\n", str(r, "version"), str(r, "pid"),
+	       str(r, "uptime_s"), str(r, "uid"), str(r, "seccomp"));
+	struct json_object *devs;
+	if (!json_object_object_get_ex(r, "devices", &devs) || !json_object_is_type(devs, json_type_array))
+		return;
+	printf("%-12s %-7s %-8s %6s %10s %12s  %s\n", "DEVICE", "TYPE", "STATE", "CONNS", "REQUESTS",
+	       "BYTES", "SOCKET");
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i);
+		printf("%-12s %-7s %-8s %6s %10s %12s  %s\n", str(d, "name"), str(d, "type"),
+		       str(d, "state"), str(d, "connections"), str(d, "requests"), str(d, "bytes"),
+		       str(d, "socket"));
+		struct json_object *dev;
+		if (json_object_object_get_ex(d, "device", &dev) && json_object_is_type(dev, json_type_object))
+			print_fields(dev, "    ", NULL, NULL);
+	}
+}
+
+static void print_devices(struct json_object *r)
+{
+	struct json_object *devs;
+	if (!json_object_object_get_ex(r, "devices", &devs) || !json_object_is_type(devs, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i);
+		printf("%s %s %s %s\n", str(d, "name"), str(d, "type"), str(d, "state"), str(d, "socket"));
+	}
+}
+
+static char *abspath(const char *p)
+{
+	char cwd[PATH_MAX];
+	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(p);
+	size_t n = strlen(cwd) + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", cwd, p);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sock = getenv("VTRUST_CONTROL_SOCKET");
+	if (!sock || !*sock)
+		sock = DEFAULT_SOCKET;
+	bool json = false;
+	int timeout = 30;
+	int c;
+	while ((c = getopt_long(argc, argv, "+s:jt:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			timeout = atoi(optarg);
+			if (timeout <= 0) {
+				fprintf(stderr, "vtrustctl: --timeout expects seconds\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	int nargs = argc - optind;
+	char **a = argv + optind;
+	if (nargs < 1) {
+		usage(stderr);
+		return 2;
+	}
+
+	struct json_object *req = json_object_new_object();
+	const char *cmd = a[0];
+	const char *raw = NULL;
+	char *file = NULL;
+	enum { OUT_STATUS, OUT_DEVICES, OUT_METRICS, OUT_FIELDS } out = OUT_FIELDS;
+	if (!strcmp(cmd, "status") && nargs == 1) {
+		json_object_object_add(req, "cmd", json_object_new_string("status"));
+		out = OUT_STATUS;
+	} else if (!strcmp(cmd, "devices") && nargs == 1) {
+		json_object_object_add(req, "cmd", json_object_new_string("devices"));
+		out = OUT_DEVICES;
+	} else if (!strcmp(cmd, "metrics") && nargs == 1) {
+		json_object_object_add(req, "cmd", json_object_new_string("metrics"));
+		out = OUT_METRICS;
+	} else if (!strcmp(cmd, "leak") && nargs == 2) {
+		json_object_object_add(req, "cmd", json_object_new_string("leak"));
+		json_object_object_add(req, "device", json_object_new_string(a[1]));
+	} else if (!strcmp(cmd, "rpmb") && nargs == 3 && !strcmp(a[1], "info")) {
+		json_object_object_add(req, "cmd", json_object_new_string("rpmb-info"));
+		json_object_object_add(req, "device", json_object_new_string(a[2]));
+	} else if (!strcmp(cmd, "rpmb") && nargs == 4 &&
+		   (!strcmp(a[1], "export") || !strcmp(a[1], "import"))) {
+		char name[32];
+		snprintf(name, sizeof(name), "rpmb-%s", a[1]);
+		json_object_object_add(req, "cmd", json_object_new_string(name));
+		json_object_object_add(req, "device", json_object_new_string(a[2]));
+		/* The daemon opens the file: give it an absolute path. */
+		file = abspath(a[3]);
+		struct json_object *args = json_object_new_object();
+		json_object_object_add(args, "path", json_object_new_string(file ? file : a[3]));
+		json_object_object_add(req, "args", args);
+	} else if (!strcmp(cmd, "raw") && nargs == 2) {
+		raw = a[1];
+	} else {
+		usage(stderr);
+		json_object_put(req);
+		return 2;
+	}
+
+	int fd = connect_to(sock, timeout);
+	if (fd < 0) {
+		json_object_put(req);
+		free(file);
+		return 3;
+	}
+	char *line = roundtrip(fd, raw ? raw : json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	close(fd);
+	json_object_put(req);
+	free(file);
+	if (!line)
+		return 3;
+	struct json_object *reply = json_tokener_parse(line);
+	if (!reply || !json_object_is_type(reply, json_type_object)) {
+		fprintf(stderr, "vtrustctl: the reply is not a JSON object: %.200s\n", line);
+		free(line);
+		json_object_put(reply);
+		return 3;
+	}
+	struct json_object *ok = NULL;
+	bool success = json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok);
+	if (json || raw) {
+		printf("%s\n", line);
+	} else if (!success) {
+		fprintf(stderr, "vtrustctl: %s\n", str(reply, "error"));
+	} else if (out == OUT_STATUS) {
+		print_status(reply);
+	} else if (out == OUT_DEVICES) {
+		print_devices(reply);
+	} else if (out == OUT_METRICS) {
+		fputs(str(reply, "metrics"), stdout);
+	} else {
+		print_fields(reply, "", "device", NULL);
+	}
+	free(line);
+	json_object_put(reply);
+	return success ? 0 : 1;
+}

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Configuration: an INI file parsed by libinih plus the command line.
+ *
+ *   [daemon]            daemon keys (run_dir, state_dir, control_socket, user, seccomp, ...)
+ *   [device NAME]       one device instance: type = rng|crypto|rpmb|null, socket, socket_mode,
+ *                       socket_owner, socket_group, busy_poll_us; every other key is a device
+ *                       option handed to the device type (which rejects keys it does not know)
+ *
+ * The command line overrides the file: daemon keys by their --options, instances with
+ * --device NAME:TYPE[,KEY=VALUE...] (which adds to or amends [device NAME]).
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vtrustd.h"
+
+void vtd_buf_append(struct vtd_buf *b, const void *p, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d) {
+			b->oom = true;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void vtd_buf_printf(struct vtd_buf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		vtd_buf_append(b, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big) {
+		b->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	vtd_buf_append(b, big, (size_t)n);
+	free(big);
+}
+
+void vtd_buf_free(struct vtd_buf *b)
+{
+	free(b->data);
+	*b = (struct vtd_buf){0};
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d) {
+		vt_err("out of memory");
+		abort();
+	}
+	return d;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+void vtd_config_init(struct vtd_config *c)
+{
+	*c = (struct vtd_config){
+		.control_mode = 0600,
+		.control_gid = (gid_t)-1,
+		.user_uid = (uid_t)-1,
+		.user_gid = (gid_t)-1,
+		.seccomp = VTD_SECCOMP_LOG,
+		.control_max_request = 1u << 20,
+		.control_max_clients = 16,
+		.print_attach = true,
+	};
+}
+
+static void instance_free(struct vtd_instance *in)
+{
+	for (unsigned i = 0; i < in->nopts; i++) {
+		free((void *)(uintptr_t)in->opts[i].key);
+		free((void *)(uintptr_t)in->opts[i].value);
+	}
+	free(in->opts);
+	free(in);
+}
+
+void vtd_config_free(struct vtd_config *c)
+{
+	for (unsigned i = 0; i < c->ninst; i++)
+		instance_free(c->inst[i]);
+	free(c->config_file);
+	free(c->run_dir);
+	free(c->state_dir);
+	free(c->control_socket);
+	free(c->user);
+	free(c->metrics_http);
+	*c = (struct vtd_config){0};
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= VTD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			  (i > 0 && (ch == '_' || ch == '-' || ch == '.'));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	if (!*v || *v == '-')
+		return -EINVAL;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || *end || x < min || x > max)
+		return -EINVAL;
+	*ret = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
+		*ret = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int vtd_parse_mode(const char *s, mode_t *ret)
+{
+	uint64_t m;
+	if (parse_u64(s, 0, 0777, &m) < 0 || s[0] != '0')
+		return -EINVAL; /* octal with a leading 0, e.g. 0660 */
+	*ret = (mode_t)m;
+	return 0;
+}
+
+static const char *const seccomp_names[] = {
+	[VTD_SECCOMP_OFF] = "off",     [VTD_SECCOMP_LOG] = "log",   [VTD_SECCOMP_ERRNO] = "errno",
+	[VTD_SECCOMP_TRAP] = "trap",   [VTD_SECCOMP_KILL] = "kill",
+};
+
+int vtd_parse_seccomp(const char *s, enum vtd_seccomp_action *ret)
+{
+	for (unsigned i = 0; i < sizeof(seccomp_names) / sizeof(seccomp_names[0]); i++) {
+		if (!strcmp(s, seccomp_names[i])) {
+			*ret = (enum vtd_seccomp_action)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *vtd_seccomp_name(enum vtd_seccomp_action a)
+{
+	return seccomp_names[a];
+}
+
+int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
+{
+	uint64_t u;
+	if (!strcmp(key, "run_dir")) {
+		set_str(&c->run_dir, v);
+	} else if (!strcmp(key, "state_dir")) {
+		set_str(&c->state_dir, v);
+	} else if (!strcmp(key, "control_socket")) {
+		set_str(&c->control_socket, v);
+	} else if (!strcmp(key, "control_mode")) {
+		if (vtd_parse_mode(v, &c->control_mode) < 0)
+			goto bad;
+	} else if (!strcmp(key, "control_group")) {
+		if (vtd_sandbox_resolve_group(v, &c->control_gid) < 0)
+			goto bad;
+	} else if (!strcmp(key, "user")) {
+		if (vtd_sandbox_resolve_user(v, &c->user_uid, &c->user_gid) < 0)
+			goto bad;
+		set_str(&c->user, v);
+	} else if (!strcmp(key, "seccomp")) {
+		if (vtd_parse_seccomp(v, &c->seccomp) < 0)
+			goto bad;
+	} else if (!strcmp(key, "metrics_http")) {
+		if (!*v || !strcmp(v, "off") || !strcmp(v, "none")) {
+			free(c->metrics_http);
+			c->metrics_http = NULL;
+		} else {
+			set_str(&c->metrics_http, v);
+		}
+	} else if (!strcmp(key, "busy_poll_us")) {
+		if (parse_u64(v, 0, 1000000, &u) < 0)
+			goto bad;
+		c->busy_poll_us = (uint32_t)u;
+	} else if (!strcmp(key, "control_max_request")) {
+		if (parse_u64(v, 1024, 64u << 20, &u) < 0)
+			goto bad;
+		c->control_max_request = (size_t)u;
+	} else if (!strcmp(key, "control_max_clients")) {
+		if (parse_u64(v, 1, 1024, &u) < 0)
+			goto bad;
+		c->control_max_clients = (unsigned)u;
+	} else if (!strcmp(key, "debug_commands")) {
+		if (parse_bool(v, &c->debug_commands) < 0)
+			goto bad;
+	} else if (!strcmp(key, "print_attach")) {
+		if (parse_bool(v, &c->print_attach) < 0)
+			goto bad;
+	} else if (!strcmp(key, "log_level")) {
+		enum vt_log_level lvl;
+		if (vt_log_parse_level(v, &lvl) < 0)
+			goto bad;
+		vt_log_set_level(lvl);
+	} else if (!strcmp(key, "log_target")) {
+		int r;
+		if (!strcmp(v, "stderr"))
+			r = vt_log_set_target(VT_LOG_TARGET_STDERR, NULL);
+		else if (!strcmp(v, "journal"))
+			r = vt_log_set_target(VT_LOG_TARGET_JOURNAL, NULL);
+		else if (!strncmp(v, "file:", 5))
+			r = vt_log_set_target(VT_LOG_TARGET_FILE, v + 5);
+		else
+			goto bad;
+		if (r < 0) {
+			vt_err("log_target=%s: %s", v, strerror(-r));
+			return -EINVAL;
+		}
+	} else {
+		vt_err("unknown daemon option '%s'", key);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	vt_err("daemon option %s=%s: invalid value", key, v);
+	return -EINVAL;
+}
+
+struct vtd_instance *vtd_config_instance(struct vtd_config *c, const char *name)
+{
+	if (!valid_name(name)) {
+		vt_err("invalid device name '%s' (letters, digits, '_', '-', '.'; at most %d)", name,
+		       VTD_NAME_MAX - 1);
+		return NULL;
+	}
+	for (unsigned i = 0; i < c->ninst; i++)
+		if (!strcmp(c->inst[i]->name, name))
+			return c->inst[i];
+	if (c->ninst >= VTD_MAX_INSTANCES) {
+		vt_err("too many devices (at most %d)", VTD_MAX_INSTANCES);
+		return NULL;
+	}
+	struct vtd_instance *in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	snprintf(in->name, sizeof(in->name), "%s", name);
+	in->fd = -1;
+	in->socket_mode = 0600;
+	in->socket_uid = (uid_t)-1;
+	in->socket_gid = (gid_t)-1;
+	c->inst[c->ninst++] = in;
+	return in;
+}
+
+static int add_opt(struct vtd_instance *in, const char *key, const char *value)
+{
+	if (in->nopts == in->opts_cap) {
+		unsigned cap = in->opts_cap ? in->opts_cap * 2 : 8;
+		if (cap > 256) {
+			vt_err("%s: too many options", in->name);
+			return -E2BIG;
+		}
+		struct vt_devopt *o = realloc(in->opts, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		in->opts = o;
+		in->opts_cap = cap;
+	}
+	in->opts[in->nopts].key = xstrdup(key);
+	in->opts[in->nopts].value = xstrdup(value);
+	in->nopts++;
+	return 0;
+}
+
+int vtd_config_set_instance(struct vtd_config *c, struct vtd_instance *in, const char *key,
+			    const char *v)
+{
+	(void)c;
+	uint64_t u;
+	if (!strcmp(key, "type")) {
+		in->type = vt_device_type_find(v);
+		if (!in->type) {
+			vt_err("%s: unknown device type '%s'", in->name, v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "socket") || !strcmp(key, "socket_path")) {
+		if (strlen(v) >= VTD_SUN_PATH_MAX || !*v) {
+			vt_err("%s: socket path '%s' is empty or longer than %d bytes", in->name, v,
+			       VTD_SUN_PATH_MAX - 1);
+			return -ENAMETOOLONG;
+		}
+		snprintf(in->socket_path, sizeof(in->socket_path), "%s", v);
+	} else if (!strcmp(key, "socket_mode")) {
+		if (vtd_parse_mode(v, &in->socket_mode) < 0)
+			goto bad;
+	} else if (!strcmp(key, "socket_owner")) {
+		gid_t unused;
+		if (vtd_sandbox_resolve_user(v, &in->socket_uid, &unused) < 0)
+			goto bad;
+	} else if (!strcmp(key, "socket_group")) {
+		if (vtd_sandbox_resolve_group(v, &in->socket_gid) < 0)
+			goto bad;
+	} else if (!strcmp(key, "busy_poll_us")) {
+		if (parse_u64(v, 0, 1000000, &u) < 0)
+			goto bad;
+		in->busy_poll_us = (uint32_t)u;
+		in->busy_poll_set = true;
+	} else {
+		return add_opt(in, key, v);
+	}
+	return 0;
+bad:
+	vt_err("%s: option %s=%s: invalid value", in->name, key, v);
+	return -EINVAL;
+}
+
+struct ini_ctx {
+	struct vtd_config *c;
+	int error;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *x = user;
+	if (!strcmp(section, "daemon")) {
+		if (vtd_config_set_daemon(x->c, name, value) < 0)
+			return 0;
+		return 1;
+	}
+	if (!strncmp(section, "device ", 7)) {
+		const char *dev = section + 7;
+		while (*dev == ' ')
+			dev++;
+		struct vtd_instance *in = vtd_config_instance(x->c, dev);
+		if (!in || vtd_config_set_instance(x->c, in, name, value) < 0)
+			return 0;
+		return 1;
+	}
+	vt_err("unknown section [%s] (expected [daemon] or [device NAME])", section);
+	return 0;
+}
+
+static int report(const char *where, int r)
+{
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		vt_err("%s: cannot read the configuration: %s", where,
+		       r == -1 ? "cannot open" : "out of memory");
+	else
+		vt_err("%s:%d: invalid configuration line", where, r);
+	return -EINVAL;
+}
+
+int vtd_config_load_file(struct vtd_config *c, const char *path)
+{
+	struct ini_ctx x = {.c = c};
+	set_str(&c->config_file, path);
+	return report(path, ini_parse(path, on_ini, &x));
+}
+
+int vtd_config_load_string(struct vtd_config *c, const char *text)
+{
+	struct ini_ctx x = {.c = c};
+	return report("<string>", ini_parse_string(text, on_ini, &x));
+}
+
+int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)
+{
+	char *s = xstrdup(spec);
+	int r = -EINVAL;
+	char *save = NULL;
+	char *head = strtok_r(s, ",", &save);
+	if (!head) {
+		vt_err("--device expects NAME[:TYPE][,KEY=VALUE]...");
+		goto out;
+	}
+	char *colon = strchr(head, ':');
+	if (colon)
+		*colon = '\0';
+	struct vtd_instance *in = vtd_config_instance(c, head);
+	if (!in)
+		goto out;
+	if (colon && vtd_config_set_instance(c, in, "type", colon + 1) < 0)
+		goto out;
+	for (char *kv; (kv = strtok_r(NULL, ",", &save));) {
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			vt_err("--device %s: '%s' is not KEY=VALUE", head, kv);
+			goto out;
+		}
+		*eq = '\0';
+		if (vtd_config_set_instance(c, in, kv, eq + 1) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(s);
+	return r;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (!p)
+		abort();
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+int vtd_config_finish(struct vtd_config *c)
+{
+	if (!c->single) {
+		if (!c->run_dir) {
+			const char *e = getenv("RUNTIME_DIRECTORY"); /* systemd RuntimeDirectory= */
+			set_str(&c->run_dir, e && *e ? e : "/run/vtrust");
+		}
+		if (!c->state_dir) {
+			const char *e = getenv("STATE_DIRECTORY"); /* systemd StateDirectory= */
+			set_str(&c->state_dir, e && *e ? e : "/var/lib/vtrust");
+		}
+		if (!c->control_socket) {
+			char *p = path_join(c->run_dir, "control.sock");
+			c->control_socket = p;
+		}
+		if (c->ninst == 0) {
+			/* No configuration: one device of every real type. */
+			for (unsigned i = 0; vt_device_types[i]; i++) {
+				if (!strcmp(vt_device_types[i]->type, "null"))
+					continue;
+				char name[VTD_NAME_MAX];
+				snprintf(name, sizeof(name), "%s0", vt_device_types[i]->type);
+				struct vtd_instance *in = vtd_config_instance(c, name);
+				if (!in)
+					return -EINVAL;
+				in->type = vt_device_types[i];
+			}
+			if (c->ninst == 0) {
+				vt_err("no device types are built in");
+				return -EINVAL;
+			}
+		}
+	}
+	if (c->control_socket && (!strcmp(c->control_socket, "none") || !*c->control_socket)) {
+		free(c->control_socket);
+		c->control_socket = NULL;
+	}
+	if (c->control_socket && strlen(c->control_socket) >= VTD_SUN_PATH_MAX) {
+		vt_err("control socket path %s is longer than %d bytes", c->control_socket,
+		       VTD_SUN_PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	for (unsigned i = 0; i < c->ninst; i++) {
+		struct vtd_instance *in = c->inst[i];
+		if (!in->type) {
+			vt_err("%s: no device type (type = rng|crypto|rpmb|null)", in->name);
+			return -EINVAL;
+		}
+		if (!in->socket_path[0] && in->fd < 0) {
+			if (!c->run_dir) {
+				vt_err("%s: no socket path", in->name);
+				return -EINVAL;
+			}
+			int n = snprintf(in->socket_path, sizeof(in->socket_path), "%s/%s.sock",
+					 c->run_dir, in->name);
+			if (n < 0 || (size_t)n >= sizeof(in->socket_path)) {
+				vt_err("%s: socket path under %s is longer than %d bytes", in->name,
+				       c->run_dir, VTD_SUN_PATH_MAX - 1);
+				return -ENAMETOOLONG;
+			}
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (in->socket_path[0] && !strcmp(in->socket_path, c->inst[j]->socket_path)) {
+				vt_err("%s and %s share the socket %s", c->inst[j]->name, in->name,
+				       in->socket_path);
+				return -EINVAL;
+			}
+		}
+		if (!in->busy_poll_set)
+			in->busy_poll_us = c->busy_poll_us;
+		in->cfg = (struct vt_devcfg){
+			.name = in->name,
+			.type = in->type->type,
+			.state_dir = c->state_dir,
+			.opts = in->opts,
+			.nopts = in->nopts,
+		};
+	}
+	return 0;
+}

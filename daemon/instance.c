@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One device instance: its device type's private state, its vt_device on one
+ * vhost-user socket, and its protocol thread (vt_device_run). Queue workers
+ * are started by the core when the front-end starts rings.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "log.h"
+#include "vtrustd.h"
+
+const char *vtd_instance_state_name(int state)
+{
+	switch (state) {
+	case VTD_INST_NEW:
+		return "new";
+	case VTD_INST_RUNNING:
+		return "running";
+	case VTD_INST_STOPPED:
+		return "stopped";
+	case VTD_INST_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+struct vtd_instance *vtd_instance_find(struct vtd_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->ninst; i++)
+		if (!strcmp(c->inst[i]->name, name))
+			return c->inst[i];
+	return NULL;
+}
+
+int vtd_instance_create(struct vtd_config *c, struct vtd_instance *in)
+{
+	(void)c;
+	int r = in->type->create(&in->cfg, &in->priv);
+	if (r < 0) {
+		vt_err("%s: cannot create the %s device: %s", in->name, in->type->type, strerror(-r));
+		return r;
+	}
+	in->dev = vt_device_new(in->name, in->type->ops, in->priv);
+	if (!in->dev) {
+		vt_err("%s: out of memory", in->name);
+		in->type->destroy(in->priv);
+		in->priv = NULL;
+		return -ENOMEM;
+	}
+	vt_device_set_busy_poll(in->dev, in->busy_poll_us);
+	if (in->type->attach)
+		in->type->attach(in->priv, in->dev);
+	return 0;
+}
+
+int vtd_instance_listen(struct vtd_instance *in)
+{
+	int r;
+	if (in->fd >= 0) {
+		r = vt_device_adopt_fd(in->dev, in->fd);
+		if (r < 0) {
+			vt_err("%s: cannot serve on fd %d: %s", in->name, in->fd, strerror(-r));
+			return r;
+		}
+		in->fd = -1; /* the device owns it now */
+		return 0;
+	}
+	r = vt_device_listen(in->dev, in->socket_path, in->socket_mode);
+	if (r < 0) {
+		vt_err("%s: cannot listen on %s: %s", in->name, in->socket_path, strerror(-r));
+		return r;
+	}
+	/* Owner/group after bind: the mode already keeps everyone else out meanwhile. */
+	if ((in->socket_uid != (uid_t)-1 || in->socket_gid != (gid_t)-1) &&
+	    lchown(in->socket_path, in->socket_uid, in->socket_gid) < 0) {
+		r = -errno;
+		vt_err("%s: cannot change the owner of %s: %s", in->name, in->socket_path,
+		       strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+struct thread_arg {
+	struct vtd_instance *in;
+	enum vtd_seccomp_action sc;
+};
+
+static void *protocol_main(void *arg)
+{
+	struct thread_arg a = *(struct thread_arg *)arg;
+	free(arg);
+	struct vtd_instance *in = a.in;
+	if (a.sc != VTD_SECCOMP_OFF && vtd_seccomp_load(VTD_THREAD_PROTOCOL, a.sc) < 0) {
+		atomic_store(&in->run_error, -EPERM);
+		atomic_store(&in->state, VTD_INST_FAILED);
+		vtd_signals_notify_instance();
+		return NULL;
+	}
+	int r = vt_device_run(in->dev);
+	if (r < 0) {
+		vt_err("%s: protocol loop failed: %s", in->name, strerror(-r));
+		atomic_store(&in->run_error, r);
+		atomic_store(&in->state, VTD_INST_FAILED);
+	} else {
+		atomic_store(&in->state, VTD_INST_STOPPED);
+	}
+	vtd_signals_notify_instance();
+	return NULL;
+}
+
+int vtd_instance_start(struct vtd_instance *in, enum vtd_seccomp_action sc)
+{
+	struct thread_arg *a = malloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	*a = (struct thread_arg){.in = in, .sc = sc};
+	atomic_store(&in->state, VTD_INST_RUNNING);
+	int r = pthread_create(&in->thread, NULL, protocol_main, a);
+	if (r) {
+		free(a);
+		atomic_store(&in->state, VTD_INST_FAILED);
+		return -r;
+	}
+	char tname[16] = "vtp-";
+	size_t nl = strlen(in->name);
+	if (nl > sizeof(tname) - 5)
+		nl = sizeof(tname) - 5;
+	memcpy(tname + 4, in->name, nl);
+	tname[4 + nl] = '\0';
+	(void)pthread_setname_np(in->thread, tname);
+	in->thread_started = true;
+	return 0;
+}
+
+void vtd_instance_stop(struct vtd_instance *in)
+{
+	if (in->dev)
+		vt_device_stop(in->dev);
+}
+
+void vtd_instance_join(struct vtd_instance *in)
+{
+	if (in->thread_started) {
+		pthread_join(in->thread, NULL);
+		in->thread_started = false;
+	}
+}
+
+void vtd_instance_destroy(struct vtd_instance *in)
+{
+	vt_device_free(in->dev);
+	in->dev = NULL;
+	if (in->priv)
+		in->type->destroy(in->priv);
+	in->priv = NULL;
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}
+
+/* The socket path as QEMU should see it: absolute. */
+static void abs_path(const char *p, char *out, size_t n)
+{
+	char cwd[PATH_MAX];
+	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd))) {
+		snprintf(out, n, "%s", p);
+		return;
+	}
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	snprintf(out, n, "%s/%s", cwd, p);
+}
+
+void vtd_instance_qemu_args(const struct vtd_instance *in, struct vtd_buf *out)
+{
+	char path[PATH_MAX + 128];
+	abs_path(in->socket_path, path, sizeof(path));
+	const char *t = in->type->type;
+	if (!strcmp(t, "rng")) {
+		vtd_buf_printf(out, "-chardev socket,id=%s,path=%s -device vhost-user-rng-pci,chardev=%s",
+			       in->name, path, in->name);
+	} else if (!strcmp(t, "crypto")) {
+		vtd_buf_printf(out,
+			       "-chardev socket,id=%s,path=%s -object cryptodev-vhost-user,id=%s-cd,chardev=%s "
+			       "-device virtio-crypto-pci,cryptodev=%s-cd,vectors=0",
+			       in->name, path, in->name, in->name, in->name);
+	} else if (!strcmp(t, "rpmb")) {
+		/* QEMU 7.2 has no virtio-rpmb front-end; 8.2+ has the generic vhost-user-device. */
+		vtd_buf_printf(out,
+			       "(QEMU 7.2 has no virtio-rpmb front-end: use vtrust-probe, or QEMU >= 8.2) "
+			       "-chardev socket,id=%s,path=%s -device vhost-user-device-pci,chardev=%s,"
+			       "virtio-id=28,num_vqs=1,config_size=3",
+			       in->name, path, in->name);
+	} else {
+		vtd_buf_printf(out, "(no guest driver for a %s device) socket %s", t, path);
+	}
+}
