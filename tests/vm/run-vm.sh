@@ -182,7 +182,6 @@ cleanup() {
   stop_child vtrustd-rng
   stop_child vtrustd-crypto
   stop_child console
-process_console
   rm -rf "$rt"
   exit "$rc"
 }
@@ -257,7 +256,10 @@ if [ "$interactive" = 1 ]; then
   qemu+=(-serial mon:stdio)
   printf '%q ' "${qemu[@]}" >"$logdir/qemu-cmdline.txt"
   echo "vtrust vm-demo: backend=$backend. Quit with 'exit' in the guest shell or Ctrl-A x." >&2
-  "${qemu[@]}" 2> >(tee "$logdir/qemu.log" >&2) &
+  # A background job of a non-interactive shell reads /dev/null unless told otherwise: hand
+  # QEMU the terminal explicitly (it stays a tracked child so the trap can end it).
+  exec {tty_in}<&0
+  "${qemu[@]}" <&"$tty_in" 2> >(tee "$logdir/qemu.log" >&2) &
   child[qemu]=$!
   wait "${child[qemu]}" && rc=0 || rc=$?
   unset "child[qemu]"
@@ -457,7 +459,14 @@ if [ ${#problems[@]} -eq 0 ] && [ "$npass" -gt 0 ]; then
 fi
 echo "FAIL: $(IFS=';'; echo "${problems[*]}")"
 echo "-- last console lines ($console):"
-grep -av '^VTRUST-CHECK ' <<<"$clean" | grep -av '^\[' | tail -n 25 | sed 's/^/   | /' || true
+sed '/^VTRUST-DMESG-BEGIN/,/^VTRUST-DMESG-END/d' <<<"$clean" | grep -av '^VTRUST-\(CHECK\|PLAN\) ' |
+  tail -n 25 | sed 's/^/   | /' || true
+if grep -aq '^VTRUST-DMESG-BEGIN' <<<"$clean"; then
+  echo "-- guest dmesg, device-related lines:"
+  sed -n '/^VTRUST-DMESG-BEGIN/,/^VTRUST-DMESG-END/p' <<<"$clean" |
+    grep -aiE 'virtio|crypto|hwrng|rng|alg|error|fail|warn|bug|hung|timed out|call trace' |
+    tail -n 25 | sed 's/^/   | /' || true
+fi
 for f in qemu.log vtrustd-rng.log vtrustd-crypto.log; do
   if [ -s "$logdir/$f" ]; then
     echo "-- tail of $logdir/$f:"
