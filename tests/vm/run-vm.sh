@@ -73,6 +73,17 @@ now_ms() { local t=${EPOCHREALTIME/./}; echo $(((t - t_start) / 1000)); }
 host_log=/dev/null
 log() { printf '[%6.1fs] %s\n' "$(awk -v m="$(now_ms)" 'BEGIN { print m / 1000 }')" "$*" | tee -a "$host_log" >&2; }
 fail_setup() { echo "run-vm: error: $*" >&2; exit 1; }
+describe_status() { # exit status -> words
+  local st=$1 sig
+  if [ "$st" -gt 128 ] && sig=$(kill -l $((st - 128)) 2>/dev/null); then
+    case "$sig" in
+      SYS) echo "status $st (SIGSYS: a seccomp violation?)" ;;
+      *) echo "status $st (killed by SIG$sig)" ;;
+    esac
+  else
+    echo "status $st"
+  fi
+}
 
 # ---- preflight -------------------------------------------------------------------------------
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -203,7 +214,7 @@ start_vtrustd() { # type socket
       wait "${child[vtrustd-$type]}" && rc=0 || rc=$?
       unset "child[vtrustd-$type]"
       tail -n 20 "$logdir/vtrustd-$type.log" >&2 || true
-      fail_setup "vtrustd --type $type exited (status $rc) before listening on $sock; log: $logdir/vtrustd-$type.log"
+      fail_setup "vtrustd --type $type exited ($(describe_status "$rc")) before listening on $sock; log: $logdir/vtrustd-$type.log"
     fi
     sleep 0.1
   done
@@ -305,9 +316,13 @@ qmp() { # json -> QMP_REPLY; status 0 on "return"
   return 1
 }
 qmp_ready=0
-qmp_handshake() {
-  local line
-  if read -r -t 20 -u "$qmp_r" line && [[ "$line" == *'"QMP"'* ]]; then
+qmp_handshake() { # greeting within 20 s, unless QEMU dies first
+  local line="" i
+  for ((i = 0; i < 20; i++)); do
+    if read -r -t 1 -u "$qmp_r" line; then break; fi
+    kill -0 "${child[qemu]}" 2>/dev/null || break
+  done
+  if [[ "$line" == *'"QMP"'* ]]; then
     echo "qmp< $line" >>"$host_log"
     qmp '{"execute":"qmp_capabilities"}' && qmp_ready=1
   fi
@@ -386,8 +401,13 @@ while :; do
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid" && rc=0 || rc=$?
       unset "child[vtrustd-$t]"
-      verdict="${verdict:+$verdict; }vtrustd --type $t exited with status $rc during the run"
-      log "$verdict"
+      if [ -n "$done_seen" ] && [ "$rc" = 0 ]; then
+        # The guest has finished and is powering off; QEMU closing the socket may end vtrustd.
+        log "vtrustd --type $t exited (status 0) after the checks"
+      else
+        verdict="${verdict:+$verdict; }vtrustd --type $t exited with $(describe_status "$rc") during the run"
+        log "$verdict"
+      fi
     fi
   done
   [ -n "$verdict" ] && break
@@ -457,7 +477,8 @@ if [ ${#problems[@]} -eq 0 ] && [ "$npass" -gt 0 ]; then
   echo "PASS: all $npass guest checks passed. Logs: $logdir"
   exit 0
 fi
-echo "FAIL: $(IFS=';'; echo "${problems[*]}")"
+joined=$(printf '%s; ' "${problems[@]}")
+echo "FAIL: ${joined%; }"
 echo "-- last console lines ($console):"
 sed '/^VTRUST-DMESG-BEGIN/,/^VTRUST-DMESG-END/d' <<<"$clean" | grep -av '^VTRUST-\(CHECK\|PLAN\) ' |
   tail -n 25 | sed 's/^/   | /' || true
