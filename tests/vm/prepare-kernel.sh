@@ -49,7 +49,7 @@ else
 fi
 command -v "${unpack[0]}" >/dev/null || fallback "${unpack[0]} not installed"
 
-key=$(sha256sum "$kernel" | cut -c1-16)
+key=$(cat "$kernel" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 image=$out_dir/vmlinux-$kver-$key
 if [ -s "$image" ]; then
   echo "$image"
