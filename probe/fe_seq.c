@@ -17,7 +17,7 @@ int fe_vu_negotiate(struct fe_vu *vu, const struct fe_vu_init_opts *opts, struct
 	uint64_t v;
 	int r;
 
-	r = fe_vu_get_features(vu, &v);
+	r = fe_vu_hello(vu, &v);
 	if (r < 0)
 		return r;
 	if (v & VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES)) {

@@ -43,6 +43,7 @@ enum fe_vu_ack_policy {
 
 struct fe_vu {
 	int fd;
+	char *path; /* for fe_vu_reconnect(); NULL when made from an fd */
 	int timeout_ms;
 	pid_t peer_pid; /* SO_PEERCRED, 0 if unknown */
 	bool peer_closed;
@@ -80,6 +81,15 @@ VT_MUST_USE int fe_vu_connect(const char *path, int timeout_ms, struct fe_vu **r
 VT_MUST_USE int fe_vu_from_fd(int fd, int timeout_ms, struct fe_vu **ret);
 /* Accepts NULL; returns NULL. */
 struct fe_vu *fe_vu_close(struct fe_vu *vu);
+/* A new connection to the same path; everything learnt is forgotten. */
+VT_MUST_USE int fe_vu_reconnect(struct fe_vu *vu);
+/*
+ * The first GET_FEATURES of a connection. A single-connection back-end that
+ * has not yet noticed our previous connection went away accepts and then
+ * hangs up on the new one; while that happens (closed before any reply) we
+ * reconnect and ask again, until timeout_ms. Proves the back-end took us.
+ */
+VT_MUST_USE int fe_vu_hello(struct fe_vu *vu, uint64_t *ret_features);
 
 const char *fe_vu_request_name(uint32_t request);
 bool fe_vu_has_protocol(const struct fe_vu *vu, unsigned bit); /* acked protocol feature */

@@ -163,9 +163,16 @@ int fe_vu_connect(const char *path, int timeout_ms, struct fe_vu **ret)
 			return -errno;
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			int r = fe_vu_from_fd(fd, timeout_ms, ret);
-			if (r < 0)
+			if (r < 0) {
 				(void)close(fd);
-			return r;
+				return r;
+			}
+			(*ret)->path = strdup(path);
+			if (!(*ret)->path) {
+				*ret = fe_vu_close(*ret);
+				return -ENOMEM;
+			}
+			return 0;
 		}
 		err = errno;
 		(void)close(fd);
@@ -185,8 +192,51 @@ struct fe_vu *fe_vu_close(struct fe_vu *vu)
 		return NULL;
 	if (vu->fd >= 0)
 		(void)close(vu->fd);
+	free(vu->path);
 	free(vu);
 	return NULL;
+}
+
+int fe_vu_reconnect(struct fe_vu *vu)
+{
+	struct fe_vu *fresh;
+
+	if (!vu->path)
+		return -ENOTCONN;
+	int r = fe_vu_connect(vu->path, vu->timeout_ms, &fresh);
+	if (r < 0)
+		return fe_vu_fail(vu, r, "reconnect to %s: %s", vu->path, strerror(-r));
+	/* Keep the caller's settings, forget the old connection's state. */
+	fresh->ack_policy = vu->ack_policy;
+	fresh->timeout_ms = vu->timeout_ms;
+	if (vu->fd >= 0)
+		(void)close(vu->fd);
+	free(vu->path);
+	*vu = *fresh;
+	free(fresh);
+	return 0;
+}
+
+int fe_vu_hello(struct fe_vu *vu, uint64_t *ret_features)
+{
+	uint64_t deadline = fe_deadline(vu->timeout_ms);
+
+	for (;;) {
+		int r = fe_vu_get_u64(vu, VHOST_USER_GET_FEATURES, ret_features);
+		if (r == 0) {
+			vu->features = *ret_features;
+			return 0;
+		}
+		/* Only "hung up before answering our very first message" is retried. */
+		if (r != -ECONNRESET || vu->msgs_sent > 1 || !vu->path ||
+		    fe_now_ns() + CONNECT_RETRY_NS > deadline)
+			return r;
+		struct timespec ts = {.tv_nsec = CONNECT_RETRY_NS};
+		(void)nanosleep(&ts, NULL);
+		r = fe_vu_reconnect(vu);
+		if (r < 0)
+			return r;
+	}
 }
 
 static int usable(struct fe_vu *vu)

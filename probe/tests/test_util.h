@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Minimal assertions for the probe's unit tests: report file:line and exit 1. */
+/*
+ * Minimal assertions for the probe's unit tests: report file:line and exit 1
+ * (later steps of a test usually depend on earlier ones). Prints PASS name
+ * like core/tests/test_util.h.
+ */
 #ifndef VTRUST_PROBE_TEST_UTIL_H
 #define VTRUST_PROBE_TEST_UTIL_H
 
@@ -29,7 +33,7 @@
 #define RUN(name)                                                                                  \
 	do {                                                                                       \
 		test_##name();                                                                     \
-		printf("ok %s\n", #name);                                                          \
+		printf("PASS %s\n", #name);                                                          \
 	} while (0)
 
 #endif
