@@ -234,21 +234,35 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 				  (unsigned long long)st[w].seq);
 	}
 	s->st = st[w];
-	if (nblk[w]) {
-		/* Redo: the newest record's blocks may not have reached the data area. */
-		int r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[w]);
+	/*
+	 * Redo, oldest first, every valid record. The newest record can be on
+	 * disk without its sync having completed (writeback), and then the
+	 * previous record's blocks may not be in the data area yet: redoing
+	 * only the newest would lose them. The record before the older one is
+	 * always in the data area: the older record's sync completed before
+	 * the newer one was written.
+	 */
+	int order[2] = {!w, w};
+	for (int k = 0; k < 2; k++) {
+		int i = order[k];
+		if (!valid[i] || !nblk[i])
+			continue;
+		int r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
 		if (r == 0)
 			r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
-					 (size_t)nblk[w] * RPMB_BLOCK_SIZE,
-					 s->data_off + (uint64_t)addr[w] * RPMB_BLOCK_SIZE);
-		if (r == 0)
-			r = s->io.sync(s->io.ctx);
+					 (size_t)nblk[i] * RPMB_BLOCK_SIZE,
+					 s->data_off + (uint64_t)addr[i] * RPMB_BLOCK_SIZE);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot redo journal record %llu: %s",
-				 (unsigned long long)st[w].seq, strerror(-r));
+				 (unsigned long long)st[i].seq, strerror(-r));
 			return r;
 		}
-		s->recovered_blocks += nblk[w];
+		s->recovered_blocks += nblk[i];
+	}
+	int r = s->io.sync(s->io.ctx);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot sync the redone records: %s", strerror(-r));
+		return r;
 	}
 	vt_wipe(st, sizeof(st));
 	return 0;

@@ -78,7 +78,8 @@ static uint16_t resp_type(uint16_t req)
 /*
  * PROGRAM_KEY and DATA_WRITE may end with a RESULT_READ frame: validates it.
  * Returns 1 with a valid one, 0 without, -1 if it is malformed (block count
- * not 1, or no room for the result frame).
+ * not 1, or no room for the result frame): then nothing is executed and the
+ * GENERAL_FAILURE result is returned if there is room for it.
  */
 static int trailing_result_read(const struct rpmb_frame *in, size_t nin, size_t out_max)
 {
@@ -130,7 +131,7 @@ static size_t program_key(struct rpmb_dev *d, const struct rpmb_frame *in, size_
 		}
 	}
 	finish(d, &res, 1, RPMB_RESP_PROGRAM_KEY, result);
-	return remember(d, &res, rr > 0 && out_max >= 1, out);
+	return remember(d, &res, rr != 0 && out_max >= 1, out);
 }
 
 static size_t get_counter(struct rpmb_dev *d, const struct rpmb_frame *in, size_t nin,
@@ -218,7 +219,7 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 	rpmb_put16(&res, RPMB_OFF_ADDRESS, addr);
 	rpmb_put16(&res, RPMB_OFF_BLOCK_COUNT, bc);
 	finish(d, &res, 1, RPMB_RESP_DATA_WRITE, result);
-	size_t n = remember(d, &res, rr > 0, out);
+	size_t n = remember(d, &res, rr != 0 && out_max >= 1, out);
 	if (result == RPMB_RES_OK) {
 		uint64_t dt = now_ns() - t0;
 		d->stats.wr_lat_ns_sum += dt;

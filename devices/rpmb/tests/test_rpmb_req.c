@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * RPMB request handling against a simulated disk: every request type and
+ * every result code, MACs, nonces, the expired flag, replay, migration
+ * export/import policy and key provisioning.
+ */
+#include <openssl/hmac.h>
+
+#include "fixture.h"
+#include "test_util.h"
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+static void test_mac_known_answer(void)
+{
+	struct rpmb_frame f[3];
+	for (int i = 0; i < 3; i++)
+		fill(f[i].b, 512, (uint8_t)i);
+	uint8_t key[32], mac[32], ref[32], cat[3 * 284];
+	fill(key, 32, 99);
+	for (int i = 0; i < 3; i++)
+		memcpy(cat + i * 284, f[i].b + 228, 284);
+	unsigned len = 0;
+	HMAC(EVP_sha256(), key, 32, cat, sizeof(cat), ref, &len);
+	CHECK_EQ(rpmb_mac(key, f, 3, mac), 0);
+	CHECK(len == 32 && vt_ct_memcmp(mac, ref, 32) == 0);
+}
+
+static void test_no_key(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	uint16_t res;
+	(void)fx_counter(&f, &res);
+	CHECK_EQ(res, RPMB_RES_NO_AUTH_KEY);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_GET_COUNTER);
+	CHECK_EQ(f.out[0].b[RPMB_OFF_NONCE], 9); /* nonce echoed */
+	uint8_t zero[32] = {0};
+	CHECK(vt_ct_memcmp(f.out[0].b + RPMB_OFF_KEY_MAC, zero, 32) == 0);
+	uint8_t data[256] = {1};
+	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_NO_AUTH_KEY);
+	CHECK_EQ(fx_read(&f, 0, 1, NULL), RPMB_RES_NO_AUTH_KEY);
+	fx_free(&f);
+}
+
+static void test_program_key(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	/* block_count != 1: GENERAL_FAILURE and nothing programmed. */
+	size_t n = rpmb_cl_program_key(f.in, f.key, true);
+	rpmb_put16(&f.in[0], RPMB_OFF_BLOCK_COUNT, 2);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	CHECK(!(f.d->store->st.flags & RPMB_ST_KEY));
+
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_PROGRAM_KEY);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	/* One-time programmable: a second key is refused, the first stays. */
+	uint8_t other[32];
+	memset(other, 0x11, 32);
+	n = rpmb_cl_program_key(f.in, other, true);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_WRITE_FAILURE);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	/* Durable: survives a reopen (device reset / daemon restart). */
+	rpmb_dev_free(f.d);
+	f.d = NULL;
+	CHECK_EQ(fx_open(&f, 4), 0);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 0);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	fx_free(&f);
+}
+
+static void test_result_read_standalone(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	/* Nothing to report yet. */
+	rpmb_cl_result_read(&f.in[0]);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* PROGRAM_KEY without RESULT_READ: no response frame... */
+	size_t n = rpmb_cl_program_key(f.in, f.key, false);
+	CHECK_EQ(fx_req(&f, n, 1), 0);
+	/* ...then a RESULT_READ of its own returns it. */
+	rpmb_cl_result_read(&f.in[0]);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_PROGRAM_KEY);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_OK);
+	/* Same for a write. */
+	uint8_t data[256];
+	fill(data, 256, 3);
+	n = rpmb_cl_write(f.in, f.key, 0, 7, 1, data, false);
+	CHECK_EQ(fx_req(&f, n, 1), 0);
+	rpmb_cl_result_read(&f.in[0]);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_DATA_WRITE);
+	CHECK_EQ(rpmb_counter(&f.out[0]), 1);
+	CHECK_EQ(rpmb_address(&f.out[0]), 7);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	/* RESULT_READ with block_count != 1. */
+	rpmb_cl_result_read(&f.in[0]);
+	rpmb_put16(&f.in[0], RPMB_OFF_BLOCK_COUNT, 0);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	fx_free(&f);
+}
+
+static void test_counter(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 0);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(f.out[0].b[RPMB_OFF_NONCE + 1], 8);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	uint8_t nonce[16] = {0};
+	rpmb_cl_get_counter(f.in, nonce);
+	rpmb_put16(&f.in[0], RPMB_OFF_BLOCK_COUNT, 0);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* Extra frames after a counter request. */
+	rpmb_cl_get_counter(f.in, nonce);
+	rpmb_cl_result_read(&f.in[1]);
+	CHECK_EQ(fx_req(&f, 2, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* No room for the answer: nothing written. */
+	rpmb_cl_get_counter(f.in, nonce);
+	CHECK_EQ(fx_req(&f, 1, 0), 0);
+	fx_free(&f);
+}
+
+static void test_write_read(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 8, 8, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[8 * 256], back[8 * 256];
+	fill(data, sizeof(data), 5);
+	CHECK_EQ(fx_write(&f, 0, 5, 1, data), RPMB_RES_OK);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_DATA_WRITE);
+	CHECK_EQ(rpmb_counter(&f.out[0]), 1);
+	CHECK_EQ(rpmb_address(&f.out[0]), 5);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+	CHECK_EQ(fx_read(&f, 5, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, data, 256) == 0);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_DATA_READ);
+	CHECK_EQ(f.out[0].b[RPMB_OFF_NONCE + 3], 4);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 1), 0);
+
+	/* Multi-block write and read (max_wr_cnt = max_rd_cnt = 8). */
+	CHECK_EQ(fx_write(&f, 1, 100, 8, data), RPMB_RES_OK);
+	CHECK_EQ(rpmb_counter(&f.out[0]), 2);
+	memset(back, 0, sizeof(back));
+	CHECK_EQ(fx_read(&f, 100, 8, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, data, sizeof(data)) == 0);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 8), 0);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(rpmb_block_count(&f.out[i]), 8);
+		CHECK_EQ(rpmb_address(&f.out[i]), 100);
+		CHECK_EQ(rpmb_req(&f.out[i]), RPMB_RESP_DATA_READ);
+	}
+	/* Untouched blocks read as zeros; a read across the write's edge mixes both. */
+	CHECK_EQ(fx_read(&f, 98, 3, back), RPMB_RES_OK);
+	CHECK_EQ(back[0], 0);
+	CHECK_EQ(back[511], 0);
+	CHECK(vt_ct_memcmp(back + 512, data, 256) == 0);
+	/* Last block of the device. */
+	CHECK_EQ(fx_write(&f, 2, 511, 1, data), RPMB_RES_OK);
+	CHECK_EQ(fx_read(&f, 511, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, data, 256) == 0);
+	fx_free(&f);
+}
+
+static void test_replay_and_auth(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[256], other[256], back[256];
+	fill(data, 256, 1);
+	fill(other, 256, 2);
+	CHECK_EQ(fx_write(&f, 0, 3, 1, data), RPMB_RES_OK);
+	/* Replaying the captured frames: the counter moved on. */
+	struct rpmb_frame saved[2];
+	memcpy(saved, f.in, sizeof(saved));
+	memcpy(f.in, saved, sizeof(saved));
+	CHECK_EQ(fx_req(&f, 2, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_COUNT_FAILURE);
+	CHECK_EQ(rpmb_counter(&f.out[0]), 1);
+	/* A well-MACed write with a stale counter. */
+	CHECK_EQ(fx_write(&f, 0, 3, 1, other), RPMB_RES_COUNT_FAILURE);
+	/* A future counter too. */
+	CHECK_EQ(fx_write(&f, 5, 3, 1, other), RPMB_RES_COUNT_FAILURE);
+	/* Tampered MAC. */
+	size_t n = rpmb_cl_write(f.in, f.key, 1, 3, 1, other, true);
+	f.in[0].b[RPMB_OFF_KEY_MAC] ^= 1;
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_AUTH_FAILURE);
+	/* Tampered data under a valid-looking MAC. */
+	n = rpmb_cl_write(f.in, f.key, 1, 3, 1, other, true);
+	f.in[0].b[RPMB_OFF_DATA + 17] ^= 0x80;
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_AUTH_FAILURE);
+	/* Tampered address (covered by the MAC too). */
+	n = rpmb_cl_write(f.in, f.key, 1, 3, 1, other, true);
+	rpmb_put16(&f.in[0], RPMB_OFF_ADDRESS, 4);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_AUTH_FAILURE);
+	/* Wrong key. */
+	uint8_t wrong[32];
+	memset(wrong, 0x5a, 32);
+	n = rpmb_cl_write(f.in, wrong, 1, 3, 1, other, true);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_AUTH_FAILURE);
+	/* Nothing of it landed. */
+	CHECK_EQ(fx_read(&f, 3, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, data, 256) == 0);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 1);
+	fx_free(&f);
+}
+
+static void test_addr_and_counts(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[4 * 256] = {0};
+	CHECK_EQ(fx_write(&f, 0, 511, 2, data), RPMB_RES_ADDR_FAILURE);
+	CHECK_EQ(fx_write(&f, 0, 0xffff, 1, data), RPMB_RES_ADDR_FAILURE);
+	CHECK_EQ(fx_read(&f, 512, 1, NULL), RPMB_RES_ADDR_FAILURE);
+	CHECK_EQ(fx_read(&f, 510, 4, NULL), RPMB_RES_ADDR_FAILURE);
+	/* Block counts. */
+	size_t n = rpmb_cl_write(f.in, f.key, 0, 0, 1, data, true);
+	rpmb_put16(&f.in[0], RPMB_OFF_BLOCK_COUNT, 0);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(fx_read(&f, 0, 0, NULL), RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(fx_read(&f, 0, 5, NULL), RPMB_RES_GENERAL_FAILURE); /* > max_rd_cnt */
+	struct rpmb_frame big[8];
+	uint8_t data5[5 * 256] = {0};
+	n = rpmb_cl_write(big, f.key, 0, 0, 5, data5, false); /* > max_wr_cnt */
+	(void)n;
+	CHECK_EQ(rpmb_request(f.d, big, 5, false, f.out, 1), 0);
+	rpmb_cl_result_read(&f.in[0]);
+	CHECK_EQ(fx_req(&f, 1, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* block_count says 2 but one frame came. */
+	n = rpmb_cl_write(f.in, f.key, 0, 0, 2, data, false);
+	memcpy(f.in[1].b, f.in[2].b, 512);
+	rpmb_cl_result_read(&f.in[1]);
+	CHECK_EQ(fx_req(&f, 2, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* Read with too little room for block_count frames. */
+	uint8_t nonce[16] = {0};
+	rpmb_cl_read(f.in, 0, 3, nonce);
+	CHECK_EQ(fx_req(&f, 1, 2), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* ADDR_FAILURE fills every requested frame with the result. */
+	rpmb_cl_read(f.in, 511, 2, nonce);
+	CHECK_EQ(fx_req(&f, 1, 4), 2);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_ADDR_FAILURE);
+	CHECK_EQ(rpmb_result(&f.out[1]), RPMB_RES_ADDR_FAILURE);
+	CHECK_EQ(rpmb_cl_check_mac(f.key, f.out, 2), 0);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 0);
+	fx_free(&f);
+}
+
+static void test_malformed(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	/* Not whole frames (as the queue reports it). */
+	uint8_t nonce[16] = {0};
+	rpmb_cl_get_counter(f.in, nonce);
+	CHECK_EQ(rpmb_request(f.d, f.in, 1, true, f.out, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(rpmb_req(&f.out[0]), RPMB_RESP_GET_COUNTER);
+	CHECK_EQ(rpmb_request(f.d, f.in, 0, true, f.out, 1), 1);
+	CHECK_EQ(rpmb_req(&f.out[0]), 0);
+	/* Unknown request types, including response codes sent as requests. */
+	uint16_t bad[] = {0x0000, 0x0006, 0x0100, 0x0300, 0xffff};
+	for (unsigned i = 0; i < VT_ARRAY_SIZE(bad); i++) {
+		memset(&f.in[0], 0, 512);
+		rpmb_put16(&f.in[0], RPMB_OFF_REQ_RESP, bad[i]);
+		rpmb_put16(&f.in[0], RPMB_OFF_BLOCK_COUNT, 1);
+		CHECK_EQ(fx_req(&f, 1, 1), 1);
+		CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	}
+	/* A trailing RESULT_READ with block_count 0: nothing executed. */
+	uint8_t data[256] = {7};
+	size_t n = rpmb_cl_write(f.in, f.key, 0, 0, 1, data, true);
+	rpmb_put16(&f.in[1], RPMB_OFF_BLOCK_COUNT, 0);
+	CHECK_EQ(fx_req(&f, n, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	/* A RESULT_READ with no room for the result: nothing executed either. */
+	n = rpmb_cl_write(f.in, f.key, 0, 0, 1, data, true);
+	CHECK_EQ(fx_req(&f, n, 0), 0);
+	/* A write followed by a frame of another type. */
+	n = rpmb_cl_write(f.in, f.key, 0, 0, 2, data, false);
+	rpmb_put16(&f.in[1], RPMB_OFF_REQ_RESP, RPMB_REQ_DATA_READ);
+	rpmb_cl_result_read(&f.in[2]);
+	CHECK_EQ(fx_req(&f, 3, 1), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 0);
+	/* Read request with trailing frames. */
+	rpmb_cl_read(f.in, 0, 1, nonce);
+	rpmb_cl_result_read(&f.in[1]);
+	CHECK_EQ(fx_req(&f, 2, 4), 1);
+	CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
+	fx_free(&f);
+}
+
+static void test_io_failures(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	f.disk.fail_reads = true;
+	CHECK_EQ(fx_read(&f, 0, 1, NULL), RPMB_RES_READ_FAILURE);
+	f.disk.fail_reads = false;
+	uint8_t data[256] = {1};
+	f.disk.fail_after = 0; /* the journal write fails */
+	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_WRITE_FAILURE);
+	/* State unknown until recovery: refuse service. */
+	uint16_t res;
+	(void)fx_counter(&f, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_GENERAL_FAILURE);
+	fx_free(&f);
+}
+
+static void test_expired(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, RPMB_COUNTER_MAX - 1);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[256] = {1};
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), RPMB_COUNTER_MAX - 1);
+	CHECK_EQ(res, RPMB_RES_OK);
+	/* The last write succeeds and reports the counter expired. */
+	CHECK_EQ(fx_write(&f, RPMB_COUNTER_MAX - 1, 0, 1, data),
+		 RPMB_RES_OK | RPMB_RES_WRITE_COUNTER_EXPIRED);
+	CHECK_EQ(rpmb_counter(&f.out[0]), RPMB_COUNTER_MAX);
+	/* From then on writes fail and every result carries the flag. */
+	CHECK_EQ(fx_write(&f, RPMB_COUNTER_MAX, 1, 1, data),
+		 RPMB_RES_WRITE_FAILURE | RPMB_RES_WRITE_COUNTER_EXPIRED);
+	CHECK_EQ(fx_counter(&f, &res), RPMB_COUNTER_MAX);
+	CHECK_EQ(res, RPMB_RES_WRITE_COUNTER_EXPIRED);
+	uint8_t back[256];
+	CHECK_EQ(fx_read(&f, 0, 1, back), RPMB_RES_WRITE_COUNTER_EXPIRED);
+	CHECK_EQ(fx_read(&f, 1, 1, back), RPMB_RES_WRITE_COUNTER_EXPIRED);
+	CHECK_EQ(back[0], 0);
+	fx_free(&f);
+}
+
+static void set_mig_key(struct rpmb_dev *d, uint8_t v)
+{
+	d->mig_key = vt_secmem_alloc(32);
+	memset(d->mig_key, v, 32);
+}
+
+static void test_export_import(void)
+{
+	struct fx a, b;
+	fx_init(&a, 1, 4, 4, 0);
+	fx_init(&b, 1, 4, 4, 0);
+	set_mig_key(a.d, 0x77);
+	set_mig_key(b.d, 0x77);
+	char err[256];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	CHECK_EQ(fx_program(&a), RPMB_RES_OK);
+	uint8_t data[256], back[256];
+	fill(data, 256, 9);
+	CHECK_EQ(fx_write(&a, 0, 42, 1, data), RPMB_RES_OK);
+	struct rpmb_frame replay[2];
+	memcpy(replay, a.in, sizeof(replay));
+	CHECK_EQ(fx_write(&a, 1, 43, 1, data), RPMB_RES_OK);
+
+	CHECK_EQ(rpmb_export(a.d, &blob, &len, err, sizeof(err)), 0);
+	CHECK_EQ(len, rpmb_blob_size(1));
+	/* The source refuses service, durably. */
+	uint16_t res;
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(fx_read(&a, 42, 1, back), RPMB_RES_GENERAL_FAILURE);
+	CHECK_EQ(fx_write(&a, 2, 0, 1, data), RPMB_RES_GENERAL_FAILURE);
+	rpmb_dev_free(a.d);
+	a.d = NULL;
+	CHECK_EQ(fx_open(&a, 4), 0);
+	set_mig_key(a.d, 0x77);
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	uint8_t *again;
+	size_t alen;
+	CHECK_EQ(rpmb_export(a.d, &again, &alen, err, sizeof(err)), -EALREADY);
+
+	/* Tampering anywhere, or the wrong host key, is refused. */
+	blob[20] ^= 1; /* the counter in the header (AAD) */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EBADMSG);
+	blob[20] ^= 1;
+	blob[len / 2] ^= 1;
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EBADMSG);
+	blob[len / 2] ^= 1;
+	CHECK(rpmb_import(b.d, blob, len - 1, err, sizeof(err)) < 0);
+	memset(b.d->mig_key, 0x78, 32);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EBADMSG);
+	memset(b.d->mig_key, 0x77, 32);
+
+	/* The destination gets key, counter and data. */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&b, &res), 2);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(rpmb_cl_check_mac(a.key, b.out, 1), 0);
+	CHECK_EQ(fx_read(&b, 42, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, data, 256) == 0);
+	/* Replayed frames from before the migration. */
+	memcpy(b.in, replay, sizeof(replay));
+	CHECK_EQ(fx_req(&b, 2, 1), 1);
+	CHECK_EQ(rpmb_result(&b.out[0]), RPMB_RES_COUNT_FAILURE);
+	CHECK_EQ(fx_write(&b, 2, 44, 1, data), RPMB_RES_OK);
+	/* A live store is never overwritten, not even by the same blob. */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EEXIST);
+
+	/* Back to the source: it accepts the newer generation. */
+	uint8_t *blob2;
+	size_t len2;
+	CHECK_EQ(rpmb_export(b.d, &blob2, &len2, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(a.d, blob2, len2, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&a, &res), 3);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(fx_read(&a, 44, 1, back), RPMB_RES_OK);
+	/* The old blob is a rollback now, however the store is. */
+	CHECK_EQ(rpmb_export(a.d, &again, &alen, err, sizeof(err)), 0);
+	free(again);
+	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -ERANGE);
+	/* Cancel: serving again, and the blob of that export is stale here. */
+	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&a, &res), 3);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), -EINVAL);
+	free(blob);
+	free(blob2);
+	fx_free(&a);
+	fx_free(&b);
+}
+
+static void test_provisioning(void)
+{
+	uint8_t master[32], k1[32], k2[32], k1b[32];
+	memset(master, 0x33, 32);
+	CHECK_EQ(rpmb_derive_key(master, "vm-1", k1), 0);
+	CHECK_EQ(rpmb_derive_key(master, "vm-1", k1b), 0);
+	CHECK_EQ(rpmb_derive_key(master, "vm-2", k2), 0);
+	CHECK(vt_ct_memcmp(k1, k1b, 32) == 0);
+	CHECK(vt_ct_memcmp(k1, k2, 32) != 0);
+	/* RFC 5869-style known answer computed with OpenSSL's HKDF, different path. */
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	char err[256];
+	CHECK_EQ(rpmb_provision_key(f.d, k1, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_provision_key(f.d, k1, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_provision_key(f.d, k2, err, sizeof(err)), -EKEYREJECTED);
+	/* The guest's PROGRAM_KEY fails as for any programmed key. */
+	CHECK_EQ(fx_program(&f), RPMB_RES_WRITE_FAILURE);
+	memcpy(f.key, k1, 32);
+	uint16_t res;
+	CHECK_EQ(fx_counter(&f, &res), 0);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(rpmb_cl_check_mac(k1, f.out, 1), 0);
+	uint8_t data[256] = {4};
+	CHECK_EQ(fx_write(&f, 0, 1, 1, data), RPMB_RES_OK);
+	fx_free(&f);
+}
+
+int main(void)
+{
+	vt_log_set_level(VT_LOG_ERR);
+	TEST_RUN(test_mac_known_answer);
+	TEST_RUN(test_no_key);
+	TEST_RUN(test_program_key);
+	TEST_RUN(test_result_read_standalone);
+	TEST_RUN(test_counter);
+	TEST_RUN(test_write_read);
+	TEST_RUN(test_replay_and_auth);
+	TEST_RUN(test_addr_and_counts);
+	TEST_RUN(test_malformed);
+	TEST_RUN(test_io_failures);
+	TEST_RUN(test_expired);
+	TEST_RUN(test_export_import);
+	TEST_RUN(test_provisioning);
+	TEST_DONE();
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store under power loss and corruption.
+ *
+ * test_power_loss drives random writes through the device logic over a
+ * simulated disk, cuts the power after a random number of I/O operations
+ * (unsynced sectors are lost, kept or torn at random), reopens and checks
+ * against a model: the counter never goes back, every acknowledged write
+ * reads back, the write in flight is applied completely or not at all.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
+#include "test_util.h"
+
+#define CAP_BLOCKS 512u
+
+struct model {
+	uint8_t data[CAP_BLOCKS * 256];
+	uint32_t counter;
+	bool key;
+};
+
+static void pattern(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((seed * 2654435761u + i * 40503u) >> 7);
+}
+
+static bool verify(struct fx *f, struct model *m, bool inflight, uint16_t iaddr, uint16_t inblk,
+		   const uint8_t *idata, bool inflight_key)
+{
+	bool ok = true;
+	uint16_t res;
+	uint32_t c = 0;
+	bool key = f->d->store->st.flags & RPMB_ST_KEY;
+	if (inflight_key) {
+		/* PROGRAM_KEY in flight: programmed or not, nothing else. */
+		m->key = key;
+		if (!key)
+			return f->d->store->st.counter == m->counter;
+	}
+	if (key != m->key) {
+		fprintf(stderr, "key state %d, model %d\n", key, m->key);
+		return false;
+	}
+	if (!key)
+		return f->d->store->st.counter == m->counter;
+	c = fx_counter(f, &res);
+	if (res != RPMB_RES_OK)
+		return false;
+	if (inflight && c == m->counter + 1) {
+		memcpy(m->data + (size_t)iaddr * 256, idata, (size_t)inblk * 256);
+		m->counter++;
+	}
+	if (c != m->counter) {
+		fprintf(stderr, "counter %u, model %u (inflight %d)\n", c, m->counter, inflight);
+		return false;
+	}
+	uint8_t back[8 * 256];
+	for (uint16_t a = 0; a < CAP_BLOCKS; a += 8) {
+		if (fx_read(f, a, 8, back) != RPMB_RES_OK)
+			return false;
+		if (vt_ct_memcmp(back, m->data + (size_t)a * 256, sizeof(back)) != 0) {
+			fprintf(stderr, "data mismatch in blocks %u..%u\n", a, a + 7);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void test_power_loss(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 8, 8, 0);
+	static struct model m;
+	memset(&m, 0, sizeof(m));
+	unsigned seed = 42;
+	int cycles = 400, bad = 0, inflight_applied = 0, torn_seen = 0;
+	uint8_t idata[8 * 256];
+	for (int cyc = 0; cyc < cycles; cyc++) {
+		bool inflight = false, inflight_key = false;
+		uint16_t iaddr = 0, inblk = 0;
+		f.disk.fail_after = rand_r(&seed) % 24;
+		if (!m.key) {
+			if (fx_program(&f) == RPMB_RES_OK)
+				m.key = true;
+			else
+				inflight_key = true;
+		}
+		while (m.key && !inflight_key) {
+			inblk = (uint16_t)(1 + rand_r(&seed) % 8);
+			iaddr = (uint16_t)(rand_r(&seed) % (CAP_BLOCKS - inblk + 1));
+			pattern(idata, (size_t)inblk * 256, (uint32_t)rand_r(&seed));
+			uint16_t r = fx_write(&f, m.counter, iaddr, inblk, idata);
+			if (r != RPMB_RES_OK) {
+				inflight = true;
+				break;
+			}
+			memcpy(m.data + (size_t)iaddr * 256, idata, (size_t)inblk * 256);
+			m.counter++;
+		}
+		simdisk_crash(&f.disk);
+		rpmb_dev_free(f.d);
+		f.d = NULL;
+		if (fx_open(&f, 8) < 0) {
+			bad++;
+			break;
+		}
+		torn_seen += f.d->store->recovered_blocks > 0;
+		uint32_t before = m.counter;
+		if (!verify(&f, &m, inflight, iaddr, inblk, idata, inflight_key)) {
+			fprintf(stderr, "cycle %d failed\n", cyc);
+			bad++;
+		}
+		inflight_applied += m.counter == before + 1;
+	}
+	printf("power-loss: %d cycles, final counter %u, in-flight writes that committed %d, "
+	       "recoveries that redid a record %d, failures %d\n",
+	       cycles, m.counter, inflight_applied, torn_seen, bad);
+	CHECK_EQ(bad, 0);
+	CHECK(m.counter > 100);
+	CHECK(inflight_applied > 0);
+	fx_free(&f);
+}
+
+static struct fx *g;
+
+static int reopen(char *err, size_t n)
+{
+	struct rpmb_io io;
+	simdisk_io(&g->disk, &io);
+	struct rpmb_store *s = NULL;
+	int r = rpmb_store_open_io(&io, &s, err, n);
+	rpmb_store_close(s);
+	return r;
+}
+
+static void test_corruption(void)
+{
+	struct fx f;
+	g = &f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[256] = {1};
+	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_OK);
+	struct rpmb_store *s = f.d->store;
+	uint64_t s0 = s->slot_off[0], s1 = s->slot_off[1];
+	rpmb_dev_free(f.d);
+	f.d = NULL;
+	char err[256];
+	CHECK_EQ(reopen(err, sizeof(err)), 0);
+	/* A torn newest record (slot 0 holds record 2): the older one is used. */
+	f.disk.cache[s0 + 300] ^= 1;
+	CHECK_EQ(reopen(err, sizeof(err)), 0);
+	CHECK_EQ(fx_open(&f, 4), 0);
+	CHECK_EQ(f.d->store->st.seq, 1);
+	CHECK_EQ(f.d->store->st.counter, 0);
+	rpmb_dev_free(f.d);
+	f.d = NULL;
+	/* Both records bad: refused, never re-initialised. */
+	f.disk.cache[s1 + 20] ^= 1;
+	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "no valid journal record") != NULL);
+	f.disk.cache[s1 + 20] ^= 1;
+	f.disk.cache[s0 + 300] ^= 1;
+	/* Superblock damage. */
+	f.disk.cache[13] ^= 1;
+	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "superblock") != NULL);
+	f.disk.cache[13] ^= 1;
+	f.disk.cache[0] = 'X';
+	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
+	f.disk.cache[0] = 'V';
+	/* Truncated. */
+	f.disk.size -= 256;
+	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "truncated") != NULL);
+	f.disk.size += 256;
+	CHECK_EQ(reopen(err, sizeof(err)), 0);
+	fx_free(&f);
+}
+
+static void test_file(void)
+{
+	char dir[] = "/tmp/rpmb-test-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/s.rpmb", dir);
+	struct rpmb_create c = {.geom = {.capacity = 1, .max_wr = 4}};
+	struct rpmb_store *s = NULL, *s2 = NULL;
+	char err[256];
+	/* Missing and create == NULL: refused. */
+	CHECK_EQ(rpmb_store_open_file(path, NULL, &s, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), 0);
+	struct stat st;
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	CHECK_EQ((uint64_t)st.st_size, rpmb_store_file_size(&c.geom));
+	/* Exclusive: a second opener (another daemon, or instance) is refused. */
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s2, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "in use") != NULL);
+	rpmb_store_close(s);
+	/* Mode. */
+	CHECK_EQ(chmod(path, 0640), 0);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), -EPERM);
+	CHECK_EQ(chmod(path, 0600), 0);
+	/* A truncated file is refused and left alone. */
+	CHECK_EQ(truncate(path, 8192), 0);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_size, 8192);
+	/* An empty file too. */
+	CHECK_EQ(truncate(path, 0), 0);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), -EBADMSG);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	vt_log_set_level(VT_LOG_ERR - 1);
+	TEST_RUN(test_power_loss);
+	TEST_RUN(test_corruption);
+	TEST_RUN(test_file);
+	TEST_DONE();
+}
