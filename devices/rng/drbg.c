@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "drbg.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "log.h"
+#include "secmem.h"
+
+uint64_t rng_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void wipe_buffer(struct rng_drbg *g)
+{
+	if (g->buf_len > g->buf_off)
+		OPENSSL_cleanse(g->buf + g->buf_off, g->buf_len - g->buf_off);
+	g->buf_off = g->buf_len = 0;
+}
+
+/* Enters the failed state (lock held). */
+static void set_failed(struct rng_drbg *g, const char *why)
+{
+	wipe_buffer(g);
+	ERR_clear_error();
+	if (!g->failed) {
+		atomic_fetch_add(&g->stats.degraded_events, 1);
+		vt_err("%s: entropy generator DEGRADED: %s; requests wait until a healthy reseed",
+		       g->name, why);
+	}
+	g->failed = true;
+	atomic_store(&g->degraded, true);
+	snprintf(g->reason, sizeof(g->reason), "%s", why);
+	g->next_retry_ns = rng_now_ns() + g->cfg.retry_ns;
+}
+
+/* Draws a seed and mixes it in as entropy input. Lock held. */
+static int reseed_fresh(struct rng_drbg *g, const void *adin, size_t adin_len)
+{
+	uint8_t *seed = vt_secmem_alloc(RNG_DRBG_SEED_LEN);
+	if (!seed) {
+		set_failed(g, "out of memory for a seed");
+		return -EIO;
+	}
+	int e = rng_seed_draw(&g->seed, seed, RNG_DRBG_SEED_LEN);
+	if (e < 0) {
+		atomic_fetch_add(e == -EBADMSG ? &g->stats.health_failures : &g->stats.seed_failures,
+				 1);
+		char why[128];
+		snprintf(why, sizeof(why), "seed source: %s", g->seed.last_error);
+		vt_secmem_free(seed);
+		set_failed(g, why);
+		return -EIO;
+	}
+	int ok = EVP_RAND_reseed(g->ctx, 0, seed, RNG_DRBG_SEED_LEN, adin, adin_len);
+	vt_secmem_free(seed); /* wipes */
+	if (!ok || EVP_RAND_get_state(g->ctx) != EVP_RAND_STATE_READY) {
+		atomic_fetch_add(&g->stats.drbg_failures, 1);
+		set_failed(g, "EVP_RAND_reseed failed");
+		return -EIO;
+	}
+	wipe_buffer(g);
+	g->since_reseed = 0;
+	g->last_reseed_ns = rng_now_ns();
+	atomic_fetch_add(&g->stats.reseeds, 1);
+	return 0;
+}
+
+/* (Re)instantiates from scratch and seeds. Lock held. */
+static int instantiate(struct rng_drbg *g)
+{
+	if (g->instantiated) {
+		(void)EVP_RAND_uninstantiate(g->ctx);
+		g->instantiated = false;
+	}
+	char pers[128];
+	int n = snprintf(pers, sizeof(pers), "vtrust-rng/%s/%s", g->name,
+			 g->cfg.own_libctx ? "privileged" : "shared");
+	if (!EVP_RAND_instantiate(g->ctx, 256, 0, (const unsigned char *)pers, (size_t)n, NULL) ||
+	    EVP_RAND_get_state(g->ctx) != EVP_RAND_STATE_READY) {
+		atomic_fetch_add(&g->stats.drbg_failures, 1);
+		set_failed(g, "EVP_RAND_instantiate failed");
+		return -EIO;
+	}
+	g->instantiated = true;
+	int e = reseed_fresh(g, NULL, 0);
+	if (e < 0)
+		return e;
+	if (g->failed)
+		vt_notice("%s: entropy generator healthy again", g->name);
+	g->failed = false;
+	atomic_store(&g->degraded, false);
+	g->reason[0] = '\0';
+	return 0;
+}
+
+int rng_drbg_new(const struct rng_drbg_cfg *cfg, struct rng_drbg **ret)
+{
+	struct rng_drbg *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	pthread_mutex_init(&g->mu, NULL);
+	g->cfg = *cfg;
+	snprintf(g->name, sizeof(g->name), "%s", cfg->name ? cfg->name : "rng");
+	g->cfg.name = g->name;
+	rng_seed_init(&g->seed, cfg->fault, cfg->fault_after);
+	g->buf = vt_secmem_alloc(RNG_DRBG_BUF);
+	int err = -ENOMEM;
+	if (!g->buf)
+		goto fail;
+	if (cfg->own_libctx) {
+		g->libctx = OSSL_LIB_CTX_new();
+		if (!g->libctx)
+			goto fail;
+	}
+	err = -ENOSYS;
+	g->rand = EVP_RAND_fetch(g->libctx, "CTR-DRBG", NULL);
+	if (!g->rand)
+		goto fail;
+	g->ctx = EVP_RAND_CTX_new(g->rand, NULL);
+	if (!g->ctx)
+		goto fail;
+	unsigned zero = 0;
+	time_t no_time = 0;
+	char cipher[] = "AES-256-CTR";
+	int use_df = 1;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
+		OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df),
+		OSSL_PARAM_construct_uint(OSSL_DRBG_PARAM_RESEED_REQUESTS, &zero),
+		OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &no_time),
+		OSSL_PARAM_construct_end(),
+	};
+	if (!EVP_RAND_CTX_set_params(g->ctx, p))
+		goto fail;
+	size_t maxreq = 0;
+	OSSL_PARAM q[] = {
+		OSSL_PARAM_construct_size_t(OSSL_RAND_PARAM_MAX_REQUEST, &maxreq),
+		OSSL_PARAM_construct_end(),
+	};
+	if (!EVP_RAND_CTX_get_params(g->ctx, q) || maxreq == 0)
+		maxreq = 4096; /* be safe if the provider does not say */
+	g->max_request = maxreq;
+	pthread_mutex_lock(&g->mu);
+	(void)instantiate(g); /* failure: starts degraded, retried later */
+	pthread_mutex_unlock(&g->mu);
+	*ret = g;
+	return 0;
+fail:
+	ERR_clear_error();
+	rng_drbg_free(g);
+	return err;
+}
+
+void rng_drbg_free(struct rng_drbg *g)
+{
+	if (!g)
+		return;
+	if (g->ctx) {
+		if (g->instantiated)
+			(void)EVP_RAND_uninstantiate(g->ctx);
+		EVP_RAND_CTX_free(g->ctx);
+	}
+	EVP_RAND_free(g->rand);
+	OSSL_LIB_CTX_free(g->libctx);
+	vt_secmem_free(g->buf);
+	OPENSSL_cleanse(&g->seed, sizeof(g->seed));
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+}
+
+int rng_drbg_begin(struct rng_drbg *g, uint64_t *retry_ns)
+{
+	pthread_mutex_lock(&g->mu);
+	if (g->failed) {
+		uint64_t now = rng_now_ns();
+		if (now < g->next_retry_ns || instantiate(g) < 0) {
+			*retry_ns = g->next_retry_ns > now ? g->next_retry_ns - now : 1000000;
+			pthread_mutex_unlock(&g->mu);
+			return -EAGAIN;
+		}
+	} else if (g->since_reseed >= g->cfg.reseed_bytes ||
+		   (g->cfg.reseed_ns && rng_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns)) {
+		if (reseed_fresh(g, NULL, 0) < 0) {
+			*retry_ns = g->cfg.retry_ns;
+			pthread_mutex_unlock(&g->mu);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+void rng_drbg_end(struct rng_drbg *g)
+{
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* One generate call of n ≤ max_request bytes. Lock held. */
+static int generate(struct rng_drbg *g, uint8_t *out, size_t n)
+{
+	if (!EVP_RAND_generate(g->ctx, out, n, 256, 0, NULL, 0)) {
+		OPENSSL_cleanse(out, n);
+		atomic_fetch_add(&g->stats.drbg_failures, 1);
+		set_failed(g, "EVP_RAND_generate failed");
+		return -EIO;
+	}
+	g->since_reseed += n;
+	atomic_fetch_add_explicit(&g->stats.generated, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g->stats.generate_calls, 1, memory_order_relaxed);
+	return 0;
+}
+
+int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n)
+{
+	if (g->failed)
+		return -EIO;
+	while (n) {
+		size_t have = g->buf_len - g->buf_off;
+		if (have == 0) {
+			if (n >= RNG_DRBG_BUF) {
+				/* Large spans: straight into the destination. */
+				size_t k = VT_MIN(n, g->max_request);
+				if (generate(g, out, k) < 0)
+					return -EIO;
+				out += k;
+				n -= k;
+				continue;
+			}
+			size_t k = VT_MIN((size_t)RNG_DRBG_BUF, g->max_request);
+			if (generate(g, g->buf, k) < 0)
+				return -EIO;
+			g->buf_off = 0;
+			g->buf_len = k;
+			have = k;
+		}
+		size_t k = VT_MIN(n, have);
+		memcpy(out, g->buf + g->buf_off, k);
+		memset(g->buf + g->buf_off, 0, k); /* handed out: no copy stays behind */
+		g->buf_off += k;
+		out += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int rng_drbg_reseed(struct rng_drbg *g, const void *adin, size_t adin_len)
+{
+	if (g->failed)
+		return -EIO;
+	return reseed_fresh(g, adin, adin_len);
+}
+
+void rng_drbg_reason(struct rng_drbg *g, char *buf, size_t len)
+{
+	pthread_mutex_lock(&g->mu);
+	snprintf(buf, len, "%s", g->reason);
+	pthread_mutex_unlock(&g->mu);
+}
+
+void rng_drbg_set_fault(struct rng_drbg *g, enum rng_seed_fault fault, uint64_t after)
+{
+	pthread_mutex_lock(&g->mu);
+	g->seed.fault = fault;
+	g->seed.fault_after = g->seed.draws + after;
+	pthread_mutex_unlock(&g->mu);
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "leak.h"
+
+#include <string.h>
+
+#include "drbg.h"
+#include "log.h"
+#include "request.h"
+
+#define STATE_MAGIC "VTRNGLK1"
+#define STATE_VERSION 1u
+#define STATE_F_FIRING 0x1u
+
+void rng_leak_init(struct rng_leak *l, size_t cap)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->mu, NULL);
+	l->active = RNG_LEAKQ1;
+	l->cap = cap;
+}
+
+void rng_leak_destroy(struct rng_leak *l)
+{
+	pthread_mutex_destroy(&l->mu);
+}
+
+void rng_leak_set_negotiated(struct rng_leak *l, bool on)
+{
+	pthread_mutex_lock(&l->mu);
+	l->negotiated = on;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void rng_leak_reset_driver(struct rng_leak *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->active = RNG_LEAKQ1;
+	l->firing = false;
+	l->waiting[RNG_LEAKQ1] = l->waiting[RNG_LEAKQ2] = false;
+	pthread_mutex_unlock(&l->mu);
+}
+
+enum rng_leak_kind rng_leak_classify(const struct vt_chain *c, size_t cap, size_t *ret_len)
+{
+	size_t rd = vt_chain_readable(c), wr = vt_chain_writable(c);
+	*ret_len = 0;
+	if (wr == 0 || wr > cap)
+		return RNG_LEAK_MALFORMED;
+	if (rd == 0) {
+		*ret_len = wr;
+		return RNG_LEAK_FILL;
+	}
+	if (rd == wr) {
+		*ret_len = wr;
+		return RNG_LEAK_COPY;
+	}
+	return RNG_LEAK_MALFORMED;
+}
+
+uint64_t rng_leak_event(struct rng_leak *l)
+{
+	pthread_mutex_lock(&l->mu);
+	uint64_t e = ++l->epoch;
+	if (l->handled + 1 == l->epoch)
+		l->event_ns = rng_now_ns(); /* the oldest unapplied event: latency is from here */
+	struct vt_queue *a = l->queues[l->active];
+	pthread_mutex_unlock(&l->mu);
+	atomic_store(&l->stats.events, e);
+	if (a)
+		vt_queue_wake(a);
+	return e;
+}
+
+uint64_t rng_leak_epoch(struct rng_leak *l)
+{
+	pthread_mutex_lock(&l->mu);
+	uint64_t e = l->epoch;
+	pthread_mutex_unlock(&l->mu);
+	return e;
+}
+
+void rng_leak_state(struct rng_leak *l, unsigned *active, bool *firing)
+{
+	pthread_mutex_lock(&l->mu);
+	*active = l->active;
+	*firing = l->firing;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* mu held. */
+static void switch_active(struct rng_leak *l, unsigned from, unsigned to, bool firing)
+{
+	l->active = to;
+	l->firing = firing;
+	l->waiting[from] = false;
+	atomic_fetch_add(&l->stats.switches, 1);
+}
+
+/* Completes one popped, well-formed-or-not leak chain. <0: stop (the chain was put back). */
+static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q,
+		      struct vt_chain *c)
+{
+	size_t n;
+	switch (rng_leak_classify(c, l->cap, &n)) {
+	case RNG_LEAK_MALFORMED:
+		vt_queue_push_malformed(q, c);
+		atomic_fetch_add(&l->stats.malformed, 1);
+		return 0;
+	case RNG_LEAK_COPY:
+		if (vt_chain_copy(c, n) < 0) {
+			vt_queue_push_malformed(q, c);
+			atomic_fetch_add(&l->stats.malformed, 1);
+			return 0;
+		}
+		atomic_fetch_add(&l->stats.copied, 1);
+		break;
+	case RNG_LEAK_FILL: {
+		uint64_t retry;
+		if (rng_drbg_begin(g, &retry) < 0) {
+			vt_queue_unpop(q);
+			vt_queue_arm_timer(q, retry);
+			return -EAGAIN;
+		}
+		int e = rng_fill_chain(g, c, n);
+		rng_drbg_end(g);
+		if (e < 0) {
+			vt_queue_unpop(q);
+			vt_queue_arm_timer(q, g->cfg.retry_ns);
+			return -EAGAIN;
+		}
+		atomic_fetch_add(&l->stats.filled, 1);
+		break;
+	}
+	}
+	atomic_fetch_add(&l->stats.bytes, n);
+	vt_queue_push(q, c, (uint32_t)n);
+	return 0;
+}
+
+/* Reseeds for a newly applied event (mixing the epoch). <0: degraded, retry later. */
+static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch)
+{
+	uint64_t retry;
+	if (rng_drbg_begin(g, &retry) < 0) {
+		vt_queue_arm_timer(q, retry);
+		return -EAGAIN;
+	}
+	uint8_t adin[24] = "vtrust-leak-epoch";
+	memcpy(adin + 16, &epoch, sizeof(epoch));
+	int e = rng_drbg_reseed(g, adin, sizeof(adin));
+	rng_drbg_end(g);
+	if (e < 0) {
+		vt_queue_arm_timer(q, g->cfg.retry_ns);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
+{
+	unsigned me = q->index;
+	if (me != RNG_LEAKQ1 && me != RNG_LEAKQ2)
+		return;
+	unsigned other = RNG_LEAKQ1 + RNG_LEAKQ2 - me;
+	struct vt_queue *wake = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	if (!l->negotiated) {
+		/* Without VIRTIO_RNG_F_LEAK the leak queues do not exist: never used. */
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	if (me != l->active) {
+		/* Inactive: buffers wait; tell the active queue they exist. */
+		bool has = vt_queue_enable_notify(q);
+		l->waiting[me] = has;
+		if ((has && l->firing) || l->epoch != l->handled)
+			wake = l->queues[l->active];
+		pthread_mutex_unlock(&l->mu);
+		if (wake)
+			vt_queue_wake(wake);
+		return;
+	}
+	uint64_t ev_ns = 0, prev_handled = l->handled;
+	while (l->epoch != l->handled) {
+		if (l->firing && !vt_queue_has_avail(q)) {
+			/*
+			 * Nothing to use here. If the switch is due, complete it and let the
+			 * event fire the new queue; otherwise the event stays pending until
+			 * either queue has buffers, so a driver never misses it.
+			 */
+			if (l->waiting[other]) {
+				switch_active(l, me, other, true);
+				wake = l->queues[other];
+			} else if (vt_queue_enable_notify(q)) {
+				continue; /* buffers arrived meanwhile: use them */
+			}
+			pthread_mutex_unlock(&l->mu);
+			if (wake)
+				vt_queue_wake(wake);
+			return;
+		}
+		l->handled = l->epoch;
+		ev_ns = l->event_ns;
+		l->firing = true;
+	}
+	bool firing = l->firing;
+	uint64_t epoch = l->handled;
+	pthread_mutex_unlock(&l->mu);
+
+	if (!firing) {
+		(void)vt_queue_enable_notify(q); /* parked buffers wait for an event */
+		return;
+	}
+	if (ev_ns) {
+		if (reseed_for_event(g, q, epoch) < 0) {
+			/* Degraded: nothing is used until a healthy reseed; the timer retries. */
+			pthread_mutex_lock(&l->mu);
+			if (l->handled == epoch)
+				l->handled = prev_handled;
+			pthread_mutex_unlock(&l->mu);
+			return;
+		}
+		atomic_fetch_add(&l->stats.fired, 1);
+	}
+
+	struct vt_chain c;
+	bool any = false, stopped = false;
+	do {
+		int r;
+		while ((r = vt_queue_pop(q, &c)) != 0) {
+			if (r == -EIO) {
+				stopped = true;
+				break;
+			}
+			any = true;
+			if (r == -EBADMSG) {
+				vt_queue_push_malformed(q, &c);
+				atomic_fetch_add(&l->stats.malformed, 1);
+				continue;
+			}
+			if (use_buffer(l, g, q, &c) < 0) {
+				stopped = true;
+				break;
+			}
+		}
+		if (any)
+			vt_queue_notify(q);
+	} while (!stopped && vt_queue_enable_notify(q));
+
+	if (ev_ns && !stopped)
+		atomic_store(&l->stats.last_fill_ns, rng_now_ns() - ev_ns);
+	if (stopped)
+		return;
+	/* Empty now: switch if the other queue has buffers (and no event is pending). */
+	pthread_mutex_lock(&l->mu);
+	if (l->active == me && l->firing && l->epoch == l->handled && l->waiting[other])
+		switch_active(l, me, other, false);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void rng_leak_save(struct rng_leak *l, uint8_t out[RNG_LEAK_STATE_SIZE])
+{
+	pthread_mutex_lock(&l->mu);
+	unsigned active = l->active;
+	bool firing = l->firing;
+	uint64_t epoch = l->epoch;
+	pthread_mutex_unlock(&l->mu);
+	memcpy(out, STATE_MAGIC, 8);
+	put_u32(out + 8, STATE_VERSION);
+	put_u32(out + 12, firing ? STATE_F_FIRING : 0);
+	put_u32(out + 16, active);
+	put_u32(out + 20, 0);
+	put_u32(out + 24, (uint32_t)epoch);
+	put_u32(out + 28, (uint32_t)(epoch >> 32));
+}
+
+int rng_leak_parse_state(const uint8_t *buf, size_t len, struct rng_leak_saved *ret)
+{
+	if (len != RNG_LEAK_STATE_SIZE)
+		return -EINVAL;
+	bool magic_ok = true;
+	for (int i = 0; i < 8; i++)
+		magic_ok &= buf[i] == (uint8_t)STATE_MAGIC[i];
+	if (!magic_ok || get_u32(buf + 8) != STATE_VERSION)
+		return -EINVAL;
+	uint32_t flags = get_u32(buf + 12), active = get_u32(buf + 16);
+	if ((flags & ~STATE_F_FIRING) || (active != RNG_LEAKQ1 && active != RNG_LEAKQ2) ||
+	    get_u32(buf + 20) != 0)
+		return -EINVAL;
+	ret->active = active;
+	ret->firing = flags & STATE_F_FIRING;
+	ret->epoch = (uint64_t)get_u32(buf + 24) | (uint64_t)get_u32(buf + 28) << 32;
+	if (ret->epoch == UINT64_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+int rng_leak_load(struct rng_leak *l, const uint8_t *buf, size_t len)
+{
+	struct rng_leak_saved s = {0};
+	bool have = len > 0;
+	if (have && rng_leak_parse_state(buf, len, &s) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&l->mu);
+	if (have) {
+		l->active = s.active;
+		l->firing = s.firing;
+		if (s.epoch > l->epoch)
+			l->epoch = s.epoch;
+	}
+	l->handled = l->epoch; /* older events merge into this one */
+	l->waiting[RNG_LEAKQ1] = l->waiting[RNG_LEAKQ2] = false;
+	pthread_mutex_unlock(&l->mu);
+	(void)rng_leak_event(l);
+	return 0;
+}
