@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora (run from this directory)."""
+import os, struct
+
+def frame(req, bc=1, addr=0, counter=0, nonce=b"", data=b"", key_mac=b""):
+    f = bytearray(512)
+    f[196:196 + len(key_mac)] = key_mac
+    f[228:228 + len(data)] = data
+    f[484:484 + len(nonce)] = nonce
+    struct.pack_into(">IHHHH", f, 500, counter, addr, bc, 0, req)
+    return bytes(f)
+
+def put(d, name, data):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as fh:
+        fh.write(data)
+
+R = "corpus/req"
+put(R, "program-key", bytes([0, 1]) + frame(1, key_mac=b"k" * 32) + frame(5))
+put(R, "counter", bytes([2, 1]) + frame(2, nonce=b"n" * 16))
+put(R, "write-1", bytes([6, 1]) + frame(3, addr=5, data=b"d" * 256) + frame(5))
+put(R, "write-3", bytes([6, 1]) + b"".join(frame(3, bc=3, addr=9, data=bytes([i]) * 256) for i in range(3)) + frame(5))
+put(R, "read-4", bytes([2, 4]) + frame(4, bc=4, addr=1, nonce=b"x" * 16))
+put(R, "result-read", bytes([2, 1]) + frame(5))
+put(R, "partial", bytes([0, 1]) + frame(2)[:300])
+put(R, "bad-type", bytes([2, 1]) + frame(0x300))
+B = "corpus/blob"
+put(B, "garbage", b"\x00VTRPMBX1" + b"\x00" * 200)
+put(B, "overlay-header", bytes([1]) + struct.pack("<I", 20) + b"\x01" + struct.pack("<I", 40) + b"\x80")
+put(B, "overlay-tag", bytes([1]) + struct.pack("<I", 0xfffff0) + b"\x01")
