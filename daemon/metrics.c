@@ -105,7 +105,7 @@ static void add(struct collector *c, const char *name, const char *labels, doubl
 		vt_debug("%s: metric %s dropped: invalid labels", c->in->name, name);
 		return;
 	}
-	n = snprintf(s->labels, sizeof(s->labels), "device=\"%s\",type=\"%s\"%s%s", c->in->name,
+	n = snprintf(s->labels, sizeof(s->labels), "device=\"%s\",device_type=\"%s\"%s%s", c->in->name,
 		     c->in->type->type, labels && *labels ? "," : "", labels ? labels : "");
 	if (n < 0 || (size_t)n >= sizeof(s->labels))
 		return;

@@ -143,7 +143,7 @@ int vtd_sandbox_no_new_privs(void)
 static const char *const sys_common[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
 	"lseek", "fstat", "newfstatat", "statx", "fcntl", "dup", "futex", "exit", "exit_group",
-	"rt_sigreturn", "rt_sigprocmask", "restart_syscall", "clock_gettime", "clock_getres",
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall", "clock_gettime", "clock_getres",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "getpid", "gettid", "getuid", "geteuid",
 	"getgid", "getegid", "getrandom", "sched_yield", "sched_getaffinity", "madvise", "mmap",
 	"munmap", "mremap", "mprotect", "brk", "mlock", "mlock2", "munlock", "set_robust_list",
@@ -153,7 +153,7 @@ static const char *const sys_common[] = {
 };
 static const char *const sys_main[] = {
 	"rt_sigtimedwait", "ftruncate", "fallocate", "rename", "renameat", "renameat2",
-	"close_range", NULL,
+	"close_range", "timerfd_settime", "timerfd_gettime", NULL,
 };
 static const char *const sys_protocol[] = {
 	"accept", "accept4", "shutdown", "setsockopt", "getsockname", "getpeername",

@@ -1,0 +1,794 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Integration tests of vtrustd and vtrustctl.
+
+Each case starts its own daemons in a fresh temporary directory and ends only
+the processes it started. Run one case:
+
+    test_vtrustd.py --build BUILDDIR --source SRCDIR CASE
+
+Prints PASS/FAIL per check; exits 1 on any failure, 77 when the case cannot
+run on this machine (meson: SKIP).
+"""
+import argparse
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vu_frontend import FrontEnd  # noqa: E402
+
+FAILURES = 0
+ARGS = None
+
+
+def check(cond, name, detail=""):
+    global FAILURES
+    if cond:
+        print(f"PASS {name}")
+    else:
+        FAILURES += 1
+        print(f"FAIL {name}{': ' + str(detail) if detail else ''}")
+    return cond
+
+
+def skip(why):
+    print(f"SKIP: {why}")
+    sys.exit(77)
+
+
+def wait_for(pred, timeout=10.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class Daemon:
+    """One vtrustd we started (and only ever signal by its own pid)."""
+
+    def __init__(self, tmp, args, name="vtrustd", env=None, wait=True, pass_fds=(), argv0=None,
+                 exe=None):
+        self.tmp = tmp
+        self.log_path = os.path.join(tmp, f"{name}.log")
+        self.out_path = os.path.join(tmp, f"{name}.out")
+        self.control = None
+        for i, a in enumerate(args):
+            if a == "--control-socket":
+                self.control = args[i + 1]
+        if self.control is None and "--type" not in args and "--run-dir" in args:
+            self.control = os.path.join(args[args.index("--run-dir") + 1], "control.sock")
+        e = dict(os.environ)
+        e.update(env or {})
+        exe = exe or ARGS.vtrustd
+        argv = [argv0 or exe] + list(args)
+        self.proc = subprocess.Popen(argv, executable=exe, cwd=tmp, env=e,
+                                     stdout=open(self.out_path, "w"),
+                                     stderr=open(self.log_path, "w"), stdin=subprocess.DEVNULL,
+                                     pass_fds=pass_fds)
+        self.pid = self.proc.pid
+        if wait and self.control:
+            self.wait_socket(self.control)
+
+    def wait_socket(self, path, timeout=10.0):
+        p = path if os.path.isabs(path) else os.path.join(self.tmp, path)
+        # Only the control socket takes a probing connection: a device socket serves one
+        # front-end at a time, and the probe would hold that slot for a moment.
+        probe = path == self.control
+        ok = wait_for(lambda: (os.path.exists(p) and stat.S_ISSOCK(os.stat(p).st_mode)
+                               and (not probe or self.ready_probe(p)))
+                      or self.proc.poll() is not None, timeout)
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"vtrustd exited with {self.proc.returncode}: {self.log()[-2000:]}")
+        return ok
+
+    @staticmethod
+    def ready_probe(p):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(p)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def out(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def request(self, obj_or_line, path=None):
+        line = obj_or_line if isinstance(obj_or_line, (str, bytes)) else json.dumps(obj_or_line)
+        if isinstance(line, str):
+            line = line.encode()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        p = path or self.control
+        s.connect(p if os.path.isabs(p) else os.path.join(self.tmp, p))
+        s.sendall(line + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        return json.loads(buf)
+
+    def ctl(self, *args):
+        sock = self.control if os.path.isabs(self.control) else os.path.join(self.tmp, self.control)
+        return subprocess.run([ARGS.vtrustctl, "--socket", sock] + list(args), capture_output=True,
+                              text=True, timeout=30, cwd=self.tmp)
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def stop(self, timeout=10.0):
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait()
+            return "timeout"
+
+    def threads(self):
+        """{tid: (comm, status dict)} of the daemon's threads."""
+        out = {}
+        base = f"/proc/{self.pid}/task"
+        for tid in os.listdir(base):
+            try:
+                with open(f"{base}/{tid}/comm") as f:
+                    comm = f.read().strip()
+                with open(f"{base}/{tid}/status") as f:
+                    st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+                out[int(tid)] = (comm, st)
+            except FileNotFoundError:
+                pass
+        return out
+
+
+DAEMONS = []
+
+
+def start(tmp, args, **kw):
+    d = Daemon(tmp, args, **kw)
+    DAEMONS.append(d)
+    return d
+
+
+def cleanup():
+    for d in DAEMONS:
+        if d.proc.poll() is None:
+            d.signal(signal.SIGKILL)
+            d.proc.wait()
+
+
+def null_args(tmp, *extra, devices=("n0",)):
+    a = ["--run-dir", os.path.join(tmp, "run"), "--state-dir", os.path.join(tmp, "var")]
+    for n in devices:
+        a += ["--device", f"{n}:null"]
+    return a + list(extra)
+
+
+# ---------------------------------------------------------------------------------------------
+def case_config(tmp):
+    conf = os.path.join(tmp, "vtrustd.conf")
+    with open(conf, "w") as f:
+        f.write("; comment\n[daemon]\nrun_dir = run\nstate_dir = var\nlog_level = debug\n"
+                "busy_poll_us = 0\n\n[device a]\ntype = null\nsocket_mode = 0660\n\n"
+                "[device b]\ntype = null\nsocket = run/bee.sock\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp,
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "a: null on run/a.sock" in r.stdout
+          and "b: null on run/bee.sock" in r.stdout, "config file parsed by libinih", r)
+    # The command line overrides and adds to the file.
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--run-dir", "other", "--device",
+                        "c:null,socket_mode=0600", "--device", "b:null,socket=x.sock",
+                        "--check-config"], cwd=tmp, capture_output=True, text=True)
+    check(r.returncode == 0 and "a: null on other/a.sock" in r.stdout
+          and "b: null on x.sock" in r.stdout and "c: null on other/c.sock" in r.stdout,
+          "command line overrides the file", r.stdout)
+    bad = {
+        "[daemon]\nno_such_key = 1\n": "unknown daemon option",
+        "[daemon]\nseccomp = sometimes\n": "invalid value",
+        "[device x]\ntype = toaster\n": "unknown device type",
+        "[device x]\ntype = null\nsocket_mode = 777\n": "invalid value",
+        "[device bad/name]\ntype = null\n": "invalid device name",
+        "[weird]\nk = v\n": "unknown section",
+        "[device x]\ntype = null\nfrobnicate = 3\n": "unknown option 'frobnicate'",
+        "[device x]\nsocket = /tmp/x.sock\n": "no device type",
+        "[daemon]\nthis line has no equals sign\n": "invalid configuration line",
+    }
+    for text, want in bad.items():
+        with open(conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([ARGS.vtrustd, "--config", conf, "--run-dir", "run", "--state-dir",
+                            "var"] + (["--check-config"] if "frobnicate" not in text else
+                                      ["--seccomp", "off", "--control-socket", "none"]),
+                           cwd=tmp, capture_output=True, text=True, timeout=20)
+        check(r.returncode != 0 and want in r.stderr,
+              f"bad config rejected: {text.splitlines()[-1]!r}", r.stderr[-300:])
+    r = subprocess.run([ARGS.vtrustd, "--config", os.path.join(tmp, "missing.conf")], cwd=tmp,
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "cannot open" in r.stderr, "missing config file reported")
+    # No configuration at all: one device of every real type.
+    r = subprocess.run([ARGS.vtrustd, "--run-dir", "run", "--state-dir", "var",
+                        "--check-config"], cwd=tmp, capture_output=True, text=True)
+    types = [t for t in types_of_build() if t != "null"]
+    check(r.returncode == 0 and all(f"{t}0: {t} on run/{t}0.sock" in r.stdout for t in types),
+          f"defaults serve one of each type ({', '.join(types)})", r.stdout)
+
+
+def types_of_build():
+    h = subprocess.run([ARGS.vtrustd, "--help"], capture_output=True, text=True).stdout
+    line = [x for x in h.splitlines() if x.startswith("types:")][0]
+    return line.split()[1:]
+
+
+def case_default_run(tmp):
+    """What `make run` does: defaults, attach fragments on stdout, status and metrics work."""
+    d = start(tmp, ["--run-dir", "./run", "--state-dir", "./var"])
+    out = d.out()
+    types = [t for t in types_of_build() if t != "null"]
+    for t in types:
+        check(os.path.exists(os.path.join(tmp, "run", f"{t}0.sock")), f"{t}0 socket under ./run")
+    if "rng" in types:
+        check("-device vhost-user-rng-pci,chardev=rng0" in out, "rng attach fragment printed", out)
+    if "crypto" in types:
+        check("cryptodev-vhost-user" in out and "virtio-crypto-pci,cryptodev=crypto0-cd,vectors=0"
+              in out, "crypto attach fragment printed", out)
+    check("memory-backend-memfd" in out and "share=on" in out, "shared memfd memory printed")
+    check(f"vtrustctl --socket {tmp}/run/control.sock" in out, "vtrustctl hint printed", out)
+    r = d.ctl("status")
+    check(r.returncode == 0 and all(f"{t}0" in r.stdout for t in types), "vtrustctl status",
+          r.stdout + r.stderr)
+    r = d.ctl("metrics")
+    check(r.returncode == 0 and "vtrust_device_up" in r.stdout, "vtrustctl metrics")
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_capabilities(tmp):
+    r = subprocess.run([ARGS.vtrustd, "--print-capabilities", "--bogus-option", "x"],
+                       capture_output=True, text=True)
+    caps = json.loads(r.stdout)
+    check(r.returncode == 0 and caps["type"] in ("rng", "crypto") and isinstance(caps["features"], list),
+          "--print-capabilities prints the JSON and ignores other options", r.stdout)
+    r = subprocess.run([ARGS.vtrustd, "--type", "null", "--print-capabilities"], capture_output=True,
+                       text=True)
+    check(json.loads(r.stdout)["type"] == "null", "--type picks the capabilities type")
+    link = os.path.join(tmp, "vtrust-vhost-user-null")
+    os.symlink(ARGS.vtrustd, link)
+    r = subprocess.run([link, "--print-capabilities"], capture_output=True, text=True)
+    check(json.loads(r.stdout)["type"] == "null", "the vtrust-vhost-user-TYPE name selects the type")
+    # The descriptors libvirt reads (docs/interop/vhost-user.json: VhostUserBackend).
+    ddir = os.path.join(ARGS.build, "data")
+    files = sorted(x for x in os.listdir(ddir) if re.match(r"^\d\d-.*\.json$", x))
+    check(len(files) >= 2, "descriptor files shipped", files)
+    for fn in files:
+        with open(os.path.join(ddir, fn)) as f:
+            desc = json.load(f)
+        ok = (re.match(r"^\d\d-", fn) and set(desc) <= {"description", "type", "binary", "tags"}
+              and desc["type"] in ("rng", "crypto") and desc["binary"].startswith("/")
+              and desc["binary"].endswith("vtrust-vhost-user-" + desc["type"]))
+        check(ok, f"descriptor {fn} follows the schema", desc)
+    # Backend conventions: fail early with a status != 0.
+    r = subprocess.run([ARGS.vtrustd, "--type", "null"], capture_output=True, text=True)
+    check(r.returncode == 2 and "--socket-path" in r.stderr, "--type without a socket: status 2")
+    r = subprocess.run([ARGS.vtrustd, "--type", "null", "--socket-path", "a", "--fd", "3"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2, "--socket-path and --fd exclude each other")
+
+
+def case_single(tmp):
+    sock = os.path.join(tmp, "n.sock")
+    d = start(tmp, ["--type", "null", "--socket-path", sock], wait=False)
+    d.wait_socket(sock)
+    fe = connect_fe(sock)
+    check(fe.request(b"hello world") == b"hello world", "--socket-path: a request round trip")
+    fe.close()
+    check(d.stop() == 0 and not os.path.exists(sock), "SIGTERM: exit 0, socket removed")
+
+    # --fd with a listening socket (a manager bound it).
+    lsock = os.path.join(tmp, "l.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(lsock)
+    ls.listen(1)
+    d = start(tmp, ["--type", "null", "--fd", str(ls.fileno())], wait=False, pass_fds=[ls.fileno()])
+    ls.close()
+    fe = FrontEnd(lsock)
+    fe.setup()
+    check(fe.request(b"via fd") == b"via fd", "--fd (listening socket): a request round trip")
+    fe.close()
+    check(d.stop() == 0, "--fd: SIGTERM exit 0")
+
+    # --fd with a connected socket (libvirt style socketpair): ends when the front-end leaves.
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    d = start(tmp, ["--type", "null", "--fd", str(b.fileno())], wait=False, pass_fds=[b.fileno()])
+    b.close()
+    fe = FrontEnd(sock=a).setup()
+    check(fe.request(b"pair") == b"pair", "--fd (connected socket): a request round trip")
+    fe.close()
+    try:
+        rc = d.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+    check(rc == 0, "--fd (connected): exits 0 when the front-end disconnects", rc)
+
+
+def case_socket_activation(tmp):
+    sa = shutil.which("systemd-socket-activate")
+    if not sa:
+        skip("systemd-socket-activate not installed")
+    dev = os.path.join(tmp, "act.sock")
+    ctl = os.path.join(tmp, "ctl.sock")
+    d = start(tmp, ["-l", dev, "-l", ctl, "--fdname=n0:control", ARGS.vtrustd,
+                    "--run-dir", os.path.join(tmp, "run"), "--state-dir", os.path.join(tmp, "var"),
+                    "--device", "n0:null", "--control-socket", os.path.join(tmp, "unused.sock")],
+              wait=False, exe=sa, argv0=sa)
+    wait_for(lambda: os.path.exists(dev) and os.path.exists(ctl))
+    # systemd-socket-activate accepts lazily: the first connection starts vtrustd.
+    fe = connect_fe(dev)
+    check(fe.request(b"activated") == b"activated", "socket-activated device socket serves")
+    fe.close()
+    r = d.request({"cmd": "devices"}, path=ctl)
+    check(r["ok"] and r["devices"][0]["socket"] == "(inherited fd)",
+          "socket-activated control socket answers", r)
+    check(not os.path.exists(os.path.join(tmp, "unused.sock")),
+          "the inherited control socket replaces the configured one")
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_control(tmp):
+    d = start(tmp, null_args(tmp, "--debug-commands"))
+    st = os.stat(d.control)
+    check(stat.S_IMODE(st.st_mode) == 0o600, "control socket mode 0600", oct(st.st_mode))
+    r = d.ctl("status")
+    check(r.returncode == 0 and "n0" in r.stdout and "null" in r.stdout, "vtrustctl status", r)
+    r = d.ctl("devices")
+    check(r.returncode == 0 and r.stdout.split()[:3] == ["n0", "null", "running"],
+          "vtrustctl devices", r.stdout)
+    r = d.ctl("--json", "status")
+    j = json.loads(r.stdout)
+    check(j["ok"] and j["devices"][0]["name"] == "n0" and j["pid"] == d.pid, "vtrustctl --json")
+    r = d.ctl("leak", "n0")
+    check(r.returncode == 1 and "no command 'leak'" in r.stderr, "device without the command: error")
+    r = d.ctl("leak", "nosuch")
+    check(r.returncode == 1 and "no device named" in r.stderr, "unknown device: error")
+    r = d.ctl("rpmb", "info")
+    check(r.returncode == 2, "usage error: status 2")
+    r = subprocess.run([ARGS.vtrustctl, "--socket", os.path.join(tmp, "nope.sock"), "status"],
+                       capture_output=True, text=True)
+    check(r.returncode == 3 and "cannot connect" in r.stderr, "no daemon: status 3")
+
+    malformed = [
+        b"", b"   ", b"garbage", b"{", b"[]", b"42", b'"status"', b"null", b'{"cmd":1}',
+        b'{"cmd":null}', b'{"cmd":"status"} trailing', b'{"cmd":"nosuch"}',
+        b'{"cmd":"leak","device":5}', b'{"cmd":"leak","device":"n0","args":[1]}',
+        b'{"cmd":"x\x00y"}', b"\xff\xfe\xfd", b'{"cmd":"status","cmd":[]}',
+        b"[" * 100000 + b"]" * 100000, b'{"a":' * 50 + b"1" + b"}" * 50,
+        b'{"cmd":"' + b"A" * 5000 + b'"}', b'{"cmd":"\\ud800"}',
+    ]
+    for m in malformed:
+        r = d.request(m)
+        check(r.get("ok") is False and isinstance(r.get("error"), str) and "\n" not in r["error"],
+              f"malformed request {m[:30]!r}: error reply", r)
+    r = d.request({"cmd": "status", "id": {"x": [1, 2]}})
+    check(r["ok"] and r["id"] == {"x": [1, 2]}, "id echoed")
+    # Several requests on one connection, one reply line each, in order.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.control)
+    s.sendall(b'{"cmd":"devices","id":1}\n{"cmd":"bogus","id":2}\n{"cmd":"status","id":3}')
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    lines = [json.loads(x) for x in data.decode().splitlines()]
+    check([x.get("id") for x in lines] == [1, 2, 3] and [x["ok"] for x in lines] == [True, False, True],
+          "pipelined requests (last one without a newline)", lines)
+    # An over-long request is refused and the connection closed.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.control)
+    try:
+        s.sendall(b"x" * (3 << 20))
+    except OSError:
+        pass
+    s.settimeout(5)
+    data = b""
+    try:
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+    except OSError:
+        pass
+    check(b"longer than" in data, "request over control_max_request refused", data[:200])
+    # Bounded clients: the 17th is told and closed; the daemon still answers.
+    held = []
+    for _ in range(16):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(d.control)
+        held.append(c)
+    time.sleep(0.2)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(5)
+    c.connect(d.control)
+    check(b"too many clients" in c.recv(4096), "client limit enforced")
+    c.close()
+    for c in held:
+        c.close()
+    time.sleep(0.2)
+    check(d.request({"cmd": "devices"})["ok"], "daemon answers after the flood")
+    check(d.proc.poll() is None, "daemon survived every malformed request")
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+    # A configured group: 0660 and that group.
+    gname = grp.getgrgid(os.getgid() if os.getgid() else 0).gr_name
+    try:
+        gname = grp.getgrnam("nogroup").gr_name
+    except KeyError:
+        pass
+    d = start(tmp, null_args(tmp, "--control-group", gname, devices=("g0",)))
+    st = os.stat(d.control)
+    check(stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == grp.getgrnam(gname).gr_gid,
+          f"control_group={gname}: mode 0660, group set", (oct(st.st_mode), st.st_gid))
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def connect_fe(path, timeout=5.0):
+    """A front-end; retried while the daemon still holds the previous one (it drops it on EOF)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fe = FrontEnd(path)
+        try:
+            return fe.setup()
+        except (ConnectionError, OSError):
+            fe.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def traffic(path, n=10, size=100):
+    fe = connect_fe(path)
+    for i in range(n):
+        payload = bytes([i % 256]) * size
+        if fe.request(payload) != payload:
+            fe.close()
+            return False
+    fe.close()
+    return True
+
+
+def promtool(text):
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def case_metrics(tmp):
+    if not shutil.which("promtool"):
+        skip("promtool not installed (Debian package prometheus)")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    d = start(tmp, null_args(tmp, "--metrics-http", f"127.0.0.1:{port}", devices=("n0", "n1")))
+    check(traffic(os.path.join(tmp, "run", "n0.sock"), n=10, size=100), "traffic on n0")
+    r = d.ctl("metrics")
+    text = r.stdout
+    rc, msg = promtool(text)
+    check(r.returncode == 0 and rc == 0, "vtrustctl metrics passes promtool check metrics", msg)
+    check('vtrust_requests_total{device="n0",device_type="null",queue="0"} 10' in text,
+          "requests counted", text)
+    check('vtrust_bytes_total{device="n0",device_type="null",queue="0"} 1000' in text,
+          "bytes counted")
+    check('vtrust_requests_total{device="n1",device_type="null",queue="0"} 0' in text,
+          "per-device series")
+    check(text.count("# TYPE vtrust_requests_total counter") == 1, "one TYPE line per family")
+    check('vtrust_vhost_connections_total{device="n0",device_type="null"} 1' in text,
+          "connections counted")
+    # The loopback HTTP endpoint.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        body = resp.read().decode()
+        ctype = resp.headers["Content-Type"]
+    rc, msg = promtool(body)
+    check(rc == 0 and "vtrust_requests_total" in body and ctype.startswith("text/plain; version=0.0.4"),
+          "HTTP /metrics passes promtool", msg)
+    for path, code in (("/", 404), ("/metricsx", 404)):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+            got = 200
+        except urllib.error.HTTPError as e:
+            got = e.code
+        check(got == code, f"HTTP {path}: {code}", got)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", data=b"x", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        got = 200
+    except urllib.error.HTTPError as e:
+        got = e.code
+    check(got == 405, "HTTP POST: 405", got)
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"\x00\x01garbage that is not http\r\n\r\n")
+    check(c.recv(100).startswith(b"HTTP/1.1 400"), "HTTP garbage: 400")
+    c.close()
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    r = subprocess.run([ARGS.vtrustd] + null_args(tmp, "--metrics-http", "0.0.0.0:9464"),
+                       capture_output=True, text=True, timeout=20, cwd=tmp)
+    check(r.returncode != 0 and "loopback" in r.stderr, "non-loopback HTTP address refused")
+
+    # The default device set (whatever device types exist): core names are lint-clean; device
+    # families may only have lint remarks, never format errors.
+    d = start(tmp, ["--run-dir", "run2", "--state-dir", "var2"])
+    text = d.ctl("metrics").stdout
+    rc, msg = promtool(text)
+    own = [x for x in msg.splitlines() if x and not re.match(r"vtrust_(rng|crypto|rpmb)_", x)]
+    check(rc in (0, 3) and not own, "default devices: metrics parse, core families lint-clean", msg)
+    if rc == 3:
+        print("note: device metric lint remarks:\n  " + msg.replace("\n", "\n  "))
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_logging(tmp):
+    logf = os.path.join(tmp, "vtrustd.log")
+    d = start(tmp, null_args(tmp, "--log-target", f"file:{logf}", "--log-level", "debug"))
+    check(traffic(os.path.join(tmp, "run", "n0.sock"), n=2), "traffic")
+    wait_for(lambda: "front-end disconnected" in open(logf).read())
+    text = open(logf).read()
+    lines = text.splitlines()
+    pat = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z vtrustd\[\d+\] "
+                     r"(err|warning|notice|info|debug): \S")
+    check(lines and all(pat.match(x) for x in lines), "one line per event with time, pid, level",
+          [x for x in lines if not pat.match(x)][:3])
+    check("front-end connected" in text and "debug" in text, "debug events logged")
+    os.rename(logf, logf + ".1")
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: os.path.exists(logf) and "log reopened" in open(logf).read())
+    check(os.path.exists(logf) and "log reopened" in open(logf).read(), "SIGHUP reopens the log")
+    check(d.proc.poll() is None, "SIGHUP does not stop the daemon")
+    check(d.stop() == 0 and "stopped" in open(logf).read(), "SIGTERM logged, exit 0")
+    # Levels filter.
+    d = start(tmp, null_args(tmp, "--log-level", "warning", devices=("q0",)))
+    check(traffic(os.path.join(tmp, "run", "q0.sock"), n=1), "traffic")
+    d.stop()
+    check("info:" not in d.log() and "front-end connected" not in d.log(),
+          "log_level=warning hides info", d.log()[-500:])
+    r = subprocess.run([ARGS.vtrustd, "--log-level", "chatty"], capture_output=True, text=True)
+    check(r.returncode == 2, "bad log level refused")
+
+
+def case_lifecycle(tmp):
+    run = os.path.join(tmp, "run")
+    d = start(tmp, null_args(tmp, "--busy-poll-us", "0"))
+    sock = os.path.join(run, "n0.sock")
+    # Reconnect: the device works again for a new front-end.
+    check(traffic(sock, n=3), "first front-end")
+    check(traffic(sock, n=3), "reconnected front-end gets a working device")
+    # A live socket is refused by a second daemon.
+    r = subprocess.run([ARGS.vtrustd] + null_args(tmp, "--control-socket", "none"), capture_output=True,
+                       text=True, timeout=20, cwd=tmp)
+    check(r.returncode == 1 and "served by another process" in r.stderr, "live socket refused", r.stderr)
+    check(d.request({"cmd": "devices"})["ok"], "first daemon unaffected")
+    # SIGTERM with requests in flight: they complete, exit 0.
+    fe = connect_fe(sock)
+    outs = [fe.post(bytes([i]) * 64, 64) for i in range(32)]
+    fe.kick_ring()
+    d.signal(signal.SIGTERM)
+    try:
+        done = fe.wait_used(32, timeout=10)
+    except (TimeoutError, OSError) as e:
+        done = e
+    check(isinstance(done, list) and all(x == 64 for x in done), "in-flight requests completed", done)
+    check(bytes(fe.mem[outs[5]:outs[5] + 64]) == bytes([5]) * 64, "their data is right")
+    fe.close()
+    check(d.proc.wait(10) == 0, "SIGTERM: exit 0")
+    # Crash-only: SIGKILL leaves sockets behind; a restart replaces the stale ones.
+    d = start(tmp, null_args(tmp))
+    d.signal(signal.SIGKILL)
+    d.proc.wait()
+    check(os.path.exists(sock) and os.path.exists(d.control), "SIGKILL leaves the sockets")
+    d = start(tmp, null_args(tmp))
+    check(traffic(sock, n=2) and "replacing stale socket" in d.log()
+          and "replacing stale control socket" in d.log(), "restart replaces stale sockets", d.log())
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    # A path that is not a socket is never removed.
+    os.makedirs(run, exist_ok=True)
+    with open(os.path.join(run, "n0.sock"), "w") as f:
+        f.write("precious")
+    r = subprocess.run([ARGS.vtrustd] + null_args(tmp), capture_output=True, text=True, timeout=20,
+                       cwd=tmp)
+    check(r.returncode == 1 and open(os.path.join(run, "n0.sock")).read() == "precious",
+          "a non-socket file in the way is kept, start refused")
+    os.unlink(os.path.join(run, "n0.sock"))
+    # State survives SIGKILL (rpmb store and its identity), when the rpmb type is built in.
+    if "rpmb" in types_of_build():
+        args = ["--run-dir", "run3", "--state-dir", "var3", "--device", "r0:rpmb"]
+        d = start(tmp, args)
+        before = d.request({"cmd": "rpmb-info", "device": "r0"})
+        d.signal(signal.SIGKILL)
+        d.proc.wait()
+        d = start(tmp, args)
+        after = d.request({"cmd": "rpmb-info", "device": "r0"})
+        check(before["ok"] and after["ok"] and before["device_id"] == after["device_id"]
+              and before["write_counter"] == after["write_counter"],
+              "rpmb store identity and counter survive SIGKILL", (before, after))
+        check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def seccomp_counts(d):
+    return {comm: (st.get("Seccomp"), int(st.get("Seccomp_filters", "0")))
+            for comm, st in d.threads().values()}
+
+
+def case_sandbox(tmp):
+    with open("/proc/self/status") as f:
+        if "Seccomp_filters" not in f.read():
+            skip("kernel does not report Seccomp_filters")
+    d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "errno"))
+    fe = connect_fe(os.path.join(tmp, "run", "n0.sock"))
+    check(fe.request(b"x") == b"x", "traffic under seccomp=errno")
+    counts = seccomp_counts(d)
+    print("threads:", counts)
+    check(all(v[0] == "2" for v in counts.values()), "every thread is in seccomp filter mode (2)")
+    check(counts.get("vtrustd", (0, 0))[1] >= 2 and counts.get("vt-control", (0, 0))[1] >= 2
+          and counts.get("vtp-n0", (0, 0))[1] >= 2, "main, control, protocol: base + own filter")
+    check(counts.get("vt-q0", (0, 0))[1] >= 3, "queue worker: base + protocol + worker filters")
+    r = d.request({"cmd": "debug-seccomp"})
+    check(r["ok"] and r["blocked"] is True, "errno: a forbidden syscall fails with EPERM", r)
+    fe.close()
+    with open(f"/proc/{d.pid}/status") as f:
+        status = f.read()
+    check(re.search(r"NoNewPrivs:\s+1", status), "PR_SET_NO_NEW_PRIVS set")
+    with open(f"/proc/{d.pid}/limits") as f:
+        check(re.search(r"Max core file size\s+0\s+0", f.read()), "RLIMIT_CORE 0")
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+    d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "log", devices=("l0",)))
+    r = d.request({"cmd": "debug-seccomp"})
+    check(r["ok"] and r["blocked"] is False, "log (default choice): the syscall runs, kernel logs it")
+    d.stop()
+    d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "trap", devices=("t0",)))
+    r = d.request({"cmd": "debug-seccomp"})
+    check(r["ok"] and r["blocked"] is True and "seccomp: blocked syscall" in d.log(),
+          "trap: the daemon reports the syscall, which fails", d.log()[-300:])
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    r = subprocess.run([ARGS.vtrustd] + null_args(tmp, "--seccomp", "log", devices=("x0",))
+                       + ["--control-socket", "none", "--check-config"], capture_output=True)
+    check(r.returncode == 0, "check-config")
+
+    # kill: a full session (ring start creates a worker after set-up) runs under the
+    # allow-lists; a forbidden syscall kills the process.
+    env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"}
+    d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "kill", devices=("k0",)), env=env)
+    ok = traffic(os.path.join(tmp, "run", "k0.sock"), n=5) and traffic(
+        os.path.join(tmp, "run", "k0.sock"), n=5)
+    check(ok and d.proc.poll() is None, "kill: two full front-end sessions survive the allow-lists",
+          d.log()[-500:])
+    check(d.request({"cmd": "status"})["ok"], "kill: control commands survive")
+    d.signal(signal.SIGHUP)
+    time.sleep(0.2)
+    check(d.proc.poll() is None, "kill: SIGHUP survives")
+    try:
+        d.request({"cmd": "debug-seccomp"})
+    except (OSError, ValueError):
+        pass
+    rc = d.proc.wait(10)
+    check(rc == -signal.SIGSYS, "kill: a forbidden syscall kills the daemon with SIGSYS", rc)
+    d = start(tmp, null_args(tmp, "--seccomp", "kill", devices=("k1",)), env=env)
+    check(traffic(os.path.join(tmp, "run", "k1.sock"), n=3), "kill: traffic")
+    check(d.stop() == 0, "kill: SIGTERM teardown stays inside the allow-lists (exit 0)", d.log()[-300:])
+
+    # Dropping to a user (needs root to start).
+    if os.geteuid() != 0:
+        return
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        return
+    d = start(tmp, null_args(tmp, "--user", "nobody", devices=("u0",)))
+    with open(f"/proc/{d.pid}/status") as f:
+        status = f.read()
+    uids = re.search(r"Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status).groups()
+    check(all(int(u) == nobody.pw_uid for u in uids), "user=nobody: every uid dropped", uids)
+    check(os.stat(f"/proc/{d.pid}/status").st_uid == 0,
+          "not dumpable after the drop (/proc entries stay root's)")
+    check(traffic(os.path.join(tmp, "run", "u0.sock"), n=2), "traffic after the drop")
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_units(tmp):
+    unit = os.path.join(ARGS.source, "data", "systemd", "vtrustd.service.in")
+    text = open(unit).read()
+    for key in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes",
+                "MemoryDenyWriteExecute=yes", "SystemCallFilter=", "RestrictAddressFamilies=",
+                "CapabilityBoundingSet=", "LimitCORE=0", "Type=notify", "KillSignal=SIGTERM",
+                "ExecReload=/bin/kill -HUP $MAINPID"):
+        check(key in text, f"service unit has {key}")
+    sock = open(os.path.join(ARGS.source, "data", "systemd", "vtrustd.socket")).read()
+    check("FileDescriptorName=control" in sock and "SocketMode=0600" in sock,
+          "socket unit names the control socket")
+    if shutil.which("systemd-analyze"):
+        sysd = os.path.join(tmp, "units")
+        os.makedirs(sysd)
+        for fn in ("vtrustd.service", "vtrustd.socket", "vtrustd-device@.socket"):
+            src = os.path.join(ARGS.source, "data", "systemd", fn)
+            t = open(src + ".in" if os.path.exists(src + ".in") else src).read()
+            t = t.replace("@SBINDIR@", os.path.dirname(ARGS.vtrustd)).replace("@SYSCONFDIR@", "/etc")
+            open(os.path.join(sysd, fn), "w").write(t)
+        r = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(sysd, "vtrustd.service")],
+                           capture_output=True, text=True, timeout=60)
+        serious = [x for x in r.stderr.splitlines() if "vtrustd" in x and "Unknown" in x]
+        check(not serious, "systemd-analyze verify: no unknown keys", r.stderr[-800:])
+    # The example configuration, less the sections of device types this build lacks.
+    built = types_of_build()
+    text, keep = [], True
+    for line in open(os.path.join(ARGS.source, "data", "vtrustd.conf.example")):
+        if line.startswith("["):
+            keep = True
+        m = re.match(r"type\s*=\s*(\w+)", line)
+        if m and m.group(1) not in built:
+            keep = False
+            while text and not text[-1].startswith("["):
+                text.pop()
+            text.pop()
+        if keep:
+            text.append(line)
+    conf = os.path.join(tmp, "example.conf")
+    open(conf, "w").write("".join(text).replace("socket_group = kvm", "socket_group = root"))
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], capture_output=True, text=True)
+    check(r.returncode == 0, "the example configuration is valid", r.stderr[-500:])
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", required=True)
+    p.add_argument("--source", required=True)
+    p.add_argument("case", choices=sorted(CASES))
+    ARGS = p.parse_args()
+    ARGS.vtrustd = os.path.join(os.path.abspath(ARGS.build), "daemon", "vtrustd")
+    ARGS.vtrustctl = os.path.join(os.path.abspath(ARGS.build), "ctl", "vtrustctl")
+    tmp = tempfile.mkdtemp(prefix="vtd-", dir=os.environ.get("TMPDIR", "/tmp"))
+    try:
+        CASES[ARGS.case](tmp)
+    except Exception as e:  # noqa: BLE001 - any escape is a failure of this case
+        import traceback
+        traceback.print_exc()
+        check(False, f"{ARGS.case} ran to completion", e)
+    finally:
+        cleanup()
+        if FAILURES:
+            for d in DAEMONS:
+                print(f"-- {d.log_path} (tail)\n{d.log()[-1500:]}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{ARGS.case}: {'FAIL' if FAILURES else 'PASS'}")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
