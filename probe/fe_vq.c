@@ -363,10 +363,15 @@ static void suppress_call(struct fe_vq *vq)
 
 uint64_t fe_vq_drain_call(struct fe_vq *vq)
 {
-	uint64_t v = 0;
-	if (read(vq->call_fd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
+	uint64_t sum = 0;
+	/* A back-end may still signal the init-time fd until it has read the new one. */
+	int fds[] = {vq->call_fd, vq->masked_call_fd};
+	for (unsigned i = 0; i < VT_ARRAY_SIZE(fds); i++) {
+		uint64_t v;
+		if (read(fds[i], &v, sizeof(v)) == sizeof(v))
+			sum += v;
+	}
+	return sum;
 }
 
 int fe_vq_wait(struct fe_vq *vq, int timeout_ms, enum fe_vq_wait_mode mode)
@@ -399,8 +404,14 @@ int fe_vq_wait(struct fe_vq *vq, int timeout_ms, enum fe_vq_wait_mode mode)
 		r = used_pending(vq);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		struct pollfd p = {.fd = vq->call_fd, .events = POLLIN};
-		int n = poll(&p, 1, fe_remaining_ms(deadline));
+		/*
+		 * Like QEMU, which forwards what arrived on the masked notifier when
+		 * it unmasks: SET_VRING_CALL has no reply, so a back-end may serve a
+		 * kick before it has switched to the new call fd.
+		 */
+		struct pollfd p[2] = {{.fd = vq->call_fd, .events = POLLIN},
+				      {.fd = vq->masked_call_fd, .events = POLLIN}};
+		int n = poll(p, 2, fe_remaining_ms(deadline));
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n == 0)

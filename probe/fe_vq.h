@@ -84,7 +84,8 @@ struct fe_vq {
 	int kick_fd;        /* we write; the back-end reads (SET_VRING_KICK) */
 	int call_fd;        /* the back-end writes; we read (SET_VRING_CALL at start) */
 	int err_fd;         /* SET_VRING_ERR */
-	int masked_call_fd; /* SET_VRING_CALL at init, like QEMU's masked notifier */
+	int masked_call_fd; /* SET_VRING_CALL at init, like QEMU's masked notifier;
+			       fe_vq_wait() listens to it too, as QEMU forwards it */
 
 	uint16_t avail_idx; /* shadow of avail->idx */
 	uint16_t num_added; /* published since the last kick decision */
@@ -138,7 +139,7 @@ VT_MUST_USE int fe_vq_submit(struct fe_vq *vq, const struct fe_seg *segs, unsign
 			     unsigned flags, int timeout_ms, struct fe_used *ret);
 /* Outstanding chains. */
 unsigned fe_vq_in_flight(const struct fe_vq *vq);
-/* Reads and clears the call eventfd; returns the count (0 if none). */
+/* Reads and clears the call eventfds (both); returns the count (0 if none). */
 uint64_t fe_vq_drain_call(struct fe_vq *vq);
 
 /* ---- Raw access for hostile-input tests (marks the vq raw; reset after). ---- */
