@@ -287,6 +287,9 @@ static enum conf_result post_check(struct conf_ctx *c, struct run_state *st)
 	/* The probe's own options, not whatever the case changed. */
 	if (conf_open(c, &c->probe->dev, CONF_SETUP_STARTED, &d) < 0) {
 		st->unreachable = true;
+		/* The socket closes before the process is gone: look again now. */
+		if (st->pid > 0 && !proc_alive(st->pid))
+			return conf_fail(c, "the back-end process %d died", (int)st->pid);
 		return CONF_FAIL;
 	}
 	if (d->vu->peer_pid > 0)

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `rpmb`: drive a virtio-rpmb back-end as a guest would.
+ *
+ *   rpmb program-key --key HEX
+ *   rpmb counter [--key HEX]
+ *   rpmb write --key HEX --address N        (data on stdin, a multiple of 256 bytes)
+ *   rpmb read [--key HEX] --address N --blocks N   (data to stdout)
+ *   rpmb bench --key HEX [--dir DIR] [--iterations N]
+ *
+ * Writes larger than max_wr_cnt and reads larger than max_rd_cnt are split
+ * into several requests. `bench` measures one-block and max_wr_cnt-block
+ * authenticated write latency, the GET_WRITE_COUNTER round trip (no disk
+ * I/O: the kick→call floor plus HMAC), reads per second, and a 4 KiB
+ * pwrite+fdatasync baseline in DIR (the store's file system), and ends with
+ * `ratio=<one-block write p50 / fdatasync p50>`.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fe_time.h"
+#include "probe.h"
+#include "rpmb_probe.h"
+
+struct args {
+	const char *key_hex, *dir;
+	long address, blocks, iterations;
+	uint8_t key[RPMB_KEY_SIZE];
+	bool have_key;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	static const struct option lo[] = {
+		{"key", required_argument, NULL, 'k'},	      {"address", required_argument, NULL, 'a'},
+		{"blocks", required_argument, NULL, 'b'},     {"dir", required_argument, NULL, 'd'},
+		{"iterations", required_argument, NULL, 'n'}, {0},
+	};
+	*a = (struct args){.address = -1, .blocks = -1, .iterations = 300, .dir = "."};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'k':
+			a->key_hex = optarg;
+			if (rpmb_cl_parse_key(optarg, a->key) < 0) {
+				fprintf(stderr, "rpmb: --key needs 64 hex digits\n");
+				return -1;
+			}
+			a->have_key = true;
+			break;
+		case 'a':
+		case 'b':
+		case 'n': {
+			long v = strtol(optarg, &end, 0);
+			if (*end || v < 0 || v > 0xffffff) {
+				fprintf(stderr, "rpmb: bad number '%s'\n", optarg);
+				return -1;
+			}
+			*(c == 'a' ? &a->address : c == 'b' ? &a->blocks : &a->iterations) = v;
+			break;
+		}
+		case 'd':
+			a->dir = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_dev(struct probe_ctx *ctx, struct fe_dev **d, struct rpmb_cfg *cfg)
+{
+	int r = fe_dev_open(&ctx->dev, d);
+	if (r == 0)
+		r = fe_dev_start(*d);
+	if (r == 0)
+		r = prpmb_config(*d, cfg);
+	if (r < 0) {
+		fprintf(stderr, "rpmb: cannot set up the device: %s\n",
+			*d ? fe_dev_error(*d, 0) : strerror(-r));
+		*d = fe_dev_close(*d);
+	}
+	return r;
+}
+
+static int report(const char *what, int r)
+{
+	if (r < 0) {
+		fprintf(stderr, "rpmb: %s: %s\n", what, r == -EBADMSG ? "bad MAC or nonce in the answer" : strerror(-r));
+		return 1;
+	}
+	if (r != RPMB_RES_OK) {
+		fprintf(stderr, "rpmb: %s: result 0x%04x %s%s\n", what, r, rpmb_result_name((uint16_t)r),
+			r & RPMB_RES_WRITE_COUNTER_EXPIRED ? " (write counter expired)" : "");
+		return (r & 0x7f) == RPMB_RES_OK ? 0 : 1;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return n ? (double)v[(size_t)(p * (double)(n - 1))] / 1000.0 : 0;
+}
+
+/* 4 KiB pwrite + fdatasync in place on a written file in dir: the durable-write floor. */
+static int fsync_baseline(const char *dir, long n, uint64_t *lat)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/.rpmb-bench-baseline.XXXXXX", dir);
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	uint8_t buf[4096];
+	memset(buf, 0x5a, sizeof(buf));
+	int r = 0;
+	for (int i = 0; i < 64 && r == 0; i++)
+		if (pwrite(fd, buf, sizeof(buf), (off_t)i * 4096) != (ssize_t)sizeof(buf))
+			r = -EIO;
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	for (long i = 0; r == 0 && i < n; i++) {
+		buf[0] = (uint8_t)i;
+		uint64_t t0 = fe_now_ns();
+		if (pwrite(fd, buf, sizeof(buf), (off_t)(i % 64) * 4096) != (ssize_t)sizeof(buf) ||
+		    fdatasync(fd) < 0)
+			r = -EIO;
+		lat[i] = fe_now_ns() - t0;
+	}
+	close(fd);
+	return r;
+}
+
+static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, FILE *out)
+{
+	long n = a->iterations > 0 ? a->iterations : 300;
+	uint64_t *lat = calloc((size_t)n, sizeof(uint64_t));
+	uint8_t *data = calloc(cfg->max_wr, 256), *back = calloc(cfg->max_rd, 256);
+	uint32_t ctr;
+	int r = prpmb_counter(d, a->key, &ctr);
+	if (r == RPMB_RES_NO_AUTH_KEY)
+		r = prpmb_program_key(d, a->key) == RPMB_RES_OK ? prpmb_counter(d, a->key, &ctr) : -EIO;
+	if (r != RPMB_RES_OK) {
+		free(lat);
+		free(data);
+		free(back);
+		return report("bench: key", r < 0 ? r : r);
+	}
+	double res[6];
+	/* Warm-up. */
+	for (int i = 0; i < 20 && r == RPMB_RES_OK; i++)
+		r = prpmb_write(d, a->key, ctr, 0, 1, data, &ctr);
+	/* Interleave baseline and device measurements: host noise hits both alike. */
+	uint64_t *base = calloc((size_t)n, sizeof(uint64_t));
+	const long rounds = 5, per = n / rounds;
+	uint64_t *w1 = calloc((size_t)n, sizeof(uint64_t)), *wn = calloc((size_t)n, sizeof(uint64_t));
+	for (long k = 0; k < rounds && r == RPMB_RES_OK; k++) {
+		if (fsync_baseline(a->dir, per, base + k * per) < 0) {
+			r = -EIO;
+			break;
+		}
+		for (long i = 0; i < per && r == RPMB_RES_OK; i++) {
+			data[0] = (uint8_t)i;
+			uint64_t t0 = fe_now_ns();
+			r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)), 1, data, &ctr);
+			w1[k * per + i] = fe_now_ns() - t0;
+		}
+		for (long i = 0; i < per && r == RPMB_RES_OK; i++) {
+			uint64_t t0 = fe_now_ns();
+			r = prpmb_write(d, a->key, ctr, 512, cfg->max_wr, data, &ctr);
+			wn[k * per + i] = fe_now_ns() - t0;
+		}
+	}
+	long m = rounds * per;
+	for (long i = 0; i < m && r == RPMB_RES_OK; i++) {
+		uint64_t t0 = fe_now_ns();
+		uint32_t c2;
+		r = prpmb_counter(d, a->key, &c2);
+		lat[i] = fe_now_ns() - t0;
+	}
+	if (r != RPMB_RES_OK) {
+		int e = report("bench", r);
+		free(lat), free(base), free(w1), free(wn), free(data), free(back);
+		return e;
+	}
+	res[0] = pct(base, (size_t)m, 0.5);
+	res[1] = pct(w1, (size_t)m, 0.5);
+	res[2] = pct(wn, (size_t)m, 0.5);
+	res[3] = pct(lat, (size_t)m, 0.5);
+	double b99 = pct(base, (size_t)m, 0.99), w99 = pct(w1, (size_t)m, 0.99);
+	/* Reads per second: one-block and max_rd_cnt-block reads for a fixed time. */
+	uint64_t t0 = fe_now_ns(), reads = 0, mreads = 0;
+	while (fe_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
+		r = prpmb_read(d, a->key, (uint16_t)(reads % 256), 1, back);
+		reads++;
+	}
+	double rps = (double)reads * 1e9 / (double)(fe_now_ns() - t0);
+	t0 = fe_now_ns();
+	while (fe_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
+		r = prpmb_read(d, a->key, 0, cfg->max_rd, back);
+		mreads++;
+	}
+	double mrps = (double)mreads * 1e9 / (double)(fe_now_ns() - t0);
+	fprintf(out, "%-44s %10s %10s\n", "measurement (n=" , "p50 us", "p99 us");
+	fprintf(out, "%-44s %10.1f %10.1f\n", "baseline: 4 KiB pwrite + fdatasync", res[0], b99);
+	fprintf(out, "%-44s %10.1f %10.1f\n", "rpmb write, 1 block (end to end)", res[1], w99);
+	char lbl[64];
+	snprintf(lbl, sizeof(lbl), "rpmb write, %u blocks (end to end)", cfg->max_wr);
+	fprintf(out, "%-44s %10.1f %10.1f\n", lbl, res[2], pct(wn, (size_t)m, 0.99));
+	fprintf(out, "%-44s %10.1f %10.1f\n", "GET_WRITE_COUNTER round trip (no I/O)", res[3],
+		pct(lat, (size_t)m, 0.99));
+	fprintf(out, "%-44s %10.1f\n", "rpmb write, 1 block, minus round trip", res[1] - res[3]);
+	fprintf(out, "reads/s: 1 block %.0f, %u blocks %.0f (%.0f blocks/s)\n", rps, cfg->max_rd, mrps,
+		mrps * cfg->max_rd);
+	fprintf(out, "samples=%ld counter=%u\n", m, ctr);
+	fprintf(out, "multi_block_ratio=%.3f\n", res[2] / res[1]);
+	fprintf(out, "device_ratio=%.3f\n", (res[1] - res[3]) / res[0]);
+	fprintf(out, "ratio=%.3f\n", res[1] / res[0]);
+	free(lat), free(base), free(w1), free(wn), free(data), free(back);
+	return r == RPMB_RES_OK ? 0 : 1;
+}
+
+static int run(struct probe_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: rpmb program-key|counter|write|read|bench [options]\n");
+		return 2;
+	}
+	const char *sub = argv[1];
+	struct args a;
+	if (parse(argc - 1, argv + 1, &a) < 0)
+		return 2;
+	bool need_key = strcmp(sub, "counter") != 0 && strcmp(sub, "read") != 0;
+	if (need_key && !a.have_key) {
+		fprintf(stderr, "rpmb %s: --key HEX is required\n", sub);
+		return 2;
+	}
+	struct fe_dev *d = NULL;
+	struct rpmb_cfg cfg;
+	int ret = 1;
+	if (strcmp(sub, "program-key") && strcmp(sub, "counter") && strcmp(sub, "write") &&
+	    strcmp(sub, "read") && strcmp(sub, "bench")) {
+		fprintf(stderr, "rpmb: unknown subcommand %s\n", sub);
+		return 2;
+	}
+	if (!strcmp(sub, "write") && a.address < 0) {
+		fprintf(stderr, "rpmb write: --address N is required\n");
+		return 2;
+	}
+	if (!strcmp(sub, "read") && (a.address < 0 || a.blocks < 1)) {
+		fprintf(stderr, "rpmb read: --address N and --blocks N are required\n");
+		return 2;
+	}
+	if (open_dev(ctx, &d, &cfg) < 0)
+		return 1;
+	const uint8_t *key = a.have_key ? a.key : NULL;
+	if (!strcmp(sub, "program-key")) {
+		ret = report("PROGRAM_KEY", prpmb_program_key(d, a.key));
+		if (!ret)
+			fprintf(ctx->out, "key programmed\n");
+	} else if (!strcmp(sub, "counter")) {
+		uint32_t c;
+		int r = prpmb_counter(d, key, &c);
+		ret = report("GET_WRITE_COUNTER", r);
+		if (!ret)
+			fprintf(ctx->out, "counter=%u%s\n", c,
+				r & RPMB_RES_WRITE_COUNTER_EXPIRED ? " expired" : "");
+	} else if (!strcmp(sub, "write")) {
+		size_t cap = 1 << 20, len = 0;
+		uint8_t *buf = malloc(cap);
+		ssize_t k;
+		while (buf && (k = read(0, buf + len, cap - len)) > 0) {
+			len += (size_t)k;
+			if (len == cap && !(buf = realloc(buf, cap *= 2)))
+				break;
+		}
+		if (!buf || len == 0 || len % RPMB_BLOCK_SIZE) {
+			fprintf(stderr, "rpmb write: stdin must hold a multiple of 256 bytes (got %zu)\n", len);
+			free(buf);
+			fe_dev_close(d);
+			return 2;
+		}
+		uint32_t c;
+		int r = prpmb_counter(d, key, &c);
+		ret = report("GET_WRITE_COUNTER", r);
+		for (size_t off = 0; !ret && off < len;) {
+			uint16_t nb = (uint16_t)VT_MIN((size_t)cfg.max_wr, (len - off) / RPMB_BLOCK_SIZE);
+			r = prpmb_write(d, a.key, c, (uint16_t)(a.address + off / RPMB_BLOCK_SIZE), nb,
+					buf + off, &c);
+			ret = report("DATA_WRITE", r);
+			off += (size_t)nb * RPMB_BLOCK_SIZE;
+		}
+		if (!ret)
+			fprintf(ctx->out, "wrote %zu blocks at %ld, counter=%u\n", len / RPMB_BLOCK_SIZE,
+				a.address, c);
+		free(buf);
+	} else if (!strcmp(sub, "read")) {
+		uint8_t *buf = malloc((size_t)cfg.max_rd * RPMB_BLOCK_SIZE);
+		ret = 0;
+		for (long off = 0; !ret && off < a.blocks;) {
+			uint16_t nb = (uint16_t)VT_MIN((long)cfg.max_rd, a.blocks - off);
+			ret = report("DATA_READ", prpmb_read(d, key, (uint16_t)(a.address + off), nb, buf));
+			if (!ret && fwrite(buf, RPMB_BLOCK_SIZE, nb, stdout) != nb)
+				ret = 1;
+			off += nb;
+		}
+		free(buf);
+	} else {
+		ret = bench(d, &cfg, &a, ctx->out);
+	}
+	fe_dev_close(d);
+	return ret;
+}
+
+const struct probe_cmd probe_cmd_rpmb = {
+	.name = "rpmb",
+	.args = "SUBCOMMAND [--key HEX] ...",
+	.summary = "virtio-rpmb: program-key, counter, write, read, bench",
+	.run = run,
+};
