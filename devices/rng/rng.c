@@ -128,6 +128,20 @@ const struct vt_device_ops vt_rng_ops = {
 
 /* ---- create / destroy ---------------------------------------------------- */
 
+void rng_opts_defaults(struct rng_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_request = 65536;
+	o->leak = true;
+	o->burst_bytes = o->max_request;
+	o->burst_requests = 1;
+	o->budget.burst = o->max_request;
+	o->budget.floor_burst = o->max_request;
+	o->reseed_bytes = 16u << 20;
+	o->reseed_ns = 60000ull * 1000000ull;
+	o->retry_ns = 1000ull * 1000000ull;
+}
+
 void rng_dev_free(struct rng_dev *d)
 {
 	if (!d)

@@ -67,6 +67,8 @@ struct rng_dev {
 };
 
 /* rng.c */
+/* The defaults of every option (type.c parses over them; tests start here). */
+void rng_opts_defaults(struct rng_opts *o);
 int rng_dev_new(const char *name, const struct rng_opts *o, struct rng_dev **ret) VT_MUST_USE;
 void rng_dev_free(struct rng_dev *d); /* accepts NULL */
 /* Keeps the leak queues of dev for wake-ups (the device type's attach hook). */
