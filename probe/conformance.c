@@ -282,8 +282,10 @@ static enum conf_result post_check(struct conf_ctx *c, struct run_state *st)
 	struct fe_dev *d;
 	enum conf_result res;
 
-	if (st->pid > 0 && !proc_alive(st->pid))
+	if (st->pid > 0 && !proc_alive(st->pid)) {
+		st->unreachable = true;
 		return conf_fail(c, "the back-end process %d died", (int)st->pid);
+	}
 	/* The probe's own options, not whatever the case changed. */
 	if (conf_open(c, &c->probe->dev, CONF_SETUP_STARTED, &d) < 0) {
 		st->unreachable = true;
@@ -296,8 +298,10 @@ static enum conf_result post_check(struct conf_ctx *c, struct run_state *st)
 		st->pid = d->vu->peer_pid;
 	res = conf_sanity(c, d, 0, "a fresh connection is not served correctly");
 	fe_dev_close(d);
-	if (res == CONF_PASS && st->pid > 0 && !proc_alive(st->pid))
+	if (res == CONF_PASS && st->pid > 0 && !proc_alive(st->pid)) {
+		st->unreachable = true;
 		return conf_fail(c, "the back-end process %d died", (int)st->pid);
+	}
 	return res;
 }
 

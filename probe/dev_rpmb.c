@@ -14,6 +14,7 @@
 
 #include "conformance.h"
 #include "rpmb_probe.h"
+#include "secmem.h"
 
 int prpmb_config(struct fe_dev *d, struct rpmb_cfg *ret)
 {
