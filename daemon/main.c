@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 
 	/* Pass 1: --print-capabilities (ignores everything else), --help, --config. */
 	const char *config_file = NULL;
-	bool print_caps = false, check_only = false;
+	bool print_caps = false, check_only = false, started = false;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (config_file && vtd_config_load_file(&cfg, config_file) < 0)
-		return 2;
+		goto usage_error;
 
 	/* Pass 2: the command line overrides the file. */
 	optind = 0;
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 65535) {
 				fprintf(stderr, "vtrustd: --fd expects a file descriptor number\n");
-				return 2;
+				goto usage_error;
 			}
 			fd = (int)v;
 			break;
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || nsingle >= 64) {
 				fprintf(stderr, "vtrustd: --opt expects KEY=VALUE\n");
-				return 2;
+				goto usage_error;
 			}
 			*eq = '\0';
 			single_opts[nsingle].k = optarg;
@@ -369,46 +369,46 @@ int main(int argc, char **argv)
 			break;
 		default:
 			usage(stderr);
-			return 2;
+			goto usage_error;
 		}
 		if (r < 0)
-			return 2;
+			goto usage_error;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vtrustd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		goto usage_error;
 	}
 
 	/* The single-device form (QEMU's backend program conventions). */
 	if (socket_path && fd >= 0) {
 		fprintf(stderr, "vtrustd: --socket-path and --fd exclude each other\n");
-		return 2;
+		goto usage_error;
 	}
 	if (type && (socket_path || fd >= 0 || !argv0_type || nsingle)) {
 		if (cfg.ninst) {
 			fprintf(stderr, "vtrustd: --type serves one device: drop --device and [device] sections\n");
-			return 2;
+			goto usage_error;
 		}
 		if (!socket_path && fd < 0) {
 			fprintf(stderr, "vtrustd: --type needs --socket-path PATH or --fd FDNUM\n");
-			return 2;
+			goto usage_error;
 		}
 		char defname[VTD_NAME_MAX];
 		snprintf(defname, sizeof(defname), "%s0", type);
 		struct vtd_instance *in = vtd_config_instance(&cfg, name ? name : defname);
 		if (!in || vtd_config_set_instance(&cfg, in, "type", type) < 0)
-			return 2;
+			goto usage_error;
 		if (socket_path && vtd_config_set_instance(&cfg, in, "socket", socket_path) < 0)
-			return 2;
+			goto usage_error;
 		in->fd = fd;
 		for (unsigned i = 0; i < nsingle; i++)
 			if (vtd_config_set_instance(&cfg, in, single_opts[i].k, single_opts[i].v) < 0)
-				return 2;
+				goto usage_error;
 		cfg.single = true;
 	} else if (socket_path || fd >= 0 || nsingle) {
 		fprintf(stderr, "vtrustd: --socket-path, --fd and --opt need --type TYPE\n");
-		return 2;
+		goto usage_error;
 	}
 
 	/* Sockets from systemd (socket activation): matched by FileDescriptorName=. */
@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 	}
 
 	if (vtd_config_finish(&cfg) < 0)
-		return 2;
+		goto usage_error;
 	if (check_only) {
 		printf("vtrustd: configuration OK: %u device%s\n", cfg.ninst, cfg.ninst == 1 ? "" : "s");
 		for (unsigned i = 0; i < cfg.ninst; i++)
@@ -452,6 +452,7 @@ int main(int argc, char **argv)
 		vtd_config_free(&cfg);
 		return 0;
 	}
+	started = true;
 
 	int r = vtd_sandbox_no_dumps();
 	if (r < 0) {
@@ -548,6 +549,10 @@ out:
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		vtd_instance_destroy(cfg.inst[i]);
 	vtd_config_free(&cfg);
-	vt_info("stopped (status %d)", status);
+	if (started)
+		vt_info("stopped (status %d)", status);
 	return status;
+usage_error:
+	vtd_config_free(&cfg);
+	return 2;
 }
