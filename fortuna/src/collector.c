@@ -42,13 +42,13 @@ static void *collector_main(void *arg)
 
 		vtf_whirlwind(sample, sizeof(sample) / 4);
 		vtf_pool_add(ctx, VTF_SRC_COLLECTOR, sample, sizeof(sample), false);
-		uint64_t now = vtf_now_ns();
-		if (now - ctx->st.last_poll_ns >= VTF_RESEED_INTERVAL_NS) {
+		uint64_t now = vtf_gate_ns();
+		if (vtf_gate_open(ctx, ctx->st.last_poll_ns, now)) {
 			ctx->st.last_poll_ns = now;
 			vtf_sources_poll(ctx);
 		}
 		if (ctx->st.seeded && ctx->st.pool_len[0] >= VTF_MIN_POOL0 &&
-		    now - ctx->st.last_reseed_ns >= VTF_RESEED_INTERVAL_NS)
+		    vtf_gate_open(ctx, ctx->st.last_reseed_ns, now))
 			(void)vtf_pool_reseed(ctx, now); /* a failure is retried next round */
 	}
 	pthread_mutex_unlock(&ctx->lock);

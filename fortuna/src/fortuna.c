@@ -96,6 +96,13 @@ int vtf_new(const struct vtf_options *opt, struct vtf_ctx **out)
 	ctx->fresh_timeout_ms = o.fresh_timeout_ms ? o.fresh_timeout_ms : 20;
 	ctx->collector_interval_ms = o.collector_interval_ms;
 	ctx->st.degraded = true;
+	struct timespec res = {0, 0};
+#ifdef CLOCK_MONOTONIC_COARSE
+	clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+#else
+	clock_getres(CLOCK_MONOTONIC, &res);
+#endif
+	ctx->gate_slack_ns = (uint64_t)res.tv_sec * 1000000000ull + (uint64_t)res.tv_nsec;
 	if (locked)
 		ctx->inputs |= VTF_INPUT_MLOCKED;
 	vtf_detect_inputs(ctx);
@@ -134,13 +141,16 @@ void vtf_free(struct vtf_ctx *ctx)
 int vtf_tick(struct vtf_ctx *ctx)
 {
 	struct vtf_state *st = &ctx->st;
-	uint64_t c = vtf_cycles();
 
-	if (ctx->inputs & VTF_INPUT_JITTER) {
-		/* Whirlwind-style: the cycle count of every call is an input. */
-		uint32_t d = (uint32_t)(c - st->jitter_prev);
+	/*
+	 * Whirlwind-style jitter: every fourth call contributes the low byte
+	 * of the cycle count since the previous sample (reading the counter
+	 * costs 15-20 ns in a VM, too much for every small request).
+	 */
+	if ((ctx->inputs & VTF_INPUT_JITTER) && (++st->calls & (VTF_JITTER_EVERY - 1)) == 0) {
+		uint64_t c = vtf_cycles();
+		st->jitter[st->jitter_n] = (uint8_t)(c - st->jitter_prev);
 		st->jitter_prev = c;
-		memcpy(st->jitter + 4 * st->jitter_n, &d, 4);
 		if (++st->jitter_n == VTF_JITTER_SAMPLES) {
 			st->jitter_n = 0;
 			int r = vtf_pool_add(ctx, VTF_SRC_JITTER, st->jitter, sizeof(st->jitter),
@@ -149,25 +159,14 @@ int vtf_tick(struct vtf_ctx *ctx)
 				return r;
 		}
 	}
-	/*
-	 * The clock costs more than the rest of a small request: read it only
-	 * after ~0.5 ms of cycles or 1024 calls, which delays a due reseed by
-	 * at most that much. An unseeded generator does not wait.
-	 */
-	bool first = !st->seeded && st->pool_len[0] >= VTF_MIN_POOL0;
-	if (c - ctx->last_clock_cycles < VTF_CLOCK_CHECK_CYCLES &&
-	    ++ctx->calls_since_clock < VTF_CLOCK_CHECK_CALLS && !first)
-		return 0;
-	ctx->last_clock_cycles = c;
-	ctx->calls_since_clock = 0;
 
-	uint64_t now = vtf_now_ns();
-	if (now - st->last_poll_ns >= VTF_RESEED_INTERVAL_NS) {
+	uint64_t now = vtf_gate_ns();
+	if (vtf_gate_open(ctx, st->last_poll_ns, now)) {
 		st->last_poll_ns = now;
 		vtf_sources_poll(ctx);
 	}
 	if (st->pool_len[0] >= VTF_MIN_POOL0 &&
-	    (!st->seeded || now - st->last_reseed_ns >= VTF_RESEED_INTERVAL_NS))
+	    (!st->seeded || vtf_gate_open(ctx, st->last_reseed_ns, now)))
 		return vtf_pool_reseed(ctx, now);
 	return 0;
 }
@@ -235,7 +234,7 @@ int vtf_reseed_now(struct vtf_ctx *ctx)
 	if (vtf_stale(ctx))
 		r = vtf_fast_reseed(ctx);
 	if (r == 0) {
-		uint64_t now = vtf_now_ns();
+		uint64_t now = vtf_gate_ns();
 		ctx->st.last_poll_ns = now;
 		vtf_sources_poll(ctx);
 		r = vtf_pool_reseed(ctx, now);

@@ -105,45 +105,53 @@ void vtf_gen_teardown(struct vtf_ctx *ctx)
 int vtf_gen_request(struct vtf_ctx *ctx, uint8_t *out, size_t n)
 {
 	size_t full = n & ~(size_t)(VTF_BLOCK - 1), rem = n - full;
-	size_t tail_len = (rem ? VTF_BLOCK : 0) + VTF_KEY_LEN;
-	uint8_t tail[VTF_BLOCK + VTF_KEY_LEN];
-	int outl, r = -EIO;
+	uint8_t *tail = ctx->st.tail;
+	int outl;
 
 	if (n > VTF_MAX_REQUEST || ctr_is_zero(ctx->st.ctr))
 		return -EINVAL;
 	if (VTF_UNLIKELY(ctx->aes_stale) && vtf_gen_load(ctx) < 0)
 		return -EIO;
 
+	/* Only whole blocks go through EVP, so no keystream lingers in it. */
 	for (size_t off = 0; off < full;) {
 		size_t m = VTF_MIN(full - off, sizeof(zeros));
 		if (EVP_EncryptUpdate(ctx->aes, out + off, &outl, zeros, (int)m) != 1)
 			goto fail;
 		off += m;
 	}
-	if (EVP_EncryptUpdate(ctx->aes, tail, &outl, zeros, (int)tail_len) != 1)
-		goto fail;
-	memcpy(out + full, tail, rem);
-	memcpy(ctx->st.key, tail + tail_len - VTF_KEY_LEN, VTF_KEY_LEN);
-	vtf_ctr_add(ctx->st.ctr, (full + tail_len) / VTF_BLOCK);
+	if (rem == 0) {
+		/* The two blocks after the output are the next key. */
+		if (EVP_EncryptUpdate(ctx->aes, ctx->st.key, &outl, zeros, VTF_KEY_LEN) != 1)
+			goto fail;
+	} else {
+		if (EVP_EncryptUpdate(ctx->aes, tail, &outl, zeros, VTF_BLOCK + VTF_KEY_LEN) != 1)
+			goto fail;
+		memcpy(out + full, tail, rem);
+		memcpy(ctx->st.key, tail + VTF_BLOCK, VTF_KEY_LEN);
+		/* Output must not stay in the state (backtracking resistance). */
+		OPENSSL_cleanse(tail, sizeof(ctx->st.tail));
+	}
+	vtf_ctr_add(ctx->st.ctr, (full + (rem ? VTF_BLOCK : 0) + VTF_KEY_LEN) / VTF_BLOCK);
 
 	/* Rekey now so the old key's schedule does not outlive the request. */
 	if (ctx->ctr_continues) {
-		if (EVP_EncryptInit_ex2(ctx->aes, NULL, ctx->st.key, NULL, NULL) != 1) {
-			ctx->aes_stale = true;
+		if (EVP_EncryptInit_ex2(ctx->aes, NULL, ctx->st.key, NULL, NULL) != 1)
 			goto fail;
-		}
 	} else if (vtf_gen_load(ctx) < 0) {
 		goto fail;
 	}
-	r = 0;
 	ctx->st.bytes_out += n;
-	goto out;
+	return 0;
 fail:
-	/* The position of ctx->aes is unknown now: re-key from st next time. */
+	/*
+	 * The position of ctx->aes is unknown and st.key may be half-written:
+	 * re-key from st before the next use. Nothing of this call is output
+	 * (the caller wipes out); a wrong key is still a secret, unused key.
+	 */
+	OPENSSL_cleanse(tail, sizeof(ctx->st.tail));
 	ctx->aes_stale = true;
-out:
-	OPENSSL_cleanse(tail, sizeof(tail));
-	return r;
+	return -EIO;
 }
 
 int vtf_gen_reseed(struct vtf_ctx *ctx, const uint8_t *s, size_t slen)

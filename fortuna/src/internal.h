@@ -37,33 +37,32 @@ enum {
 	VTF_EVENT_HDR = 2,           /* source id, length */
 	VTF_MIN_POOL0 = 64,          /* pool 0 bytes needed for a reseed */
 	VTF_LEAK_KEEP = 64,          /* leak bytes kept verbatim; more are hashed */
-	VTF_JITTER_SAMPLES = 8,      /* 32-bit deltas per jitter event */
+	VTF_JITTER_SAMPLES = 32,     /* one-byte cycle deltas per jitter event */
+	VTF_JITTER_EVERY = 4,        /* calls per jitter sample (power of two) */
 	VTF_POLL_BYTES = 32,         /* bytes pulled per source per poll */
 	VTF_FRESH_BYTES = 32,        /* bytes pulled per source by a fast reseed */
 	VTF_SEED_MAX = 2048,         /* bound on reseed input s */
 };
 
 #define VTF_RESEED_INTERVAL_NS (100ull * 1000 * 1000)
-/* Cycles between clock reads on the generate path (~0.5 ms at 2 GHz). */
-#define VTF_CLOCK_CHECK_CYCLES (1ull << 20)
-/* ...or calls, in case the cycle counter is stuck or trapped. */
-#define VTF_CLOCK_CHECK_CALLS 1024u
 
 /* Plain-data generator state: memcpy-able, no pointers. */
 struct vtf_state {
 	uint8_t key[VTF_KEY_LEN];
 	uint8_t ctr[VTF_BLOCK];    /* big-endian 128-bit counter; 0 = unseeded */
 	uint64_t reseed_count;     /* FSK ReseedCnt */
-	uint64_t last_reseed_ns;   /* CLOCK_MONOTONIC of the last pool reseed */
-	uint64_t last_poll_ns;     /* last periodic source poll */
+	uint64_t last_reseed_ns;   /* vtf_gate_ns() of the last pool reseed */
+	uint64_t last_poll_ns;     /* ... of the last periodic source poll */
 	uint64_t pool_len[VTF_POOLS]; /* bytes appended since each pool's last use */
 	uint32_t pool_real;        /* bit i: pool i holds real-source input */
 	bool seeded;
 	bool degraded;
 	uint8_t next_pool[256];    /* per-source round-robin position */
-	uint8_t jitter[VTF_JITTER_SAMPLES * 4];
+	uint8_t jitter[VTF_JITTER_SAMPLES];
 	uint32_t jitter_n;
+	uint32_t calls;
 	uint64_t jitter_prev;
+	uint8_t tail[VTF_BLOCK + VTF_KEY_LEN]; /* last partial block + next key */
 	uint8_t leak[VTF_LEAK_KEEP]; /* leak bytes awaiting a fast reseed */
 	uint32_t leak_len;
 	uint64_t leak_fresh;       /* raw leak bytes behind leak[] */
@@ -93,8 +92,7 @@ struct vtf_ctx {
 	bool pending;             /* new generation not yet fast-reseeded */
 	bool ctr_continues;       /* key-only re-init keeps the CTR position */
 	bool aes_stale;           /* aes must be re-keyed from st before use */
-	uint32_t calls_since_clock;
-	uint64_t last_clock_cycles;
+	uint64_t gate_slack_ns;   /* resolution of vtf_gate_ns() */
 	uint32_t opt_flags;
 	uint32_t inputs;          /* VTF_INPUT_* */
 	uint32_t fresh_timeout_ms;
@@ -205,6 +203,29 @@ static inline uint64_t vtf_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Clock for the 100 ms gates. The coarse clock is a vDSO read of a value the
+ * kernel updates each tick (~9 ns here, against ~40 ns for CLOCK_MONOTONIC),
+ * cheap enough for every request; its resolution is added to the interval
+ * so the gate never opens early.
+ */
+static inline uint64_t vtf_gate_ns(void)
+{
+	struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* True if at least 100 ms passed between gate times then and now. */
+static inline bool vtf_gate_open(const struct vtf_ctx *ctx, uint64_t then, uint64_t now)
+{
+	return (int64_t)(now - then) >= (int64_t)(VTF_RESEED_INTERVAL_NS + ctx->gate_slack_ns);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
