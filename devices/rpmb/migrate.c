@@ -215,7 +215,8 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 			 counter, s->st.counter);
 		r = -ERANGE;
 	} else if (vt_ct_memcmp(plain + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE) == 0 &&
-		   gen <= s->st.generation) {
+		   (gen < s->st.generation ||
+		    (gen == s->st.generation && !(f & RPMB_ST_EXPORTED)))) {
 		snprintf(err, errlen, "stale blob: generation %llu, the store is at %llu",
 			 (unsigned long long)gen, (unsigned long long)s->st.generation);
 		r = -ESTALE;
