@@ -749,6 +749,12 @@ def case_units(tmp):
                            capture_output=True, text=True, timeout=60)
         serious = [x for x in r.stderr.splitlines() if "vtrustd" in x and "Unknown" in x]
         check(not serious, "systemd-analyze verify: no unknown keys", r.stderr[-800:])
+    import xml.dom.minidom
+    dom = xml.dom.minidom.parse(os.path.join(ARGS.source, "data", "libvirt", "vtrust-domain.xml"))
+    args = [a.getAttribute("value") for a in dom.getElementsByTagName("qemu:arg")]
+    check("vhost-user-rng-pci,chardev=vtrng0" in args and any("virtio-crypto-pci" in a for a in args)
+          and dom.getElementsByTagName("access")[0].getAttribute("mode") == "shared",
+          "libvirt snippet: well-formed, shared memory, rng and crypto devices")
     # The example configuration, less the sections of device types this build lacks.
     built = types_of_build()
     text, keep = [], True
