@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		   "  rpmb info DEVICE            RPMB key state, write counter, size\n"
 		   "  rpmb export DEVICE FILE     write the RPMB state to FILE\n"
 		   "  rpmb import DEVICE FILE     load the RPMB state from FILE\n"
+		   "  rpmb cancel-export DEVICE   resume service after an export\n"
 		   "  raw JSON                    send one request line as is\n"
 		   "socket: --socket, else $VTRUST_CONTROL_SOCKET, else " DEFAULT_SOCKET "\n");
 }
@@ -258,6 +259,9 @@ int main(int argc, char **argv)
 		struct json_object *args = json_object_new_object();
 		json_object_object_add(args, "path", json_object_new_string(file ? file : a[3]));
 		json_object_object_add(req, "args", args);
+	} else if (!strcmp(cmd, "rpmb") && nargs == 3 && !strcmp(a[1], "cancel-export")) {
+		json_object_object_add(req, "cmd", json_object_new_string("rpmb-cancel-export"));
+		json_object_object_add(req, "device", json_object_new_string(a[2]));
 	} else if (!strcmp(cmd, "raw") && nargs == 2) {
 		raw = a[1];
 	} else {
