@@ -44,8 +44,10 @@
 
 int vtd_sandbox_no_dumps(void)
 {
-	struct rlimit rl = {0, 0};
-	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+	struct rlimit rl = {0, 0}, cur;
+	/* Already 0 (e.g. LimitCORE=0 under a filter that forbids setrlimit): nothing to do. */
+	bool done = getrlimit(RLIMIT_CORE, &cur) == 0 && cur.rlim_cur == 0 && cur.rlim_max == 0;
+	if (!done && setrlimit(RLIMIT_CORE, &rl) < 0)
 		return -errno;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
