@@ -10,11 +10,13 @@
 extern const struct vt_device_type vt_null_device_type;
 extern const struct vt_device_type vt_rpmb_device_type;
 extern const struct vt_device_type vt_rng_device_type;
+extern const struct vt_device_type vt_crypto_device_type;
 
 const struct vt_device_type *const vt_device_types[] = {
 	&vt_null_device_type,
 	&vt_rpmb_device_type,
 	&vt_rng_device_type,
+	&vt_crypto_device_type,
 	NULL,
 };
 

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The virtio-crypto device (virtio id 20): device ops, the vtrustd device
+ * type, metrics and status. See README.md for what is offered, the options
+ * and the status-code table; crypto_dev.h for how the files fit together.
+ *
+ * Queues: data queues 0..N-1 (one worker each, N = option `queues`), the
+ * control queue at index N. QEMU 7.2 starts only data queue 0 and keeps the
+ * control queue to itself (sessions arrive as CREATE_CRYPTO_SESSION on the
+ * protocol thread); it never sends SET_VRING_ENABLE for crypto rings, hence
+ * serve_without_enable.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto_dev.h"
+#include "device.h"
+#include "log.h"
+#include "secmem.h"
+
+/* Slack on top of max_size for the scratch buffer (akcipher in+out, alignment). */
+#define SCRATCH_SLACK (64u << 10)
+
+uint8_t *vc_scratch(struct vc_qctx *q, size_t n)
+{
+	if (n <= q->scratch_cap)
+		return q->scratch;
+	if (n > q->dev->opts.max_size + SCRATCH_SLACK)
+		return NULL;
+	size_t cap = q->scratch_cap ? q->scratch_cap : 4096;
+	while (cap < n)
+		cap *= 2;
+	cap = VT_MIN(cap, (size_t)q->dev->opts.max_size + SCRATCH_SLACK);
+	/* The old contents were wiped by their user; a fresh buffer replaces them. */
+	uint8_t *p = malloc(cap);
+	if (!p)
+		return NULL;
+	free(q->scratch);
+	q->scratch = p;
+	q->scratch_cap = cap;
+	return p;
+}
+
+static void qctx_free(struct vc_qctx *q)
+{
+	vt_secmem_free(q->keybuf);
+	free(q->scratch);
+	EVP_CIPHER_CTX_free(q->sl.cctx);
+	EVP_MD_CTX_free(q->sl.mdctx);
+	for (unsigned i = 0; i < VT_ARRAY_SIZE(q->sl.mac); i++)
+		EVP_MAC_CTX_free(q->sl.mac[i]);
+	memset(q, 0, sizeof(*q));
+}
+
+static int qctx_init(struct vc_dev *d, struct vc_qctx *q, unsigned index)
+{
+	q->dev = d;
+	q->index = index;
+	q->keybuf_len = VT_MAX((size_t)d->opts.max_cipher_key_len + d->opts.max_auth_key_len,
+			       (size_t)d->opts.max_akcipher_key_len);
+	q->keybuf = vt_secmem_alloc(q->keybuf_len);
+	if (!q->keybuf)
+		return -ENOMEM;
+	if (index == d->opts.dataqueues)
+		return 0; /* the control queue needs no stateless contexts */
+	q->sl.cctx = EVP_CIPHER_CTX_new();
+	q->sl.mdctx = EVP_MD_CTX_new();
+	if (!q->sl.cctx || !q->sl.mdctx)
+		return -ENOMEM;
+	for (unsigned k = 0; k < VT_ARRAY_SIZE(q->sl.mac); k++)
+		if (d->macs[k] && !(q->sl.mac[k] = EVP_MAC_CTX_new(d->macs[k])))
+			return -ENOMEM;
+	return 0;
+}
+
+void vc_dev_free(struct vc_dev *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; d->qctx && i < d->nqueues; i++)
+		qctx_free(&d->qctx[i]);
+	free(d->qctx);
+	vc_table_destroy(&d->table);
+	vc_dev_free_openssl(d);
+	free(d);
+}
+
+int vc_dev_new(const char *name, const struct vc_opts *o, struct vc_dev **ret)
+{
+	struct vc_dev *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	snprintf(d->name, sizeof(d->name), "%s", name ? name : "crypto");
+	d->opts = *o;
+	int e = vc_dev_init_openssl(d);
+	if (e < 0)
+		goto fail;
+	vc_dev_build_config(d);
+	e = vc_table_init(&d->table, o->max_sessions);
+	if (e < 0)
+		goto fail;
+	d->nqueues = o->dataqueues + 1;
+	d->qctx = calloc(d->nqueues, sizeof(*d->qctx));
+	if (!d->qctx) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < d->nqueues; i++)
+		if ((e = qctx_init(d, &d->qctx[i], i)) < 0)
+			goto fail;
+	vt_info("%s: crypto device: %u data queue(s), services 0x%x, cipher 0x%x, hash 0x%x, "
+		"mac 0x%x/0x%x, aead 0x%x, akcipher 0x%x, %u sessions, max_size %llu",
+		d->name, o->dataqueues, d->config.crypto_services, d->config.cipher_algo_l,
+		d->config.hash_algo, d->config.mac_algo_l, d->config.mac_algo_h,
+		d->config.aead_algo, d->config.akcipher_algo, o->max_sessions,
+		(unsigned long long)o->max_size);
+	*ret = d;
+	return 0;
+fail:
+	vc_dev_free(d);
+	return e;
+}
+
+/* ---- vt_device_ops -------------------------------------------------------------- */
+
+static uint64_t crypto_get_features(void *priv)
+{
+	struct vc_dev *d = priv;
+	return d->offered_features;
+}
+
+static void crypto_set_features(void *priv, uint64_t features)
+{
+	struct vc_dev *d = priv;
+	/* Only what we offered counts (QEMU 7.2 sends bit 30 alone: legacy layouts). */
+	atomic_store(&d->features, features & d->offered_features);
+}
+
+static uint16_t crypto_num_queues(void *priv)
+{
+	struct vc_dev *d = priv;
+	return (uint16_t)d->nqueues;
+}
+
+static int crypto_get_config(void *priv, uint32_t off, void *buf, uint32_t len)
+{
+	struct vc_dev *d = priv;
+	if (off > sizeof(d->config) || len > sizeof(d->config) - off)
+		return -EINVAL;
+	memcpy(buf, (const uint8_t *)&d->config + off, len);
+	return 0;
+}
+
+static int ctrl_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)q;
+	return vc_ctrlq_chain(priv, c);
+}
+
+static int data_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)q;
+	return vc_dataq_chain(priv, c);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void crypto_queue_handle(void *priv, struct vt_queue *q)
+{
+	struct vc_dev *d = priv;
+	if (q->index >= d->nqueues)
+		return;
+	struct vc_qctx *qc = &d->qctx[q->index];
+	if (q->index == d->opts.dataqueues) {
+		vt_queue_serve(q, ctrl_handler, qc);
+		return;
+	}
+	uint64_t t0 = now_ns();
+	vt_queue_serve(q, data_handler, qc);
+	atomic_fetch_add_explicit(&d->stats.busy_ns, now_ns() - t0, memory_order_relaxed);
+}
+
+static int crypto_extra_message(void *priv, uint32_t request, const void *payload, uint32_t size,
+				void *reply, uint32_t *reply_size)
+{
+	return vc_vhost_message(priv, request, payload, size, reply, reply_size);
+}
+
+const struct vt_device_ops vc_crypto_ops = {
+	.type = "crypto",
+	.virtio_id = VIRTIO_ID_CRYPTO,
+	.get_features = crypto_get_features,
+	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION) |
+			     VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
+	.num_queues = crypto_num_queues,
+	.max_queue_size = 1024,
+	.serve_without_enable = true,
+	.set_features = crypto_set_features,
+	.get_config = crypto_get_config,
+	.queue_handle = crypto_queue_handle,
+	.extra_message = crypto_extra_message,
+};

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Request parsing for both queues: the only code that interprets the
+ * header and fixed-length fields a guest sends. Each request is copied out
+ * of guest memory once (vt_chain_read into the exact spec structs of
+ * virtio_crypto.h) and decoded from that copy into a normalised request;
+ * no crypto happens here. Fuzzed by fuzz/fuzz_ctrlq.c and fuzz/fuzz_dataq.c.
+ *
+ * flf sizes: without REVISION_1 the legacy padded sizes (control 56, data
+ * 48: Linux and QEMU); with REVISION_1 the exact struct of the opcode; once
+ * a service's *_STATELESS_MODE bit is negotiated, its requests carry that
+ * service's stateless flf (the spec's "mux" layout) in both modes, and a
+ * session-mode request (FLAG_SESSION_MODE) reads its session struct from
+ * the start of it.
+ *
+ * Statuses: an opcode we do not know, a service we do not offer, an
+ * operation type we do not implement and stateless requests the negotiated
+ * features do not allow are NOTSUPP; a request too short for its own
+ * structures or with out-of-range lengths is ERR (the spec's BADMSG means
+ * only "AEAD authentication failed").
+ */
+#include <string.h>
+
+#include "crypto_dev.h"
+
+static bool feat(uint64_t f, unsigned bit)
+{
+	return f & (1ull << bit);
+}
+
+static int stateless_bit(uint32_t service)
+{
+	switch (service) {
+	case VC_SERVICE_CIPHER:
+		return VC_F_CIPHER_STATELESS_MODE;
+	case VC_SERVICE_HASH:
+		return VC_F_HASH_STATELESS_MODE;
+	case VC_SERVICE_MAC:
+		return VC_F_MAC_STATELESS_MODE;
+	case VC_SERVICE_AEAD:
+		return VC_F_AEAD_STATELESS_MODE;
+	default:
+		return VC_F_AKCIPHER_STATELESS_MODE;
+	}
+}
+
+/* ---- Control queue ---------------------------------------------------------- */
+
+static size_t ctrl_flf_len(uint32_t opcode, bool rev1)
+{
+	if (!rev1)
+		return VC_CTRLQ_FLF_LEGACY;
+	switch (opcode) {
+	case VC_CIPHER_CREATE_SESSION:
+		return sizeof(struct vc_sym_session_flf);
+	case VC_HASH_CREATE_SESSION:
+		return sizeof(struct vc_hash_session_flf);
+	case VC_MAC_CREATE_SESSION:
+		return sizeof(struct vc_mac_session_flf);
+	case VC_AEAD_CREATE_SESSION:
+		return sizeof(struct vc_aead_session_flf);
+	case VC_AKCIPHER_CREATE_SESSION:
+		return sizeof(struct vc_akcipher_session_flf);
+	default:
+		return sizeof(struct vc_destroy_session_flf);
+	}
+}
+
+/* Reads the key bytes of a create request into keybuf. */
+static uint8_t read_keys(const struct vc_dev *d, struct vt_chain *c, uint8_t *keybuf,
+			 size_t keybuf_len, struct vc_sess_params *sp)
+{
+	uint64_t total = (uint64_t)sp->key_len + sp->auth_key_len;
+	(void)d;
+	if (total > keybuf_len)
+		return VC_ERR;
+	if (vt_chain_read(c, keybuf, sp->key_len) < 0)
+		return VC_ERR;
+	if (vt_chain_read(c, keybuf + sp->key_len, sp->auth_key_len) < 0)
+		return VC_ERR;
+	sp->key = keybuf;
+	sp->auth_key = keybuf + sp->key_len;
+	return VC_OK;
+}
+
+uint8_t vc_parse_ctrl(const struct vc_dev *d, uint64_t features, struct vt_chain *c,
+		      uint8_t *keybuf, size_t keybuf_len, struct vc_ctrl_req *r)
+{
+	struct vc_ctrl_header h;
+	uint8_t flf[VC_CTRLQ_FLF_LEGACY];
+	bool rev1 = feat(features, VC_F_REVISION_1);
+	memset(r, 0, sizeof(*r));
+	if (vt_chain_read(c, &h, sizeof(h)) < 0)
+		return VC_ERR;
+	r->opcode = h.opcode;
+	switch (h.opcode) {
+	case VC_CIPHER_DESTROY_SESSION:
+	case VC_HASH_DESTROY_SESSION:
+	case VC_MAC_DESTROY_SESSION:
+	case VC_AEAD_DESTROY_SESSION:
+	case VC_AKCIPHER_DESTROY_SESSION:
+		r->destroy = true;
+		break;
+	case VC_CIPHER_CREATE_SESSION:
+	case VC_HASH_CREATE_SESSION:
+	case VC_MAC_CREATE_SESSION:
+	case VC_AEAD_CREATE_SESSION:
+	case VC_AKCIPHER_CREATE_SESSION:
+		if (!vc_dev_service_enabled(d, h.opcode >> 8))
+			return VC_NOTSUPP;
+		break;
+	default:
+		return VC_NOTSUPP;
+	}
+	size_t flf_len = ctrl_flf_len(h.opcode, rev1);
+	memset(flf, 0, sizeof(flf));
+	if (vt_chain_read(c, flf, flf_len) < 0)
+		return VC_ERR;
+
+	struct vc_sess_params *sp = &r->sp;
+	sp->service = h.opcode >> 8;
+	switch (h.opcode) {
+	case VC_CIPHER_CREATE_SESSION: {
+		struct vc_sym_session_flf sym;
+		memcpy(&sym, flf, sizeof(sym));
+		sp->sym_op = sym.op_type;
+		if (sym.op_type == VC_SYM_OP_CIPHER) {
+			struct vc_cipher_session_flf ci;
+			memcpy(&ci, sym.op_flf, sizeof(ci));
+			sp->cipher_algo = ci.algo;
+			sp->key_len = ci.key_len;
+			sp->op = ci.op;
+		} else if (sym.op_type == VC_SYM_OP_ALGORITHM_CHAINING) {
+			struct vc_chain_session_flf ch;
+			memcpy(&ch, sym.op_flf, sizeof(ch));
+			sp->chain_order = ch.alg_chain_order;
+			sp->hash_mode = ch.hash_mode;
+			sp->cipher_algo = ch.cipher_hdr.algo;
+			sp->key_len = ch.cipher_hdr.key_len;
+			sp->op = ch.cipher_hdr.op;
+			sp->aad_len = ch.aad_len;
+			if (ch.hash_mode == VC_SYM_HASH_MODE_AUTH) {
+				struct vc_mac_session_flf m;
+				memcpy(&m, ch.algo_flf, sizeof(m));
+				sp->hash_algo = m.algo;
+				sp->hash_result_len = m.hash_result_len;
+				sp->auth_key_len = m.auth_key_len;
+			} else {
+				struct vc_hash_session_flf hs;
+				memcpy(&hs, ch.algo_flf, sizeof(hs));
+				sp->hash_algo = hs.algo;
+				sp->hash_result_len = hs.hash_result_len;
+			}
+		} else {
+			return VC_NOTSUPP; /* OP_NONE and unknown operation types */
+		}
+		if (sp->key_len > d->opts.max_cipher_key_len ||
+		    sp->auth_key_len > d->opts.max_auth_key_len)
+			return VC_ERR;
+		return read_keys(d, c, keybuf, keybuf_len, sp);
+	}
+	case VC_HASH_CREATE_SESSION: {
+		struct vc_hash_session_flf hs;
+		memcpy(&hs, flf, sizeof(hs));
+		sp->hash_algo = hs.algo;
+		sp->hash_result_len = hs.hash_result_len;
+		return VC_OK;
+	}
+	case VC_MAC_CREATE_SESSION: {
+		struct vc_mac_session_flf m;
+		memcpy(&m, flf, sizeof(m));
+		sp->hash_algo = m.algo;
+		sp->hash_result_len = m.hash_result_len;
+		sp->auth_key_len = m.auth_key_len;
+		if (m.auth_key_len > d->opts.max_auth_key_len)
+			return VC_ERR;
+		return read_keys(d, c, keybuf, keybuf_len, sp);
+	}
+	case VC_AEAD_CREATE_SESSION: {
+		struct vc_aead_session_flf a;
+		memcpy(&a, flf, sizeof(a));
+		sp->aead_algo = a.algo;
+		sp->key_len = a.key_len;
+		sp->tag_len = a.tag_len;
+		sp->aad_len = a.aad_len;
+		sp->op = a.op;
+		if (a.key_len > d->opts.max_cipher_key_len)
+			return VC_ERR;
+		return read_keys(d, c, keybuf, keybuf_len, sp);
+	}
+	case VC_AKCIPHER_CREATE_SESSION: {
+		struct vc_akcipher_session_flf a;
+		memcpy(&a, flf, sizeof(a));
+		sp->ak_algo = a.algo;
+		sp->key_type = a.key_type;
+		sp->key_len = a.key_len;
+		if (a.algo == VC_AKCIPHER_RSA) {
+			struct vc_rsa_para rp;
+			memcpy(&rp, a.algo_flf, sizeof(rp));
+			sp->padding_algo = rp.padding_algo;
+			sp->rsa_hash = rp.hash_algo;
+		} else {
+			struct vc_ecdsa_para ep;
+			memcpy(&ep, a.algo_flf, sizeof(ep));
+			sp->curve = ep.curve_id;
+		}
+		if (a.key_len > d->opts.max_akcipher_key_len)
+			return VC_ERR;
+		return read_keys(d, c, keybuf, keybuf_len, sp);
+	}
+	default: {
+		struct vc_destroy_session_flf ds;
+		memcpy(&ds, flf, sizeof(ds));
+		r->session_id = ds.session_id;
+		return VC_OK;
+	}
+	}
+}
+
+/* ---- Data queue ---------------------------------------------------------------- */
+
+static size_t session_flf_len(uint32_t service)
+{
+	switch (service) {
+	case VC_SERVICE_CIPHER:
+		return sizeof(struct vc_sym_data_flf);
+	case VC_SERVICE_HASH:
+	case VC_SERVICE_MAC:
+		return sizeof(struct vc_hash_data_flf);
+	case VC_SERVICE_AEAD:
+		return sizeof(struct vc_aead_data_flf);
+	default:
+		return sizeof(struct vc_akcipher_data_flf);
+	}
+}
+
+static size_t stateless_flf_len(uint32_t service)
+{
+	switch (service) {
+	case VC_SERVICE_CIPHER:
+		return sizeof(struct vc_sym_data_flf_stateless);
+	case VC_SERVICE_HASH:
+		return sizeof(struct vc_hash_data_flf_stateless);
+	case VC_SERVICE_MAC:
+		return sizeof(struct vc_mac_data_flf_stateless);
+	default:
+		return sizeof(struct vc_aead_data_flf_stateless);
+	}
+}
+
+static uint8_t decode_session(struct vc_data_req *r, const uint8_t *flf)
+{
+	switch (r->service) {
+	case VC_SERVICE_CIPHER: {
+		struct vc_sym_data_flf sym;
+		memcpy(&sym, flf, sizeof(sym));
+		r->sym_op = sym.op_type;
+		if (sym.op_type == VC_SYM_OP_CIPHER) {
+			struct vc_cipher_data_flf ci;
+			memcpy(&ci, sym.op_type_flf, sizeof(ci));
+			r->iv_len = ci.iv_len;
+			r->src_len = ci.src_data_len;
+			r->dst_len = ci.dst_data_len;
+		} else if (sym.op_type == VC_SYM_OP_ALGORITHM_CHAINING) {
+			struct vc_chain_data_flf ch;
+			memcpy(&ch, sym.op_type_flf, sizeof(ch));
+			r->iv_len = ch.iv_len;
+			r->src_len = ch.src_data_len;
+			r->dst_len = ch.dst_data_len;
+			r->cipher_start = ch.cipher_start_src_offset;
+			r->len_to_cipher = ch.len_to_cipher;
+			r->hash_start = ch.hash_start_src_offset;
+			r->len_to_hash = ch.len_to_hash;
+			r->aad_len = ch.aad_len;
+			r->hash_result_len = ch.hash_result_len;
+		} else {
+			return VC_NOTSUPP;
+		}
+		return VC_OK;
+	}
+	case VC_SERVICE_HASH:
+	case VC_SERVICE_MAC: {
+		struct vc_hash_data_flf hd;
+		memcpy(&hd, flf, sizeof(hd));
+		r->src_len = hd.src_data_len;
+		r->hash_result_len = hd.hash_result_len;
+		return VC_OK;
+	}
+	case VC_SERVICE_AEAD: {
+		struct vc_aead_data_flf ad;
+		memcpy(&ad, flf, sizeof(ad));
+		r->iv_len = ad.iv_len;
+		r->aad_len = ad.aad_len;
+		r->src_len = ad.src_data_len;
+		r->dst_len = ad.dst_data_len;
+		r->tag_len = ad.tag_len;
+		return VC_OK;
+	}
+	default: {
+		struct vc_akcipher_data_flf ak;
+		memcpy(&ak, flf, sizeof(ak));
+		r->src_len = ak.src_data_len;
+		r->dst_len = ak.dst_data_len;
+		return VC_OK;
+	}
+	}
+}
+
+static uint8_t decode_stateless(struct vc_data_req *r, const uint8_t *flf)
+{
+	struct vc_sess_params *sp = &r->sp;
+	sp->service = r->service;
+	switch (r->service) {
+	case VC_SERVICE_CIPHER: {
+		struct vc_sym_data_flf_stateless sym;
+		memcpy(&sym, flf, sizeof(sym));
+		r->sym_op = sp->sym_op = sym.op_type;
+		if (sym.op_type == VC_SYM_OP_CIPHER) {
+			struct vc_cipher_data_flf_stateless ci;
+			memcpy(&ci, sym.op_type_flf, sizeof(ci));
+			sp->cipher_algo = ci.algo;
+			sp->key_len = ci.key_len;
+			sp->op = ci.op;
+			r->iv_len = ci.iv_len;
+			r->src_len = ci.src_data_len;
+			r->dst_len = ci.dst_data_len;
+		} else if (sym.op_type == VC_SYM_OP_ALGORITHM_CHAINING) {
+			struct vc_chain_data_flf_stateless ch;
+			memcpy(&ch, sym.op_type_flf, sizeof(ch));
+			sp->chain_order = ch.alg_chain_order;
+			sp->aad_len = 0; /* the request's aad_len governs */
+			sp->cipher_algo = ch.cipher_algo;
+			sp->key_len = ch.cipher_key_len;
+			sp->op = ch.cipher_op;
+			sp->hash_algo = ch.hash_algo;
+			sp->auth_key_len = ch.hash_mode == VC_SYM_HASH_MODE_AUTH ? ch.auth_key_len : 0;
+			sp->hash_mode = ch.hash_mode;
+			sp->hash_result_len = ch.hash_result_len;
+			r->iv_len = ch.iv_len;
+			r->src_len = ch.src_data_len;
+			r->dst_len = ch.dst_data_len;
+			r->cipher_start = ch.cipher_start_src_offset;
+			r->len_to_cipher = ch.len_to_cipher;
+			r->hash_start = ch.hash_start_src_offset;
+			r->len_to_hash = ch.len_to_hash;
+			r->aad_len = ch.aad_len;
+			r->hash_result_len = ch.hash_result_len;
+		} else {
+			return VC_NOTSUPP;
+		}
+		return VC_OK;
+	}
+	case VC_SERVICE_HASH: {
+		struct vc_hash_data_flf_stateless hs;
+		memcpy(&hs, flf, sizeof(hs));
+		sp->hash_algo = hs.algo;
+		r->src_len = hs.src_data_len;
+		r->hash_result_len = sp->hash_result_len = hs.hash_result_len;
+		return VC_OK;
+	}
+	case VC_SERVICE_MAC: {
+		struct vc_mac_data_flf_stateless ms;
+		memcpy(&ms, flf, sizeof(ms));
+		sp->hash_algo = ms.algo;
+		sp->auth_key_len = ms.auth_key_len;
+		r->src_len = ms.src_data_len;
+		r->hash_result_len = sp->hash_result_len = ms.hash_result_len;
+		return VC_OK;
+	}
+	default: {
+		struct vc_aead_data_flf_stateless as;
+		memcpy(&as, flf, sizeof(as));
+		sp->aead_algo = as.algo;
+		sp->key_len = as.key_len;
+		sp->op = as.op;
+		sp->tag_len = as.tag_len;
+		sp->aad_len = as.aad_len;
+		r->iv_len = as.iv_len;
+		r->tag_len = as.tag_len;
+		r->aad_len = as.aad_len;
+		r->src_len = as.src_data_len;
+		r->dst_len = as.dst_data_len;
+		return VC_OK;
+	}
+	}
+}
+
+uint8_t vc_parse_data(const struct vc_dev *d, uint64_t features, struct vt_chain *c,
+		      struct vc_data_req *r)
+{
+	struct vc_op_header h;
+	uint8_t flf[sizeof(struct vc_sym_data_flf_stateless)];
+	memset(r, 0, sizeof(*r));
+	r->service = VC_NSERVICES; /* not a service until the opcode is known */
+	if (vt_chain_read(c, &h, sizeof(h)) < 0)
+		return VC_ERR;
+	r->opcode = h.opcode;
+	r->session_id = h.session_id;
+	switch (h.opcode) {
+	case VC_CIPHER_ENCRYPT:
+	case VC_CIPHER_DECRYPT:
+	case VC_HASH:
+	case VC_MAC:
+	case VC_AEAD_ENCRYPT:
+	case VC_AEAD_DECRYPT:
+	case VC_AKCIPHER_ENCRYPT:
+	case VC_AKCIPHER_DECRYPT:
+	case VC_AKCIPHER_SIGN:
+	case VC_AKCIPHER_VERIFY:
+		break;
+	default:
+		return VC_NOTSUPP;
+	}
+	r->service = h.opcode >> 8;
+	if (!vc_dev_service_enabled(d, r->service))
+		return VC_NOTSUPP;
+
+	bool rev1 = feat(features, VC_F_REVISION_1);
+	bool mux = rev1 && feat(features, (unsigned)stateless_bit(r->service)) &&
+		   r->service != VC_SERVICE_AKCIPHER;
+	r->stateless = rev1 && !(h.flag & VC_FLAG_SESSION_MODE);
+	if (r->stateless && !mux)
+		return VC_NOTSUPP; /* the spec's SHOULD: no stateless without the feature */
+
+	size_t flf_len = !rev1 ? VC_DATAQ_FLF_LEGACY
+			 : mux ? stateless_flf_len(r->service)
+			       : session_flf_len(r->service);
+	memset(flf, 0, sizeof(flf));
+	if (flf_len > sizeof(flf) || vt_chain_read(c, flf, flf_len) < 0)
+		return VC_ERR;
+	return r->stateless ? decode_stateless(r, flf) : decode_session(r, flf);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The vtrustd device type "crypto": options (README.md lists them),
+ * creation, metrics and `vtrustctl status`. The device itself is
+ * libvtrust-crypto (crypto.c and friends), which tests link without the
+ * registry.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "crypto_dev.h"
+#include "log.h"
+#include "registry.h"
+
+int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
+{
+	static const char *const known[] = {
+		"queues",        "max-sessions",   "max-size",        "max-cipher-key-len",
+		"max-auth-key-len", "max-akcipher-key-len", "revision-1", "stateless",
+		"algorithms",    "openssl-config", "openssl-providers", "openssl-propq",
+		"secure-heap",   NULL,
+	};
+	vc_opts_default(o);
+	if (vt_devcfg_check_keys(cfg, known) < 0)
+		return -EINVAL;
+	uint64_t v;
+	if (vt_devcfg_u64(cfg, "queues", o->dataqueues, 1, 64, &v) < 0)
+		return -EINVAL;
+	o->dataqueues = (uint32_t)v;
+	if (vt_devcfg_u64(cfg, "max-sessions", o->max_sessions, 1, VC_MAX_SESSIONS, &v) < 0)
+		return -EINVAL;
+	o->max_sessions = (uint32_t)v;
+	if (vt_devcfg_u64(cfg, "max-size", o->max_size, 4096, 64u << 20, &v) < 0)
+		return -EINVAL;
+	o->max_size = v;
+	if (vt_devcfg_u64(cfg, "max-cipher-key-len", o->max_cipher_key_len, 8, 64, &v) < 0)
+		return -EINVAL;
+	o->max_cipher_key_len = (uint32_t)v;
+	if (vt_devcfg_u64(cfg, "max-auth-key-len", o->max_auth_key_len, 1, 1024, &v) < 0)
+		return -EINVAL;
+	o->max_auth_key_len = (uint32_t)v;
+	if (vt_devcfg_u64(cfg, "max-akcipher-key-len", o->max_akcipher_key_len, 64, 8192, &v) < 0)
+		return -EINVAL;
+	o->max_akcipher_key_len = (uint32_t)v;
+	if (vt_devcfg_bool(cfg, "revision-1", o->revision_1, &o->revision_1) < 0)
+		return -EINVAL;
+	if (vt_devcfg_bool(cfg, "stateless", o->stateless, &o->stateless) < 0)
+		return -EINVAL;
+	if (vt_devcfg_u64(cfg, "secure-heap", o->secure_heap, 0, 1u << 30, &v) < 0)
+		return -EINVAL;
+	if (v & (v - 1)) {
+		vt_err("%s: option secure-heap=%" PRIu64 ": must be 0 or a power of two", cfg->name, v);
+		return -EINVAL;
+	}
+	o->secure_heap = v;
+	if (o->stateless && !o->revision_1) {
+		vt_err("%s: stateless=true needs revision-1=true (the spec ties them)", cfg->name);
+		return -EINVAL;
+	}
+	o->algorithms = vt_devcfg_get(cfg, "algorithms");
+	o->ossl_config = vt_devcfg_get(cfg, "openssl-config");
+	o->ossl_providers = vt_devcfg_get(cfg, "openssl-providers");
+	o->ossl_propq = vt_devcfg_get(cfg, "openssl-propq");
+	return 0;
+}
+
+/* ---- vt_device_type ------------------------------------------------------------- */
+
+static int crypto_create(const struct vt_devcfg *cfg, void **ret)
+{
+	struct vc_opts o;
+	if (vc_opts_parse(cfg, &o) < 0)
+		return -EINVAL;
+	struct vc_dev *d;
+	int e = vc_dev_new(cfg->name, &o, &d);
+	if (e < 0)
+		return e;
+	/* Option strings belong to cfg: keep our own copy of what we use later. */
+	d->opts.algorithms = d->opts.ossl_config = d->opts.ossl_providers = NULL;
+	d->opts.ossl_propq = NULL;
+	*ret = d;
+	return 0;
+}
+
+static void crypto_destroy(void *priv)
+{
+	vc_dev_free(priv);
+}
+
+static void crypto_metrics(void *priv, vt_metric_fn fn, void *ctx)
+{
+	struct vc_dev *d = priv;
+	static const char *const svc[VC_NSERVICES] = {"cipher", "hash", "mac", "aead", "akcipher"};
+	char labels[64];
+	for (unsigned i = 0; i < VC_NSERVICES; i++) {
+		snprintf(labels, sizeof(labels), "service=\"%s\"", svc[i]);
+		fn(ctx, "vtrust_crypto_requests_total", labels,
+		   (double)atomic_load(&d->stats.requests[i]), "Data requests by service", "counter");
+	}
+	for (unsigned i = 0; i < VC_NSTATUS; i++) {
+		snprintf(labels, sizeof(labels), "status=\"%s\"", vc_status_name((uint8_t)i));
+		fn(ctx, "vtrust_crypto_data_status_total", labels,
+		   (double)atomic_load(&d->stats.status[i]), "Data request outcomes", "counter");
+		fn(ctx, "vtrust_crypto_session_status_total", labels,
+		   (double)atomic_load(&d->stats.ctrl_status[i]),
+		   "Session request outcomes (control queue and vhost-user)", "counter");
+	}
+	fn(ctx, "vtrust_crypto_sessions", "", (double)vc_table_used(&d->table), "Live sessions",
+	   "gauge");
+	fn(ctx, "vtrust_crypto_sessions_max", "", (double)d->table.cap, "Session table size",
+	   "gauge");
+	fn(ctx, "vtrust_crypto_sessions_created_total", "",
+	   (double)atomic_load(&d->stats.sessions_created), "Sessions created", "counter");
+	fn(ctx, "vtrust_crypto_sessions_destroyed_total", "",
+	   (double)atomic_load(&d->stats.sessions_destroyed), "Sessions destroyed", "counter");
+	fn(ctx, "vtrust_crypto_processed_bytes_total", "", (double)atomic_load(&d->stats.bytes),
+	   "Source bytes of successful data requests", "counter");
+	fn(ctx, "vtrust_crypto_malformed_total", "", (double)atomic_load(&d->stats.malformed),
+	   "Chains without a writable byte", "counter");
+	fn(ctx, "vtrust_crypto_busy_seconds_total", "",
+	   (double)atomic_load(&d->stats.busy_ns) / 1e9, "Time data workers spent serving",
+	   "counter");
+}
+
+static void crypto_status(void *priv, struct json_object *out)
+{
+	struct vc_dev *d = priv;
+	json_object_object_add(out, "sessions", json_object_new_int64(vc_table_used(&d->table)));
+	json_object_object_add(out, "max_sessions", json_object_new_int64(d->table.cap));
+	json_object_object_add(out, "data_queues", json_object_new_int64(d->opts.dataqueues));
+	json_object_object_add(out, "crypto_services",
+			       json_object_new_int64(d->config.crypto_services));
+	json_object_object_add(out, "features",
+			       json_object_new_int64((int64_t)atomic_load(&d->features)));
+	json_object_object_add(out, "max_size", json_object_new_int64((int64_t)d->opts.max_size));
+}
+
+const struct vt_device_type vt_crypto_device_type = {
+	.type = "crypto",
+	.summary = "virtio-crypto: cipher, hash, mac, aead, akcipher sessions and stateless requests "
+		   "(OpenSSL)",
+	.ops = &vc_crypto_ops,
+	.create = crypto_create,
+	.destroy = crypto_destroy,
+	.metrics = crypto_metrics,
+	.status = crypto_status,
+};
