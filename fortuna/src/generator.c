@@ -8,6 +8,7 @@
  * EVP_EncryptUpdate calls (output blocks, then the two key blocks) and one
  * key-only re-init. Keystream is produced by encrypting a static zero buffer.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -18,26 +19,32 @@
 /* Input for keystream; large enough that big requests need few calls. */
 static const uint8_t zeros[16384];
 
+static inline void ctr_load(const uint8_t ctr[VTF_BLOCK], uint64_t *hi, uint64_t *lo)
+{
+	memcpy(hi, ctr, 8);
+	memcpy(lo, ctr + 8, 8);
+	*hi = be64toh(*hi);
+	*lo = be64toh(*lo);
+}
+
 void vtf_ctr_add(uint8_t ctr[VTF_BLOCK], uint64_t n)
 {
-	/* Big-endian 128-bit addition, carrying through all 16 bytes. */
-	unsigned carry = 0;
-	for (int i = VTF_BLOCK - 1; i >= 0; i--) {
-		unsigned v = ctr[i] + (unsigned)(n & 0xff) + carry;
-		ctr[i] = (uint8_t)v;
-		carry = v >> 8;
-		n >>= 8;
-		if (n == 0 && carry == 0)
-			break;
-	}
+	/* The counter is one big-endian 128-bit integer: carry into the top. */
+	uint64_t hi, lo;
+	ctr_load(ctr, &hi, &lo);
+	lo += n;
+	hi += lo < n;
+	hi = htobe64(hi);
+	lo = htobe64(lo);
+	memcpy(ctr, &hi, 8);
+	memcpy(ctr + 8, &lo, 8);
 }
 
 static bool ctr_is_zero(const uint8_t ctr[VTF_BLOCK])
 {
-	uint8_t acc = 0;
-	for (int i = 0; i < VTF_BLOCK; i++)
-		acc |= ctr[i];
-	return acc == 0;
+	uint64_t hi, lo;
+	ctr_load(ctr, &hi, &lo);
+	return (hi | lo) == 0;
 }
 
 int vtf_gen_load(struct vtf_ctx *ctx)
