@@ -208,7 +208,7 @@ struct vc_slot {
 struct vc_table {
 	pthread_mutex_t lock;
 	uint32_t cap;
-	uint32_t used;
+	uint32_t live;
 	uint32_t free_head; /* UINT32_MAX when empty */
 	uint32_t retired;   /* slots whose generation is exhausted */
 	struct vc_slot *slots;

@@ -66,7 +66,7 @@ uint8_t vc_table_insert(struct vc_table *t, struct vc_session *s, uint64_t *ret_
 	sl->next_free = NO_SLOT;
 	sl->gen++; /* generations start at 1: ids are never 0 */
 	sl->s = s;
-	t->used++;
+	t->live++;
 	*ret_id = (sl->gen << VC_ID_INDEX_BITS) | i;
 	pthread_mutex_unlock(&t->lock);
 	return VC_OK;
@@ -103,7 +103,7 @@ int vc_table_remove(struct vc_table *t, uint64_t id)
 	}
 	struct vc_session *s = sl->s;
 	sl->s = NULL;
-	t->used--;
+	t->live--;
 	if (sl->gen >= VC_GEN_MAX) {
 		t->retired++; /* this slot has handed out every id it can */
 	} else {
@@ -118,7 +118,7 @@ int vc_table_remove(struct vc_table *t, uint64_t id)
 uint32_t vc_table_used(struct vc_table *t)
 {
 	pthread_mutex_lock(&t->lock);
-	uint32_t n = t->used;
+	uint32_t n = t->live;
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
