@@ -140,7 +140,8 @@ struct vtf_options {
 	 * If non-zero, a background thread wakes every this many ms to sample
 	 * timing jitter and poll the sources, so the pools fill while the
 	 * application is idle. 0 (default) means no thread: sources are then
-	 * polled from vtf_generate() at most every 100 ms.
+	 * polled from vtf_generate() at most every 100 ms. A child of fork()
+	 * has no collector thread.
 	 */
 	uint32_t collector_interval_ms;
 	uint32_t reserved[5]; /* must be zero */
