@@ -7,6 +7,8 @@
  *   rpmb write --key HEX --address N        (data on stdin, a multiple of 256 bytes)
  *   rpmb read [--key HEX] --address N --blocks N   (data to stdout)
  *   rpmb bench --key HEX [--dir DIR] [--iterations N]
+ *   rpmb torture --daemon VTRUSTD --store FILE [--kills N] [--seed S]
+ *        (starts VTRUSTD on --socket PATH, SIGKILLs it at random instants, checks)
  *
  * Writes larger than max_wr_cnt and reads larger than max_rd_cnt are split
  * into several requests. `bench` measures one-block and max_wr_cnt-block
@@ -25,6 +27,7 @@
 #include "fe_time.h"
 #include "probe.h"
 #include "rpmb_probe.h"
+#include "secmem.h"
 
 struct args {
 	const char *key_hex, *dir;
@@ -234,6 +237,293 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	return r == RPMB_RES_OK ? 0 : 1;
 }
 
+
+/* ---- torture: SIGKILL the back-end at random moments --------------------- */
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#define T_BLOCKS 512u /* capacity 1 */
+
+struct tmodel {
+	uint8_t data[T_BLOCKS * RPMB_BLOCK_SIZE];
+	uint32_t counter;
+	bool key;
+	/* The write in flight when the back-end died (applied completely or not at all). */
+	bool inflight;
+	uint16_t iaddr, inblk;
+	uint8_t idata[255 * RPMB_BLOCK_SIZE];
+};
+
+static const uint8_t torture_key[32] = "vtrust-rpmb-torture-key-00000001";
+
+static void tpattern(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((seed * 2654435761u + i * 40503u) >> 9);
+}
+
+static pid_t spawn_daemon(const char *daemon, const char *store, const char *sock, int logfd)
+{
+	char opt_store[4200];
+	snprintf(opt_store, sizeof(opt_store), "store=%s", store);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (logfd >= 0) {
+			dup2(logfd, 1);
+			dup2(logfd, 2);
+		}
+		execl(daemon, daemon, "--type", "rpmb", "--socket-path", sock, "--opt", opt_store,
+		      "--opt", "capacity=1", "--log-level", "notice", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void kill_daemon(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Checks the device against the model; resolves the in-flight write. */
+static int tverify(struct fe_dev *d, struct tmodel *m, struct rpmb_cfg *cfg, char *why, size_t wl)
+{
+	uint32_t c;
+	int r = prpmb_counter(d, m->key ? torture_key : NULL, &c);
+	if (!m->key) {
+		if (r == RPMB_RES_NO_AUTH_KEY)
+			return 0;
+		if (r == RPMB_RES_OK) { /* PROGRAM_KEY was in flight and landed */
+			m->key = true;
+			return 0;
+		}
+		snprintf(why, wl, "counter before the key: %d", r);
+		return -1;
+	}
+	if (r != RPMB_RES_OK) {
+		snprintf(why, wl, "GET_WRITE_COUNTER: %d", r);
+		return -1;
+	}
+	if (c < m->counter) {
+		snprintf(why, wl, "counter went back: %u < %u", c, m->counter);
+		return -1;
+	}
+	if (m->inflight && c == m->counter + 1) {
+		memcpy(m->data + (size_t)m->iaddr * RPMB_BLOCK_SIZE, m->idata,
+		       (size_t)m->inblk * RPMB_BLOCK_SIZE);
+		m->counter++;
+	}
+	m->inflight = false;
+	if (c != m->counter) {
+		snprintf(why, wl, "counter %u, expected %u", c, m->counter);
+		return -1;
+	}
+	uint8_t *back = malloc((size_t)cfg->max_rd * RPMB_BLOCK_SIZE);
+	int ret = 0;
+	for (unsigned a = 0; a < T_BLOCKS && ret == 0; a += cfg->max_rd) {
+		unsigned nb = VT_MIN((unsigned)cfg->max_rd, T_BLOCKS - a);
+		r = prpmb_read(d, torture_key, (uint16_t)a, (uint16_t)nb, back);
+		if (r != RPMB_RES_OK) {
+			snprintf(why, wl, "read at %u: %d", a, r);
+			ret = -1;
+		} else if (vt_ct_memcmp(back, m->data + (size_t)a * RPMB_BLOCK_SIZE,
+					(size_t)nb * RPMB_BLOCK_SIZE) != 0) {
+			snprintf(why, wl, "blocks %u..%u differ from the acknowledged writes", a,
+				 a + nb - 1);
+			ret = -1;
+		}
+	}
+	free(back);
+	return ret;
+}
+
+static int torture(struct probe_ctx *ctx, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"daemon", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 's'},
+		{"kills", required_argument, NULL, 'k'},  {"seed", required_argument, NULL, 'r'},
+		{0},
+	};
+	const char *daemon = NULL, *store = NULL;
+	long kills = 200;
+	unsigned seed = (unsigned)time(NULL);
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'd')
+			daemon = optarg;
+		else if (c == 's')
+			store = optarg;
+		else if (c == 'k')
+			kills = strtol(optarg, NULL, 0);
+		else if (c == 'r')
+			seed = (unsigned)strtoul(optarg, NULL, 0);
+		else
+			return 2;
+	}
+	if (!daemon || !store || kills < 1) {
+		fprintf(stderr, "usage: rpmb torture --daemon VTRUSTD --store FILE [--kills N] [--seed S]\n"
+				"(the daemon listens on --socket PATH)\n");
+		return 2;
+	}
+	const char *sock = ctx->dev.socket_path;
+	char logp[4200];
+	snprintf(logp, sizeof(logp), "%s.log", store);
+	int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct fe_dev_opts o = ctx->dev;
+	o.timeout_ms = 5000;
+	struct tmodel *m = calloc(1, sizeof(*m));
+	long done = 0, early = 0, acked = 0, inflight_landed = 0, inflight_lost = 0, fails = 0;
+	uint64_t t_start = fe_now_ns();
+	fprintf(ctx->out, "torture: seed %u, %ld kills, store %s\n", seed, kills, store);
+	for (long k = 0; k < kills && fails == 0; k++) {
+		pid_t pid = spawn_daemon(daemon, store, sock, logfd);
+		if (pid < 0)
+			return 1;
+		/* Sometimes kill it while it starts (recovery, lock, socket). */
+		if (rand_r(&seed) % 10 == 0) {
+			uint64_t until = fe_now_ns() + (uint64_t)(rand_r(&seed) % 3000) * 1000;
+			while (fe_now_ns() < until)
+				;
+			kill_daemon(pid);
+			early++;
+			continue;
+		}
+		struct fe_dev *d = NULL;
+		struct rpmb_cfg cfg;
+		char why[256] = "";
+		int r = fe_dev_open(&o, &d);
+		if (r == 0)
+			r = fe_dev_start(d);
+		if (r == 0)
+			r = prpmb_config(d, &cfg);
+		if (r < 0) {
+			snprintf(why, sizeof(why), "cannot use the restarted back-end: %s",
+				 d ? fe_dev_error(d, 0) : strerror(-r));
+			fails++;
+		} else if (tverify(d, m, &cfg, why, sizeof(why)) < 0) {
+			fails++;
+		}
+		if (fails) {
+			fprintf(ctx->out, "FAIL after kill %ld: %s\n", k, why);
+			fe_dev_close(d);
+			kill_daemon(pid);
+			break;
+		}
+		if (!m->key) {
+			m->inflight = false;
+			r = prpmb_program_key(d, torture_key);
+			if (r == RPMB_RES_OK)
+				m->key = true;
+		}
+		/* Some acknowledged writes, then one that the kill interrupts. */
+		int n = rand_r(&seed) % 12;
+		for (int i = 0; i <= n; i++) {
+			uint16_t nblk = (uint16_t)(1 + rand_r(&seed) % cfg.max_wr);
+			if (rand_r(&seed) % 3 == 0)
+				nblk = cfg.max_wr;
+			uint16_t addr = (uint16_t)(rand_r(&seed) % (T_BLOCKS - nblk + 1));
+			tpattern(m->idata, (size_t)nblk * RPMB_BLOCK_SIZE, (uint32_t)rand_r(&seed));
+			struct rpmb_frame *in = calloc((size_t)nblk + 1, sizeof(*in));
+			size_t nin = rpmb_cl_write(in, torture_key, m->counter, addr, nblk, m->idata, true);
+			uint64_t rdg, wrg;
+			if (fe_mem_alloc(d->mem, nin * 512, 64, &rdg) < 0 ||
+			    fe_mem_alloc(d->mem, 512, 64, &wrg) < 0 ||
+			    fe_mem_write(d->mem, rdg, in, nin * 512) < 0) {
+				free(in);
+				fails++;
+				break;
+			}
+			free(in);
+			struct fe_seg s[2] = {{rdg, (uint32_t)(nin * 512), false}, {wrg, 512, true}};
+			m->inflight = true;
+			m->iaddr = addr;
+			m->inblk = nblk;
+			bool last = i == n;
+			struct fe_used u;
+			bool completed;
+			if (!last) {
+				completed = fe_dev_submit(d, 0, s, 2, &u) == 0;
+			} else {
+				completed = false;
+				if (fe_vq_add(d->vqs[0], s, 2, 0, NULL) >= 0 && fe_vq_notify(d->vqs[0]) >= 0) {
+					/* Kill at a random instant while the write is (probably) being served. */
+					uint64_t until = fe_now_ns() + (uint64_t)(rand_r(&seed) % 500) * 1000;
+					while (fe_now_ns() < until)
+						;
+				}
+				kill_daemon(pid);
+				completed = fe_vq_get_used(d->vqs[0], &u) == 0;
+			}
+			if (completed) {
+				struct rpmb_frame resp;
+				if (u.len != 512 || fe_mem_read(d->mem, wrg, &resp, 512) < 0 ||
+				    rpmb_cl_check_mac(torture_key, &resp, 1) < 0) {
+					fprintf(ctx->out, "FAIL: bad write response (len %u)\n", u.len);
+					fails++;
+					break;
+				}
+				if (rpmb_result(&resp) == RPMB_RES_OK) {
+					/* Acknowledged: it must survive anything from now on. */
+					memcpy(m->data + (size_t)addr * RPMB_BLOCK_SIZE, m->idata,
+					       (size_t)nblk * RPMB_BLOCK_SIZE);
+					m->counter++;
+					m->inflight = false;
+					acked++;
+				} else {
+					m->inflight = false; /* refused: nothing may have changed */
+				}
+			}
+			(void)fe_mem_release(d->mem, rdg, nin * 512);
+			(void)fe_mem_release(d->mem, wrg, 512);
+			if (!completed && !last) {
+				kill_daemon(pid);
+				break;
+			}
+		}
+		bool was_inflight = m->inflight;
+		uint32_t before = m->counter;
+		fe_dev_close(d);
+		done++;
+		(void)was_inflight;
+		(void)before;
+	}
+	/* Final check on a last restart. */
+	if (fails == 0) {
+		pid_t pid = spawn_daemon(daemon, store, sock, logfd);
+		struct fe_dev *d = NULL;
+		struct rpmb_cfg cfg;
+		char why[256] = "";
+		uint32_t before = m->counter;
+		bool had = m->inflight;
+		if (fe_dev_open(&o, &d) < 0 || fe_dev_start(d) < 0 || prpmb_config(d, &cfg) < 0 ||
+		    tverify(d, m, &cfg, why, sizeof(why)) < 0) {
+			fprintf(ctx->out, "FAIL at the final check: %s\n", why[0] ? why : "cannot connect");
+			fails++;
+		}
+		if (had && m->counter > before)
+			inflight_landed++;
+		else if (had)
+			inflight_lost++;
+		fe_dev_close(d);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	if (logfd >= 0)
+		close(logfd);
+	fprintf(ctx->out,
+		"kills=%ld (during start-up %ld) acknowledged_writes=%ld final_counter=%u "
+		"seconds=%.1f failures=%ld\n",
+		kills, early, acked, m->counter, (double)(fe_now_ns() - t_start) / 1e9, fails);
+	(void)inflight_landed;
+	(void)inflight_lost;
+	free(m);
+	return fails ? 1 : 0;
+}
+
 static int run(struct probe_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -241,6 +531,8 @@ static int run(struct probe_ctx *ctx, int argc, char **argv)
 		return 2;
 	}
 	const char *sub = argv[1];
+	if (!strcmp(sub, "torture"))
+		return torture(ctx, argc - 1, argv + 1);
 	struct args a;
 	if (parse(argc - 1, argv + 1, &a) < 0)
 		return 2;
@@ -329,6 +621,6 @@ static int run(struct probe_ctx *ctx, int argc, char **argv)
 const struct probe_cmd probe_cmd_rpmb = {
 	.name = "rpmb",
 	.args = "SUBCOMMAND [--key HEX] ...",
-	.summary = "virtio-rpmb: program-key, counter, write, read, bench",
+	.summary = "virtio-rpmb: program-key, counter, write, read, bench, torture",
 	.run = run,
 };

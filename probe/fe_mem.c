@@ -401,6 +401,8 @@ static int mem_walk(const struct fe_mem *m, uint64_t gpa, size_t len,
 	}
 	while (done < len) {
 		const struct fe_mem_region *r = fe_mem_find(m, gpa + done);
+		if (!r) /* checked above; keeps the compiler's null analysis honest */
+			return -EFAULT;
 		size_t n = (size_t)VT_MIN((uint64_t)(len - done), region_end(r) - (gpa + done));
 		fn(r->host + (gpa + done - r->gpa), done, n, arg);
 		done += n;

@@ -398,7 +398,8 @@ static void handle(struct mock *m, const struct vhost_user_header *h, uint8_t *p
 			return;
 		}
 		memcpy(out, p, VHOST_USER_CONFIG_HDR_SIZE);
-		memcpy(out + VHOST_USER_CONFIG_HDR_SIZE, "mockcfg!" + c.offset, c.size);
+		static const char config_space[] = "mockcfg!";
+		memcpy(out + VHOST_USER_CONFIG_HDR_SIZE, &config_space[c.offset], c.size);
 		reply(m, h->request, out, VHOST_USER_CONFIG_HDR_SIZE + c.size);
 		return;
 	}
