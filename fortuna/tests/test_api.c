@@ -259,6 +259,29 @@ static void test_generation_all(void)
 	vtf_free(b);
 }
 
+static void test_rdseed_opt_in(void)
+{
+	/* RDSEED is used only when asked for and when CPUID + timing allow. */
+	struct vtf_ctx *d = new_ctx(0), *c = new_ctx(VTF_OPT_RDSEED | VTF_OPT_NO_RDRAND |
+						    VTF_OPT_NO_GETRANDOM);
+	struct vtf_status st;
+	uint8_t out[64];
+	if (!c || !d)
+		return;
+	vtf_get_status(d, &st);
+	CHECK(!(st.inputs & VTF_INPUT_RDSEED));
+	vtf_get_status(c, &st);
+	CHECK_EQ(!!(st.inputs & VTF_INPUT_RDSEED), vtf_rdseed_usable());
+	printf("rdseed: cpuid=%d usable=%d\n", vtf_cpu()->rdseed_cpuid, vtf_rdseed_usable());
+	if (vtf_rdseed_usable()) {
+		CHECK(!(st.state & VTF_STATE_DEGRADED)); /* RDSEED seeded it */
+		CHECK_EQ(vtf_new_generation(c), 0);      /* and serves fast reseeds */
+	}
+	CHECK_EQ(vtf_generate(c, out, sizeof(out)), 0);
+	vtf_free(c);
+	vtf_free(d);
+}
+
 static void test_collector(void)
 {
 	struct vtf_options o = {.flags = LEAK_ONLY, .collector_interval_ms = 5};
@@ -290,6 +313,7 @@ int main(void)
 	TEST_RUN(test_callback_sources);
 	TEST_RUN(test_fd_fresh_timeout);
 	TEST_RUN(test_generation_all);
+	TEST_RUN(test_rdseed_opt_in);
 	TEST_RUN(test_collector);
 	TEST_DONE();
 }
