@@ -10,10 +10,10 @@
 static int run_conformance(struct probe_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"list", no_argument, NULL, 'l'},
-		{"settle-ms", required_argument, NULL, 's'},
-		{"populate", no_argument, NULL, 'p'},
-		{0},
+	    {"list", no_argument, NULL, 'l'},
+	    {"settle-ms", required_argument, NULL, 's'},
+	    {"populate", no_argument, NULL, 'p'},
+	    {0},
 	};
 	bool list = false, populate = false;
 	long settle = DEFAULT_SETTLE_MS;
@@ -55,8 +55,8 @@ static int run_conformance(struct probe_ctx *ctx, int argc, char **argv)
 }
 
 const struct probe_cmd probe_cmd_conformance = {
-	.name = "conformance",
-	.args = "[--list] [--settle-ms N] [--populate] [GLOB...]",
-	.summary = "hostile-input cases; each followed by a sanity check",
-	.run = run_conformance,
+    .name = "conformance",
+    .args = "[--list] [--settle-ms N] [--populate] [GLOB...]",
+    .summary = "hostile-input cases; each followed by a sanity check",
+    .run = run_conformance,
 };

@@ -54,7 +54,8 @@ static int find_config(struct fe_vu *vu, uint32_t *ret_size)
 	return 0;
 }
 
-static int gather(struct probe_ctx *ctx, long config_size, struct info *in, char *err, size_t errlen)
+static int gather(struct probe_ctx *ctx, long config_size, struct info *in, char *err,
+		  size_t errlen)
 {
 	struct fe_vu *vu;
 	struct fe_vu_init_opts init = ctx->dev.init;
@@ -62,7 +63,8 @@ static int gather(struct probe_ctx *ctx, long config_size, struct info *in, char
 
 	r = fe_vu_connect(ctx->dev.socket_path, ctx->dev.timeout_ms, &vu);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot connect to %s: %s", ctx->dev.socket_path, strerror(-r));
+		snprintf(err, errlen, "cannot connect to %s: %s", ctx->dev.socket_path,
+			 strerror(-r));
 		return r;
 	}
 	vu->ack_policy = ctx->dev.ack_policy;
@@ -112,14 +114,14 @@ static void print_json(struct probe_ctx *ctx, const struct info *in)
 	hexstr(hex, in->features);
 	json_object_object_add(o, "features", json_object_new_string(hex));
 	json_object_object_add(
-		o, "feature_names",
-		json_object_new_string(probe_feature_names(in->features, names, sizeof(names))));
+	    o, "feature_names",
+	    json_object_new_string(probe_feature_names(in->features, names, sizeof(names))));
 	if (in->has_protocol) {
 		hexstr(hex, in->protocol);
 		json_object_object_add(o, "protocol_features", json_object_new_string(hex));
 		json_object_object_add(o, "protocol_feature_names",
 				       json_object_new_string(probe_protocol_names(
-					       in->protocol, names, sizeof(names))));
+					   in->protocol, names, sizeof(names))));
 		hexstr(hex, in->acked_protocol);
 		json_object_object_add(o, "acked_protocol_features", json_object_new_string(hex));
 	} else {
@@ -157,7 +159,8 @@ static void print_text(struct probe_ctx *ctx, const struct info *in)
 	if (in->has_protocol) {
 		fprintf(f, "protocol features:  0x%016llx  %s\n", (unsigned long long)in->protocol,
 			probe_protocol_names(in->protocol, names, sizeof(names)));
-		fprintf(f, "acked by the probe: 0x%016llx\n", (unsigned long long)in->acked_protocol);
+		fprintf(f, "acked by the probe: 0x%016llx\n",
+			(unsigned long long)in->acked_protocol);
 	} else {
 		fprintf(f, "protocol features:  not offered (no PROTOCOL_FEATURES bit)\n");
 	}
@@ -183,8 +186,8 @@ static void print_text(struct probe_ctx *ctx, const struct info *in)
 static int run_info(struct probe_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config-size", required_argument, NULL, 'c'},
-		{0},
+	    {"config-size", required_argument, NULL, 'c'},
+	    {0},
 	};
 	struct info in = {0};
 	long config_size = 0;
@@ -216,8 +219,8 @@ static int run_info(struct probe_ctx *ctx, int argc, char **argv)
 }
 
 const struct probe_cmd probe_cmd_info = {
-	.name = "info",
-	.args = "[--config-size N]",
-	.summary = "features, protocol features, queues, memory slots, config space",
-	.run = run_info,
+    .name = "info",
+    .args = "[--config-size N]",
+    .summary = "features, protocol features, queues, memory slots, config space",
+    .run = run_info,
 };

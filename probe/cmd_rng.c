@@ -56,8 +56,7 @@ void rng_probe_leak_opts(struct fe_dev_opts *o)
 		o->device_features |= RNG_PROBE_F_LEAK;
 }
 
-int rng_probe_control(const char *path, const char *line, char *reply, size_t len,
-		      int timeout_ms)
+int rng_probe_control(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -101,11 +100,13 @@ int rng_probe_trigger(struct fe_dev *d, const struct rng_trigger *t, char *err, 
 		int r = rng_probe_control(t->control_path, line, reply, sizeof(reply),
 					  d->opts.timeout_ms);
 		if (r < 0) {
-			snprintf(err, errlen, "control socket %s: %s", t->control_path, strerror(-r));
+			snprintf(err, errlen, "control socket %s: %s", t->control_path,
+				 strerror(-r));
 			return r;
 		}
 		if (!strstr(reply, "\"ok\":true") && !strstr(reply, "\"ok\": true")) {
-			snprintf(err, errlen, "control socket refused the leak command: %.200s", reply);
+			snprintf(err, errlen, "control socket refused the leak command: %.200s",
+				 reply);
 			return -EREMOTEIO;
 		}
 		return 0;
@@ -136,17 +137,17 @@ struct rng_args {
 static int parse_args(int argc, char **argv, struct rng_args *a)
 {
 	static const struct option lo[] = {
-		{"chunk", required_argument, NULL, 'c'},
-		{"depth", required_argument, NULL, 'd'},
-		{"events", required_argument, NULL, 'e'},
-		{"buffers", required_argument, NULL, 'b'},
-		{"seconds", required_argument, NULL, 's'},
-		{"reps", required_argument, NULL, 'r'},
-		{"leak-iterations", required_argument, NULL, 'l'},
-		{"control", required_argument, NULL, 'C'},
-		{"name", required_argument, NULL, 'n'},
-		{"sizes", required_argument, NULL, 'z'},
-		{0},
+	    {"chunk", required_argument, NULL, 'c'},
+	    {"depth", required_argument, NULL, 'd'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"buffers", required_argument, NULL, 'b'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"reps", required_argument, NULL, 'r'},
+	    {"leak-iterations", required_argument, NULL, 'l'},
+	    {"control", required_argument, NULL, 'C'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"sizes", required_argument, NULL, 'z'},
+	    {0},
 	};
 	int c;
 	optind = 1;
@@ -178,8 +179,12 @@ static int parse_args(int argc, char **argv, struct rng_args *a)
 			long x = strtol(optarg, &end, 0);
 			if (*end || x <= 0 || x > (1 << 24))
 				goto bad;
-			long *dst = c == 'c' ? &a->chunk : c == 'd' ? &a->depth : c == 'e' ? &a->events
-				    : c == 'b' ? &a->buffers : c == 'r' ? &a->reps : &a->leak_iters;
+			long *dst = c == 'c'   ? &a->chunk
+				    : c == 'd' ? &a->depth
+				    : c == 'e' ? &a->events
+				    : c == 'b' ? &a->buffers
+				    : c == 'r' ? &a->reps
+					       : &a->leak_iters;
 			*dst = x;
 			continue;
 		}
@@ -236,8 +241,10 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 	while (written < total) {
 		r = fe_vq_wait(vq, d->opts.timeout_ms, d->opts.wait_mode);
 		if (r < 0) {
-			fprintf(stderr, "rng read: %s after %llu bytes (device degraded or throttled?)\n",
-				r == -ETIMEDOUT ? "timeout" : vq->error, (unsigned long long)written);
+			fprintf(stderr,
+				"rng read: %s after %llu bytes (device degraded or throttled?)\n",
+				r == -ETIMEDOUT ? "timeout" : vq->error,
+				(unsigned long long)written);
 			goto done;
 		}
 		struct fe_used u;
@@ -246,10 +253,12 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 			size_t n = VT_MIN((uint64_t)u.len, total - written);
 			inflight -= chunk;
 			if (u.len == 0) {
-				fprintf(stderr, "rng read: the device completed a request with len 0\n");
+				fprintf(stderr,
+					"rng read: the device completed a request with len 0\n");
 				goto done;
 			}
-			if (fe_mem_read(d->mem, bufs[i], out, n) < 0 || fwrite(out, 1, n, stdout) != n)
+			if (fe_mem_read(d->mem, bufs[i], out, n) < 0 ||
+			    fwrite(out, 1, n, stdout) != n)
 				goto done;
 			written += n;
 			if (written + inflight < total) {
@@ -343,15 +352,16 @@ static int lt_check(struct leak_test *t, unsigned q, const struct fe_used *u)
 	struct parked *p = &t->p[id];
 	uint32_t len = p->copy ? COPY_LEN : FILL_LEN;
 	if (u->len != len)
-		return lt_fail(t, "leakq%u: buffer %u (%s) completed with len %u, expected %u", q, id,
-			       p->copy ? "copy" : "fill", u->len, len);
+		return lt_fail(t, "leakq%u: buffer %u (%s) completed with len %u, expected %u", q,
+			       id, p->copy ? "copy" : "fill", u->len, len);
 	uint8_t got[FILL_LEN];
 	if (fe_mem_read(t->d->mem, p->dst, got, len) < 0)
 		abort();
 	if (p->copy) {
 		for (unsigned k = 0; k < len; k++)
 			if (got[k] != copy_pattern(id, k))
-				return lt_fail(t, "leakq%u: copy buffer %u byte %u wrong", q, id, k);
+				return lt_fail(t, "leakq%u: copy buffer %u byte %u wrong", q, id,
+					       k);
 		return 0;
 	}
 	bool zero = true;
@@ -408,7 +418,8 @@ static int run_leak_test(struct leak_test *t, unsigned events, unsigned k, FILE 
 		if (lt_quiet(t, active, 50, "a parked buffer was used before any leak event") < 0)
 			return -1;
 		if (e >= 2) {
-			/* A stray buffer on the inactive queue: it must wait for that queue's turn. */
+			/* A stray buffer on the inactive queue: it must wait for that queue's turn.
+			 */
 			if (lt_park(t, other, false, (int)e + 1) < 0)
 				return -1;
 		}
@@ -421,23 +432,29 @@ static int run_leak_test(struct leak_test *t, unsigned events, unsigned k, FILE 
 		if (e == 1) {
 			/* The device keeps using this queue until the driver moves. */
 			if (lt_park(t, active, false, 1) < 0 || lt_collect(t, active, 1, tmo) < 0)
-				return lt_fail(t, "after event 1, a new buffer on the firing leakq%u: %s",
-					       active, t->why);
+				return lt_fail(
+				    t, "after event 1, a new buffer on the firing leakq%u: %s",
+				    active, t->why);
 		}
 		if (e >= 2) {
-			if (lt_quiet(t, other, 30, "the stray buffer on the inactive queue was used") < 0)
+			if (lt_quiet(t, other, 30,
+				     "the stray buffer on the inactive queue was used") < 0)
 				return -1;
 			stray = 1;
 		}
-		fprintf(out, "event %u: leakq%u: %u buffers used (%u fill, %u copy)\n", e, active,
-			k + (e == 1), (k + 1) / 2 + (e == 1), k / 2);
+		fprintf(out, "event %u: leakq%u: %u parked buffers used (%u copy)%s\n", e, active,
+			k + (e >= 3), k / 2,
+			e == 1	 ? ", then 1 more while it kept firing"
+			: e >= 3 ? " incl. 1 stray that waited on the inactive queue"
+				 : "");
 		active = other;
 	}
 	/* No two fill buffers of any events are equal. */
 	for (unsigned i = 0; i < t->nfills; i++)
 		for (unsigned j = i + 1; j < t->nfills; j++)
 			if (memcmp(t->fills[i], t->fills[j], FILL_LEN) == 0)
-				return lt_fail(t, "two fill buffers (%u, %u) hold equal bytes", i, j);
+				return lt_fail(t, "two fill buffers (%u, %u) hold equal bytes", i,
+					       j);
 	return 0;
 }
 
@@ -462,7 +479,8 @@ static int cmd_leak_test(struct probe_ctx *ctx, const struct rng_args *a)
 		goto out;
 	}
 	if (!(t.d->vu->features & RNG_PROBE_F_LEAK)) {
-		fprintf(stderr, "rng leak-test: FAIL: the device does not offer VIRTIO_RNG_F_LEAK\n");
+		fprintf(stderr,
+			"rng leak-test: FAIL: the device does not offer VIRTIO_RNG_F_LEAK\n");
 		goto out;
 	}
 	if (t.trig.kind == RNG_TRIGGER_STATE &&
@@ -577,11 +595,11 @@ static EVP_RAND_CTX *raw_drbg(void)
 	time_t no_time = 0;
 	int use_df = 1;
 	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
-		OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df),
-		OSSL_PARAM_construct_uint(OSSL_DRBG_PARAM_RESEED_REQUESTS, &zero),
-		OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &no_time),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
+	    OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df),
+	    OSSL_PARAM_construct_uint(OSSL_DRBG_PARAM_RESEED_REQUESTS, &zero),
+	    OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &no_time),
+	    OSSL_PARAM_construct_end(),
 	};
 	if (!EVP_RAND_CTX_set_params(c, p) || !EVP_RAND_instantiate(c, 256, 0, NULL, 0, NULL)) {
 		EVP_RAND_CTX_free(c);
@@ -722,8 +740,8 @@ static int cmd_bench(struct probe_ctx *ctx, const struct rng_args *a)
 		for (unsigned i = 0; i < nsizes; i++) {
 			double x = bench_device(d, sizes[i], depth, ms);
 			if (x < 0) {
-				fprintf(stderr, "rng bench: device failed at %u bytes: %s\n", sizes[i],
-					fe_dev_error(d, 0));
+				fprintf(stderr, "rng bench: device failed at %u bytes: %s\n",
+					sizes[i], fe_dev_error(d, 0));
 				return 1;
 			}
 			dev[i].v[dev[i].n++] = x;
@@ -745,8 +763,10 @@ static int cmd_bench(struct probe_ctx *ctx, const struct rng_args *a)
 	for (unsigned i = 0; i < nsizes; i++) {
 		double md = median(&dev[i]), mr = median(&raw[i]), mu = median(&ur[i]);
 		char c1[32], c2[32], c3[32];
-		snprintf(c1, sizeof(c1), "%.0f [%.0f-%.0f]", md, dev[i].v[0], dev[i].v[dev[i].n - 1]);
-		snprintf(c2, sizeof(c2), "%.0f [%.0f-%.0f]", mr, raw[i].v[0], raw[i].v[raw[i].n - 1]);
+		snprintf(c1, sizeof(c1), "%.0f [%.0f-%.0f]", md, dev[i].v[0],
+			 dev[i].v[dev[i].n - 1]);
+		snprintf(c2, sizeof(c2), "%.0f [%.0f-%.0f]", mr, raw[i].v[0],
+			 raw[i].v[raw[i].n - 1]);
 		snprintf(c3, sizeof(c3), "%.0f [%.0f-%.0f]", mu, ur[i].v[0], ur[i].v[ur[i].n - 1]);
 		fprintf(out, "%8u %24s %24s %24s %8.2f %8.2f\n", sizes[i], c1, c2, c3, md / mr,
 			md / mu);
@@ -758,9 +778,11 @@ static int cmd_bench(struct probe_ctx *ctx, const struct rng_args *a)
 	struct bench_cell lat = {0};
 	if (bench_leak(ctx, a, &lat) == 0 && lat.n) {
 		double p50 = median(&lat);
-		fprintf(out, "leak latency (%s -> 64 parked buffers used, call signalled), us: "
-			     "p50 %.1f [min %.1f, max %.1f] over %u events\n",
-			a->control ? "control-socket leak command" : "DEVICE_STATE stop+save+load+restart",
+		fprintf(out,
+			"leak latency (%s -> 64 parked buffers used, call signalled), us: "
+			"p50 %.1f [min %.1f, max %.1f] over %u events\n",
+			a->control ? "control-socket leak command"
+				   : "DEVICE_STATE stop+save+load+restart",
 			p50, lat.v[0], lat.v[lat.n - 1], lat.n);
 	} else {
 		fprintf(out, "leak latency: not measured (device without VIRTIO_RNG_F_LEAK?)\n");
@@ -805,8 +827,8 @@ static int rng_run(struct probe_ctx *ctx, int argc, char **argv)
 }
 
 const struct probe_cmd probe_cmd_rng = {
-	.name = "rng",
-	.args = "read N|leak-test|bench",
-	.summary = "entropy device: raw bytes, leak-queue protocol test, throughput benchmark",
-	.run = rng_run,
+    .name = "rng",
+    .args = "read N|leak-test|bench",
+    .summary = "entropy device: raw bytes, leak-queue protocol test, throughput benchmark",
+    .run = rng_run,
 };

@@ -39,9 +39,9 @@ struct args {
 static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option lo[] = {
-		{"key", required_argument, NULL, 'k'},	      {"address", required_argument, NULL, 'a'},
-		{"blocks", required_argument, NULL, 'b'},     {"dir", required_argument, NULL, 'd'},
-		{"iterations", required_argument, NULL, 'n'}, {0},
+	    {"key", required_argument, NULL, 'k'},	  {"address", required_argument, NULL, 'a'},
+	    {"blocks", required_argument, NULL, 'b'},	  {"dir", required_argument, NULL, 'd'},
+	    {"iterations", required_argument, NULL, 'n'}, {0},
 	};
 	*a = (struct args){.address = -1, .blocks = -1, .iterations = 300, .dir = "."};
 	int c;
@@ -96,11 +96,13 @@ static int open_dev(struct probe_ctx *ctx, struct fe_dev **d, struct rpmb_cfg *c
 static int report(const char *what, int r)
 {
 	if (r < 0) {
-		fprintf(stderr, "rpmb: %s: %s\n", what, r == -EBADMSG ? "bad MAC or nonce in the answer" : strerror(-r));
+		fprintf(stderr, "rpmb: %s: %s\n", what,
+			r == -EBADMSG ? "bad MAC or nonce in the answer" : strerror(-r));
 		return 1;
 	}
 	if (r != RPMB_RES_OK) {
-		fprintf(stderr, "rpmb: %s: result 0x%04x %s%s\n", what, r, rpmb_result_name((uint16_t)r),
+		fprintf(stderr, "rpmb: %s: result 0x%04x %s%s\n", what, r,
+			rpmb_result_name((uint16_t)r),
 			r & RPMB_RES_WRITE_COUNTER_EXPIRED ? " (write counter expired)" : "");
 		return (r & 0x7f) == RPMB_RES_OK ? 0 : 1;
 	}
@@ -156,7 +158,8 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	uint32_t ctr;
 	int r = prpmb_counter(d, a->key, &ctr);
 	if (r == RPMB_RES_NO_AUTH_KEY)
-		r = prpmb_program_key(d, a->key) == RPMB_RES_OK ? prpmb_counter(d, a->key, &ctr) : -EIO;
+		r = prpmb_program_key(d, a->key) == RPMB_RES_OK ? prpmb_counter(d, a->key, &ctr)
+								: -EIO;
 	if (r != RPMB_RES_OK) {
 		free(lat);
 		free(data);
@@ -170,7 +173,8 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	/* Interleave baseline and device measurements: host noise hits both alike. */
 	uint64_t *base = calloc((size_t)n, sizeof(uint64_t));
 	const long rounds = 5, per = n / rounds;
-	uint64_t *w1 = calloc((size_t)n, sizeof(uint64_t)), *wn = calloc((size_t)n, sizeof(uint64_t));
+	uint64_t *w1 = calloc((size_t)n, sizeof(uint64_t)),
+		 *wn = calloc((size_t)n, sizeof(uint64_t));
 	for (long k = 0; k < rounds && r == RPMB_RES_OK; k++) {
 		if (fsync_baseline(a->dir, per, base + k * per) < 0) {
 			r = -EIO;
@@ -179,7 +183,8 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 		for (long i = 0; i < per && r == RPMB_RES_OK; i++) {
 			data[0] = (uint8_t)i;
 			uint64_t t0 = fe_now_ns();
-			r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)), 1, data, &ctr);
+			r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)), 1,
+					data, &ctr);
 			w1[k * per + i] = fe_now_ns() - t0;
 		}
 		for (long i = 0; i < per && r == RPMB_RES_OK; i++) {
@@ -218,7 +223,7 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 		mreads++;
 	}
 	double mrps = (double)mreads * 1e9 / (double)(fe_now_ns() - t0);
-	fprintf(out, "%-44s %10s %10s\n", "measurement (n=" , "p50 us", "p99 us");
+	fprintf(out, "%-44s %10s %10s\n", "measurement (n=", "p50 us", "p99 us");
 	fprintf(out, "%-44s %10.1f %10.1f\n", "baseline: 4 KiB pwrite + fdatasync", res[0], b99);
 	fprintf(out, "%-44s %10.1f %10.1f\n", "rpmb write, 1 block (end to end)", res[1], w99);
 	char lbl[64];
@@ -227,8 +232,8 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	fprintf(out, "%-44s %10.1f %10.1f\n", "GET_WRITE_COUNTER round trip (no I/O)", res[3],
 		pct(lat, (size_t)m, 0.99));
 	fprintf(out, "%-44s %10.1f\n", "rpmb write, 1 block, minus round trip", res[1] - res[3]);
-	fprintf(out, "reads/s: 1 block %.0f, %u blocks %.0f (%.0f blocks/s)\n", rps, cfg->max_rd, mrps,
-		mrps * cfg->max_rd);
+	fprintf(out, "reads/s: 1 block %.0f, %u blocks %.0f (%.0f blocks/s)\n", rps, cfg->max_rd,
+		mrps, mrps * cfg->max_rd);
 	fprintf(out, "samples=%ld counter=%u\n", m, ctr);
 	fprintf(out, "multi_block_ratio=%.3f\n", res[2] / res[1]);
 	fprintf(out, "device_ratio=%.3f\n", (res[1] - res[3]) / res[0]);
@@ -236,7 +241,6 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	free(lat), free(base), free(w1), free(wn), free(data), free(back);
 	return r == RPMB_RES_OK ? 0 : 1;
 }
-
 
 /* ---- torture: SIGKILL the back-end at random moments --------------------- */
 
@@ -343,9 +347,11 @@ static int tverify(struct fe_dev *d, struct tmodel *m, struct rpmb_cfg *cfg, cha
 static int torture(struct probe_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"daemon", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 's'},
-		{"kills", required_argument, NULL, 'k'},  {"seed", required_argument, NULL, 'r'},
-		{0},
+	    {"daemon", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 's'},
+	    {"kills", required_argument, NULL, 'k'},
+	    {"seed", required_argument, NULL, 'r'},
+	    {0},
 	};
 	const char *daemon = NULL, *store = NULL;
 	long kills = 200;
@@ -365,8 +371,9 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 			return 2;
 	}
 	if (!daemon || !store || kills < 1) {
-		fprintf(stderr, "usage: rpmb torture --daemon VTRUSTD --store FILE [--kills N] [--seed S]\n"
-				"(the daemon listens on --socket PATH)\n");
+		fprintf(stderr,
+			"usage: rpmb torture --daemon VTRUSTD --store FILE [--kills N] [--seed S]\n"
+			"(the daemon listens on --socket PATH)\n");
 		return 2;
 	}
 	const char *sock = ctx->dev.socket_path;
@@ -428,7 +435,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 			uint16_t addr = (uint16_t)(rand_r(&seed) % (T_BLOCKS - nblk + 1));
 			tpattern(m->idata, (size_t)nblk * RPMB_BLOCK_SIZE, (uint32_t)rand_r(&seed));
 			struct rpmb_frame *in = calloc((size_t)nblk + 1, sizeof(*in));
-			size_t nin = rpmb_cl_write(in, torture_key, m->counter, addr, nblk, m->idata, true);
+			size_t nin =
+			    rpmb_cl_write(in, torture_key, m->counter, addr, nblk, m->idata, true);
 			uint64_t rdg, wrg;
 			if (fe_mem_alloc(d->mem, nin * 512, 64, &rdg) < 0 ||
 			    fe_mem_alloc(d->mem, 512, 64, &wrg) < 0 ||
@@ -438,7 +446,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 				break;
 			}
 			free(in);
-			struct fe_seg s[2] = {{rdg, (uint32_t)(nin * 512), false}, {wrg, 512, true}};
+			struct fe_seg s[2] = {{rdg, (uint32_t)(nin * 512), false},
+					      {wrg, 512, true}};
 			m->inflight = true;
 			m->iaddr = addr;
 			m->inblk = nblk;
@@ -449,9 +458,12 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 				completed = fe_dev_submit(d, 0, s, 2, &u) == 0;
 			} else {
 				completed = false;
-				if (fe_vq_add(d->vqs[0], s, 2, 0, NULL) >= 0 && fe_vq_notify(d->vqs[0]) >= 0) {
-					/* Kill at a random instant while the write is (probably) being served. */
-					uint64_t until = fe_now_ns() + (uint64_t)(rand_r(&seed) % 500) * 1000;
+				if (fe_vq_add(d->vqs[0], s, 2, 0, NULL) >= 0 &&
+				    fe_vq_notify(d->vqs[0]) >= 0) {
+					/* Kill at a random instant while the write is (probably)
+					 * being served. */
+					uint64_t until =
+					    fe_now_ns() + (uint64_t)(rand_r(&seed) % 500) * 1000;
 					while (fe_now_ns() < until)
 						;
 				}
@@ -462,7 +474,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 				struct rpmb_frame resp;
 				if (u.len != 512 || fe_mem_read(d->mem, wrg, &resp, 512) < 0 ||
 				    rpmb_cl_check_mac(torture_key, &resp, 1) < 0) {
-					fprintf(ctx->out, "FAIL: bad write response (len %u)\n", u.len);
+					fprintf(ctx->out, "FAIL: bad write response (len %u)\n",
+						u.len);
 					fails++;
 					break;
 				}
@@ -501,7 +514,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 		bool had = m->inflight;
 		if (fe_dev_open(&o, &d) < 0 || fe_dev_start(d) < 0 || prpmb_config(d, &cfg) < 0 ||
 		    tverify(d, m, &cfg, why, sizeof(why)) < 0) {
-			fprintf(ctx->out, "FAIL at the final check: %s\n", why[0] ? why : "cannot connect");
+			fprintf(ctx->out, "FAIL at the final check: %s\n",
+				why[0] ? why : "cannot connect");
 			fails++;
 		}
 		if (had && m->counter > before)
@@ -581,7 +595,9 @@ static int run(struct probe_ctx *ctx, int argc, char **argv)
 				break;
 		}
 		if (!buf || len == 0 || len % RPMB_BLOCK_SIZE) {
-			fprintf(stderr, "rpmb write: stdin must hold a multiple of 256 bytes (got %zu)\n", len);
+			fprintf(stderr,
+				"rpmb write: stdin must hold a multiple of 256 bytes (got %zu)\n",
+				len);
 			free(buf);
 			fe_dev_close(d);
 			return 2;
@@ -590,22 +606,24 @@ static int run(struct probe_ctx *ctx, int argc, char **argv)
 		int r = prpmb_counter(d, key, &c);
 		ret = report("GET_WRITE_COUNTER", r);
 		for (size_t off = 0; !ret && off < len;) {
-			uint16_t nb = (uint16_t)VT_MIN((size_t)cfg.max_wr, (len - off) / RPMB_BLOCK_SIZE);
-			r = prpmb_write(d, a.key, c, (uint16_t)(a.address + off / RPMB_BLOCK_SIZE), nb,
-					buf + off, &c);
+			uint16_t nb =
+			    (uint16_t)VT_MIN((size_t)cfg.max_wr, (len - off) / RPMB_BLOCK_SIZE);
+			r = prpmb_write(d, a.key, c, (uint16_t)(a.address + off / RPMB_BLOCK_SIZE),
+					nb, buf + off, &c);
 			ret = report("DATA_WRITE", r);
 			off += (size_t)nb * RPMB_BLOCK_SIZE;
 		}
 		if (!ret)
-			fprintf(ctx->out, "wrote %zu blocks at %ld, counter=%u\n", len / RPMB_BLOCK_SIZE,
-				a.address, c);
+			fprintf(ctx->out, "wrote %zu blocks at %ld, counter=%u\n",
+				len / RPMB_BLOCK_SIZE, a.address, c);
 		free(buf);
 	} else if (!strcmp(sub, "read")) {
 		uint8_t *buf = malloc((size_t)cfg.max_rd * RPMB_BLOCK_SIZE);
 		ret = 0;
 		for (long off = 0; !ret && off < a.blocks;) {
 			uint16_t nb = (uint16_t)VT_MIN((long)cfg.max_rd, a.blocks - off);
-			ret = report("DATA_READ", prpmb_read(d, key, (uint16_t)(a.address + off), nb, buf));
+			ret = report("DATA_READ",
+				     prpmb_read(d, key, (uint16_t)(a.address + off), nb, buf));
 			if (!ret && fwrite(buf, RPMB_BLOCK_SIZE, nb, stdout) != nb)
 				ret = 1;
 			off += nb;
@@ -619,8 +637,8 @@ static int run(struct probe_ctx *ctx, int argc, char **argv)
 }
 
 const struct probe_cmd probe_cmd_rpmb = {
-	.name = "rpmb",
-	.args = "SUBCOMMAND [--key HEX] ...",
-	.summary = "virtio-rpmb: program-key, counter, write, read, bench, torture",
-	.run = run,
+    .name = "rpmb",
+    .args = "SUBCOMMAND [--key HEX] ...",
+    .summary = "virtio-rpmb: program-key, counter, write, read, bench, torture",
+    .run = run,
 };

@@ -26,7 +26,7 @@ enum fill {
 struct size_case {
 	uint32_t request;
 	uint32_t claimed; /* header size */
-	uint32_t sent;    /* payload bytes actually written */
+	uint32_t sent;	  /* payload bytes actually written */
 	enum fill fill;
 };
 
@@ -77,13 +77,13 @@ static enum conf_result run_size(struct conf_ctx *c)
 /* ---- fds ------------------------------------------------------------------ */
 
 enum fd_shape {
-	FD_MEMTABLE_NONE,    /* a valid one-region table without its fd */
-	FD_MEMTABLE_EXTRA,   /* ... with its fd plus a canary */
-	FD_VRING_NONE,       /* vring 0 without NOFD and without fd */
-	FD_VRING_NOFD_WITH,  /* NOFD set but a canary attached */
-	FD_VRING_TWO,        /* two canaries */
-	FD_VRING_TWELVE,     /* more than the 8 a back-end must accept */
-	FD_NOPAYLOAD_WITH,   /* a request that takes no fd (SET_OWNER) with a canary */
+	FD_MEMTABLE_NONE,   /* a valid one-region table without its fd */
+	FD_MEMTABLE_EXTRA,  /* ... with its fd plus a canary */
+	FD_VRING_NONE,	    /* vring 0 without NOFD and without fd */
+	FD_VRING_NOFD_WITH, /* NOFD set but a canary attached */
+	FD_VRING_TWO,	    /* two canaries */
+	FD_VRING_TWELVE,    /* more than the 8 a back-end must accept */
+	FD_NOPAYLOAD_WITH,  /* a request that takes no fd (SET_OWNER) with a canary */
 };
 
 struct fd_case {
@@ -203,9 +203,10 @@ static enum conf_result run_qidx(struct conf_ctx *c)
 	}
 	default: {
 		struct vhost_vring_state s = {.index = idx,
-					      .num = q->request == VHOST_USER_SET_VRING_NUM
-							     ? d->vqs[0]->num
-							     : q->request == VHOST_USER_SET_VRING_ENABLE};
+					      .num =
+						  q->request == VHOST_USER_SET_VRING_NUM
+						      ? d->vqs[0]->num
+						      : q->request == VHOST_USER_SET_VRING_ENABLE};
 		memcpy(buf, &s, sizeof(s));
 		size = sizeof(s);
 		break;
@@ -247,8 +248,8 @@ static enum conf_result run_need_reply_on_get(struct conf_ctx *c)
 {
 	struct fe_vu *vu = c->dev->vu;
 	struct vhost_user_header h = {
-		.request = VHOST_USER_GET_FEATURES,
-		.flags = VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK,
+	    .request = VHOST_USER_GET_FEATURES,
+	    .flags = VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK,
 	};
 	uint64_t f;
 	int r = fe_vu_send_msg(vu, &h, NULL, 0, NULL, 0);
@@ -286,8 +287,8 @@ static enum conf_result run_torn(struct conf_ctx *c)
 		break;
 	}
 	case TORN_PAYLOAD: {
-		struct vhost_user_header h = {.request = VHOST_USER_SET_MEM_TABLE,
-					      .flags = VHOST_USER_VERSION, .size = 40};
+		struct vhost_user_header h = {
+		    .request = VHOST_USER_SET_MEM_TABLE, .flags = VHOST_USER_VERSION, .size = 40};
 		memcpy(buf, &h, sizeof(h));
 		memset(buf + sizeof(h), 0, 20);
 		buf[sizeof(h)] = 1;
@@ -357,12 +358,16 @@ static enum conf_result run_mem_table(struct conf_ctx *c)
 		n = VHOST_MEMORY_BASELINE_NREGIONS;
 		break;
 	case MT_OVERLAP:
-		m.regions[0] = (struct vhost_user_mem_region){
-			.guest_phys_addr = 0, .memory_size = mib,
-			.userspace_addr = d->mem->regions[0].uva, .mmap_offset = 0};
-		m.regions[1] = (struct vhost_user_mem_region){
-			.guest_phys_addr = mib / 2, .memory_size = mib,
-			.userspace_addr = d->mem->regions[0].uva + 2 * mib, .mmap_offset = 2 * mib};
+		m.regions[0] =
+		    (struct vhost_user_mem_region){.guest_phys_addr = 0,
+						   .memory_size = mib,
+						   .userspace_addr = d->mem->regions[0].uva,
+						   .mmap_offset = 0};
+		m.regions[1] = (struct vhost_user_mem_region){.guest_phys_addr = mib / 2,
+							      .memory_size = mib,
+							      .userspace_addr =
+								  d->mem->regions[0].uva + 2 * mib,
+							      .mmap_offset = 2 * mib};
 		fds[1] = d->mem->fd;
 		n = 2;
 		break;
@@ -511,164 +516,163 @@ static enum conf_result run_ring_cfg(struct conf_ctx *c)
 #define ARG(v) ((const void *)(uintptr_t)(v))
 
 const struct conf_case conf_proto_cases[] = {
-	/* Sizes. */
-	{"proto.size.set_features_short", "SET_FEATURES with 4 payload bytes",
-	 CONF_SETUP_NEGOTIATED, run_size, SIZE_CASE(VHOST_USER_SET_FEATURES, 4, 4, FILL_FEATURES)},
-	{"proto.size.set_features_long", "SET_FEATURES with 16 payload bytes",
-	 CONF_SETUP_NEGOTIATED, run_size, SIZE_CASE(VHOST_USER_SET_FEATURES, 16, 16, FILL_FEATURES)},
-	{"proto.size.set_protocol_features_long", "SET_PROTOCOL_FEATURES with 12 bytes",
-	 CONF_SETUP_NEGOTIATED, run_size,
-	 SIZE_CASE(VHOST_USER_SET_PROTOCOL_FEATURES, 12, 12, FILL_ZERO)},
-	{"proto.size.set_owner_with_payload", "SET_OWNER carrying 8 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_OWNER, 8, 8, FILL_ZERO)},
-	{"proto.size.set_vring_num_short", "SET_VRING_NUM with 4 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_VRING_NUM, 4, 4, FILL_STATE)},
-	{"proto.size.set_vring_num_long", "SET_VRING_NUM with 12 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_VRING_NUM, 12, 12, FILL_STATE)},
-	{"proto.size.set_vring_base_short", "SET_VRING_BASE with 4 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_VRING_BASE, 4, 4, FILL_STATE)},
-	{"proto.size.set_vring_enable_empty", "SET_VRING_ENABLE with no payload",
-	 CONF_SETUP_NEGOTIATED, run_size, SIZE_CASE(VHOST_USER_SET_VRING_ENABLE, 0, 0, FILL_ZERO)},
-	{"proto.size.set_vring_addr_short", "SET_VRING_ADDR with 32 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_VRING_ADDR, 32, 32, FILL_ADDR)},
-	{"proto.size.set_vring_addr_long", "SET_VRING_ADDR with 48 bytes", CONF_SETUP_NEGOTIATED,
-	 run_size, SIZE_CASE(VHOST_USER_SET_VRING_ADDR, 48, 48, FILL_ADDR)},
-	{"proto.size.set_vring_call_short", "SET_VRING_CALL (NOFD) with 4 bytes",
-	 CONF_SETUP_NEGOTIATED, run_size, SIZE_CASE(VHOST_USER_SET_VRING_CALL, 4, 4, FILL_NOFD)},
-	{"proto.size.over_4096", "a payload of 4097 bytes", CONF_SETUP_NEGOTIATED, run_size,
-	 SIZE_CASE(VHOST_USER_SET_FEATURES, VHOST_USER_PAYLOAD_MAX + 1, VHOST_USER_PAYLOAD_MAX + 1,
-		   FILL_FEATURES)},
-	{"proto.size.claims_4gib", "a header claiming 0xffffffff payload bytes, none sent",
-	 CONF_SETUP_NEGOTIATED, run_size, SIZE_CASE(VHOST_USER_SET_FEATURES, 0xffffffffu, 0,
-						      FILL_ZERO)},
+    /* Sizes. */
+    {"proto.size.set_features_short", "SET_FEATURES with 4 payload bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_FEATURES, 4, 4, FILL_FEATURES)},
+    {"proto.size.set_features_long", "SET_FEATURES with 16 payload bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_FEATURES, 16, 16, FILL_FEATURES)},
+    {"proto.size.set_protocol_features_long", "SET_PROTOCOL_FEATURES with 12 bytes",
+     CONF_SETUP_NEGOTIATED, run_size,
+     SIZE_CASE(VHOST_USER_SET_PROTOCOL_FEATURES, 12, 12, FILL_ZERO)},
+    {"proto.size.set_owner_with_payload", "SET_OWNER carrying 8 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_OWNER, 8, 8, FILL_ZERO)},
+    {"proto.size.set_vring_num_short", "SET_VRING_NUM with 4 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_NUM, 4, 4, FILL_STATE)},
+    {"proto.size.set_vring_num_long", "SET_VRING_NUM with 12 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_NUM, 12, 12, FILL_STATE)},
+    {"proto.size.set_vring_base_short", "SET_VRING_BASE with 4 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_BASE, 4, 4, FILL_STATE)},
+    {"proto.size.set_vring_enable_empty", "SET_VRING_ENABLE with no payload", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_ENABLE, 0, 0, FILL_ZERO)},
+    {"proto.size.set_vring_addr_short", "SET_VRING_ADDR with 32 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_ADDR, 32, 32, FILL_ADDR)},
+    {"proto.size.set_vring_addr_long", "SET_VRING_ADDR with 48 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_ADDR, 48, 48, FILL_ADDR)},
+    {"proto.size.set_vring_call_short", "SET_VRING_CALL (NOFD) with 4 bytes", CONF_SETUP_NEGOTIATED,
+     run_size, SIZE_CASE(VHOST_USER_SET_VRING_CALL, 4, 4, FILL_NOFD)},
+    {"proto.size.over_4096", "a payload of 4097 bytes", CONF_SETUP_NEGOTIATED, run_size,
+     SIZE_CASE(VHOST_USER_SET_FEATURES, VHOST_USER_PAYLOAD_MAX + 1, VHOST_USER_PAYLOAD_MAX + 1,
+	       FILL_FEATURES)},
+    {"proto.size.claims_4gib", "a header claiming 0xffffffff payload bytes, none sent",
+     CONF_SETUP_NEGOTIATED, run_size,
+     SIZE_CASE(VHOST_USER_SET_FEATURES, 0xffffffffu, 0, FILL_ZERO)},
 
-	/* File descriptors. */
-	{"proto.fd.mem_table_missing", "SET_MEM_TABLE without its fd", CONF_SETUP_NEGOTIATED,
-	 run_fd, &(const struct fd_case){VHOST_USER_SET_MEM_TABLE, FD_MEMTABLE_NONE}},
-	{"proto.fd.mem_table_extra", "SET_MEM_TABLE with one fd too many (must be closed)",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_MEM_TABLE, FD_MEMTABLE_EXTRA}},
-	{"proto.fd.vring_kick_missing", "SET_VRING_KICK without fd and without NOFD",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_KICK, FD_VRING_NONE}},
-	{"proto.fd.vring_call_missing", "SET_VRING_CALL without fd and without NOFD",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_NONE}},
-	{"proto.fd.vring_err_missing", "SET_VRING_ERR without fd and without NOFD",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_ERR, FD_VRING_NONE}},
-	{"proto.fd.vring_call_nofd_with_fd", "SET_VRING_CALL with NOFD and an fd",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_NOFD_WITH}},
-	{"proto.fd.vring_kick_two", "SET_VRING_KICK with two fds", CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_KICK, FD_VRING_TWO}},
-	{"proto.fd.vring_call_twelve", "SET_VRING_CALL with 12 fds (more than 8)",
-	 CONF_SETUP_NEGOTIATED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_TWELVE}},
-	{"proto.fd.set_owner_with_fd", "SET_OWNER with an fd", CONF_SETUP_CONNECTED, run_fd,
-	 &(const struct fd_case){VHOST_USER_SET_OWNER, FD_NOPAYLOAD_WITH}},
-	{"proto.fd.get_features_with_fd", "GET_FEATURES with an fd (must be closed)",
-	 CONF_SETUP_CONNECTED, run_fd,
-	 &(const struct fd_case){VHOST_USER_GET_FEATURES, FD_NOPAYLOAD_WITH}},
+    /* File descriptors. */
+    {"proto.fd.mem_table_missing", "SET_MEM_TABLE without its fd", CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_MEM_TABLE, FD_MEMTABLE_NONE}},
+    {"proto.fd.mem_table_extra", "SET_MEM_TABLE with one fd too many (must be closed)",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_MEM_TABLE, FD_MEMTABLE_EXTRA}},
+    {"proto.fd.vring_kick_missing", "SET_VRING_KICK without fd and without NOFD",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_KICK, FD_VRING_NONE}},
+    {"proto.fd.vring_call_missing", "SET_VRING_CALL without fd and without NOFD",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_NONE}},
+    {"proto.fd.vring_err_missing", "SET_VRING_ERR without fd and without NOFD",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_ERR, FD_VRING_NONE}},
+    {"proto.fd.vring_call_nofd_with_fd", "SET_VRING_CALL with NOFD and an fd",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_NOFD_WITH}},
+    {"proto.fd.vring_kick_two", "SET_VRING_KICK with two fds", CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_KICK, FD_VRING_TWO}},
+    {"proto.fd.vring_call_twelve", "SET_VRING_CALL with 12 fds (more than 8)",
+     CONF_SETUP_NEGOTIATED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_VRING_CALL, FD_VRING_TWELVE}},
+    {"proto.fd.set_owner_with_fd", "SET_OWNER with an fd", CONF_SETUP_CONNECTED, run_fd,
+     &(const struct fd_case){VHOST_USER_SET_OWNER, FD_NOPAYLOAD_WITH}},
+    {"proto.fd.get_features_with_fd", "GET_FEATURES with an fd (must be closed)",
+     CONF_SETUP_CONNECTED, run_fd,
+     &(const struct fd_case){VHOST_USER_GET_FEATURES, FD_NOPAYLOAD_WITH}},
 
-	/* Queue index out of range on every per-queue message. */
-	{"proto.qidx.set_vring_num", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_NUM, false)},
-	{"proto.qidx.set_vring_addr", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ADDR, false)},
-	{"proto.qidx.set_vring_base", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_BASE, false)},
-	{"proto.qidx.get_vring_base", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_GET_VRING_BASE, false)},
-	{"proto.qidx.set_vring_kick", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_KICK, false)},
-	{"proto.qidx.set_vring_call", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_CALL, false)},
-	{"proto.qidx.set_vring_err", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ERR, false)},
-	{"proto.qidx.set_vring_enable", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ENABLE, false)},
-	{"proto.qidx_max.set_vring_num", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_NUM, true)},
-	{"proto.qidx_max.set_vring_addr", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ADDR, true)},
-	{"proto.qidx_max.set_vring_base", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_BASE, true)},
-	{"proto.qidx_max.get_vring_base", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_GET_VRING_BASE, true)},
-	{"proto.qidx_max.set_vring_kick", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_KICK, true)},
-	{"proto.qidx_max.set_vring_call", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_CALL, true)},
-	{"proto.qidx_max.set_vring_err", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ERR, true)},
-	{"proto.qidx_max.set_vring_enable", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
-	 QIDX(VHOST_USER_SET_VRING_ENABLE, true)},
+    /* Queue index out of range on every per-queue message. */
+    {"proto.qidx.set_vring_num", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_NUM, false)},
+    {"proto.qidx.set_vring_addr", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ADDR, false)},
+    {"proto.qidx.set_vring_base", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_BASE, false)},
+    {"proto.qidx.get_vring_base", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_GET_VRING_BASE, false)},
+    {"proto.qidx.set_vring_kick", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_KICK, false)},
+    {"proto.qidx.set_vring_call", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_CALL, false)},
+    {"proto.qidx.set_vring_err", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ERR, false)},
+    {"proto.qidx.set_vring_enable", "index = queue count", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ENABLE, false)},
+    {"proto.qidx_max.set_vring_num", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_NUM, true)},
+    {"proto.qidx_max.set_vring_addr", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ADDR, true)},
+    {"proto.qidx_max.set_vring_base", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_BASE, true)},
+    {"proto.qidx_max.get_vring_base", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_GET_VRING_BASE, true)},
+    {"proto.qidx_max.set_vring_kick", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_KICK, true)},
+    {"proto.qidx_max.set_vring_call", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_CALL, true)},
+    {"proto.qidx_max.set_vring_err", "index 0xff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ERR, true)},
+    {"proto.qidx_max.set_vring_enable", "index 0xffffffff", CONF_SETUP_NEGOTIATED, run_qidx,
+     QIDX(VHOST_USER_SET_VRING_ENABLE, true)},
 
-	/* Unknown requests and odd headers. */
-	{"proto.unknown.0", "request 0 (NONE)", CONF_SETUP_NEGOTIATED, run_unknown, ARG(0)},
-	{"proto.unknown.44", "request 44 (first unassigned)", CONF_SETUP_NEGOTIATED, run_unknown,
-	 ARG(VHOST_USER_MAX_REQUEST)},
-	{"proto.unknown.1000", "request 1000", CONF_SETUP_NEGOTIATED, run_unknown, ARG(1000)},
-	{"proto.unknown.max", "request 0xffffffff", CONF_SETUP_NEGOTIATED, run_unknown,
-	 ARG(0xffffffffu)},
-	{"proto.hdr.version_0", "GET_FEATURES with version 0 in flags", CONF_SETUP_CONNECTED,
-	 run_bad_flags, ARG(0)},
-	{"proto.hdr.version_2", "GET_FEATURES with version 2 in flags", CONF_SETUP_CONNECTED,
-	 run_bad_flags, ARG(2)},
-	{"proto.hdr.reply_bit", "GET_FEATURES with the REPLY bit set", CONF_SETUP_CONNECTED,
-	 run_bad_flags, ARG(VHOST_USER_VERSION | VHOST_USER_REPLY_MASK)},
-	{"proto.hdr.need_reply_on_get", "NEED_REPLY on GET_FEATURES: one reply, no extra ack",
-	 CONF_SETUP_NEGOTIATED, run_need_reply_on_get, NULL},
-	{"proto.torn.header", "6 header bytes, then hang up", CONF_SETUP_CONNECTED, run_torn,
-	 ARG(TORN_HEADER)},
-	{"proto.torn.payload", "half a SET_MEM_TABLE (with its fd), then hang up",
-	 CONF_SETUP_NEGOTIATED, run_torn, ARG(TORN_PAYLOAD)},
-	{"proto.torn.garbage", "200 bytes of noise, then hang up", CONF_SETUP_CONNECTED, run_torn,
-	 ARG(TORN_GARBAGE)},
+    /* Unknown requests and odd headers. */
+    {"proto.unknown.0", "request 0 (NONE)", CONF_SETUP_NEGOTIATED, run_unknown, ARG(0)},
+    {"proto.unknown.44", "request 44 (first unassigned)", CONF_SETUP_NEGOTIATED, run_unknown,
+     ARG(VHOST_USER_MAX_REQUEST)},
+    {"proto.unknown.1000", "request 1000", CONF_SETUP_NEGOTIATED, run_unknown, ARG(1000)},
+    {"proto.unknown.max", "request 0xffffffff", CONF_SETUP_NEGOTIATED, run_unknown,
+     ARG(0xffffffffu)},
+    {"proto.hdr.version_0", "GET_FEATURES with version 0 in flags", CONF_SETUP_CONNECTED,
+     run_bad_flags, ARG(0)},
+    {"proto.hdr.version_2", "GET_FEATURES with version 2 in flags", CONF_SETUP_CONNECTED,
+     run_bad_flags, ARG(2)},
+    {"proto.hdr.reply_bit", "GET_FEATURES with the REPLY bit set", CONF_SETUP_CONNECTED,
+     run_bad_flags, ARG(VHOST_USER_VERSION | VHOST_USER_REPLY_MASK)},
+    {"proto.hdr.need_reply_on_get", "NEED_REPLY on GET_FEATURES: one reply, no extra ack",
+     CONF_SETUP_NEGOTIATED, run_need_reply_on_get, NULL},
+    {"proto.torn.header", "6 header bytes, then hang up", CONF_SETUP_CONNECTED, run_torn,
+     ARG(TORN_HEADER)},
+    {"proto.torn.payload", "half a SET_MEM_TABLE (with its fd), then hang up",
+     CONF_SETUP_NEGOTIATED, run_torn, ARG(TORN_PAYLOAD)},
+    {"proto.torn.garbage", "200 bytes of noise, then hang up", CONF_SETUP_CONNECTED, run_torn,
+     ARG(TORN_GARBAGE)},
 
-	/* Memory tables. */
-	{"proto.mem_table.nregions_9", "nregions 9 (max 8)", CONF_SETUP_NEGOTIATED,
-	 run_mem_table, ARG(MT_NREGIONS_9)},
-	{"proto.mem_table.overlap", "two regions overlapping in guest-physical space",
-	 CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_OVERLAP)},
-	{"proto.mem_table.beyond_fd", "region size larger than its fd", CONF_SETUP_NEGOTIATED,
-	 run_mem_table, ARG(MT_BEYOND_FD)},
-	{"proto.mem_table.offset_beyond_fd", "mmap_offset + size past the end of the fd",
-	 CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_OFFSET_BEYOND_FD)},
-	{"proto.mem_table.offset_wraps", "mmap_offset + size wraps 2^64", CONF_SETUP_NEGOTIATED,
-	 run_mem_table, ARG(MT_OFFSET_WRAPS)},
-	{"proto.mem_table.gpa_wraps", "guest address + size wraps 2^64", CONF_SETUP_NEGOTIATED,
-	 run_mem_table, ARG(MT_GPA_WRAPS)},
-	{"proto.mem_table.uva_wraps", "user address + size wraps 2^64", CONF_SETUP_NEGOTIATED,
-	 run_mem_table, ARG(MT_UVA_WRAPS)},
-	{"proto.mem_table.zero_size", "a region of size 0", CONF_SETUP_NEGOTIATED, run_mem_table,
-	 ARG(MT_ZERO_SIZE)},
-	{"proto.mem_table.not_mappable", "a pipe instead of a memory fd (must be closed)",
-	 CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_NOT_MAPPABLE)},
+    /* Memory tables. */
+    {"proto.mem_table.nregions_9", "nregions 9 (max 8)", CONF_SETUP_NEGOTIATED, run_mem_table,
+     ARG(MT_NREGIONS_9)},
+    {"proto.mem_table.overlap", "two regions overlapping in guest-physical space",
+     CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_OVERLAP)},
+    {"proto.mem_table.beyond_fd", "region size larger than its fd", CONF_SETUP_NEGOTIATED,
+     run_mem_table, ARG(MT_BEYOND_FD)},
+    {"proto.mem_table.offset_beyond_fd", "mmap_offset + size past the end of the fd",
+     CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_OFFSET_BEYOND_FD)},
+    {"proto.mem_table.offset_wraps", "mmap_offset + size wraps 2^64", CONF_SETUP_NEGOTIATED,
+     run_mem_table, ARG(MT_OFFSET_WRAPS)},
+    {"proto.mem_table.gpa_wraps", "guest address + size wraps 2^64", CONF_SETUP_NEGOTIATED,
+     run_mem_table, ARG(MT_GPA_WRAPS)},
+    {"proto.mem_table.uva_wraps", "user address + size wraps 2^64", CONF_SETUP_NEGOTIATED,
+     run_mem_table, ARG(MT_UVA_WRAPS)},
+    {"proto.mem_table.zero_size", "a region of size 0", CONF_SETUP_NEGOTIATED, run_mem_table,
+     ARG(MT_ZERO_SIZE)},
+    {"proto.mem_table.not_mappable", "a pipe instead of a memory fd (must be closed)",
+     CONF_SETUP_NEGOTIATED, run_mem_table, ARG(MT_NOT_MAPPABLE)},
 
-	/* Ring configuration on a stopped ring, then a good restart on the same connection. */
-	{"proto.vring_addr.desc_outside", "descriptor table outside every region",
-	 CONF_SETUP_STARTED, run_ring_cfg, ARG(RA_DESC_OUTSIDE)},
-	{"proto.vring_addr.avail_outside", "avail ring outside every region", CONF_SETUP_STARTED,
-	 run_ring_cfg, ARG(RA_AVAIL_OUTSIDE)},
-	{"proto.vring_addr.used_outside", "used ring outside every region", CONF_SETUP_STARTED,
-	 run_ring_cfg, ARG(RA_USED_OUTSIDE)},
-	{"proto.vring_addr.desc_partial", "descriptor table running past a region's end",
-	 CONF_SETUP_STARTED, run_ring_cfg, ARG(RA_DESC_PARTIAL)},
-	{"proto.vring_addr.desc_misaligned", "descriptor table 8-byte aligned (spec: 16)",
-	 CONF_SETUP_STARTED, run_ring_cfg, ARG(RA_DESC_MISALIGNED)},
-	{"proto.vring_addr.used_wraps", "used ring at 2^64 - 16", CONF_SETUP_STARTED,
-	 run_ring_cfg, ARG(RA_USED_WRAPS)},
-	{"proto.vring_num.zero", "SET_VRING_NUM 0", CONF_SETUP_STARTED, run_ring_cfg,
-	 ARG(RN_ZERO)},
-	{"proto.vring_num.three", "SET_VRING_NUM 3 (not a power of two)", CONF_SETUP_STARTED,
-	 run_ring_cfg, ARG(RN_THREE)},
-	{"proto.vring_num.hundred", "SET_VRING_NUM 100 (not a power of two)",
-	 CONF_SETUP_STARTED, run_ring_cfg, ARG(RN_HUNDRED)},
-	{"proto.vring_num.65536", "SET_VRING_NUM 65536 (> 32768)", CONF_SETUP_STARTED,
-	 run_ring_cfg, ARG(RN_65536)},
-	{"proto.vring_num.max", "SET_VRING_NUM 0xffffffff", CONF_SETUP_STARTED, run_ring_cfg,
-	 ARG(RN_MAX)},
+    /* Ring configuration on a stopped ring, then a good restart on the same connection. */
+    {"proto.vring_addr.desc_outside", "descriptor table outside every region", CONF_SETUP_STARTED,
+     run_ring_cfg, ARG(RA_DESC_OUTSIDE)},
+    {"proto.vring_addr.avail_outside", "avail ring outside every region", CONF_SETUP_STARTED,
+     run_ring_cfg, ARG(RA_AVAIL_OUTSIDE)},
+    {"proto.vring_addr.used_outside", "used ring outside every region", CONF_SETUP_STARTED,
+     run_ring_cfg, ARG(RA_USED_OUTSIDE)},
+    {"proto.vring_addr.desc_partial", "descriptor table running past a region's end",
+     CONF_SETUP_STARTED, run_ring_cfg, ARG(RA_DESC_PARTIAL)},
+    {"proto.vring_addr.desc_misaligned", "descriptor table 8-byte aligned (spec: 16)",
+     CONF_SETUP_STARTED, run_ring_cfg, ARG(RA_DESC_MISALIGNED)},
+    {"proto.vring_addr.used_wraps", "used ring at 2^64 - 16", CONF_SETUP_STARTED, run_ring_cfg,
+     ARG(RA_USED_WRAPS)},
+    {"proto.vring_num.zero", "SET_VRING_NUM 0", CONF_SETUP_STARTED, run_ring_cfg, ARG(RN_ZERO)},
+    {"proto.vring_num.three", "SET_VRING_NUM 3 (not a power of two)", CONF_SETUP_STARTED,
+     run_ring_cfg, ARG(RN_THREE)},
+    {"proto.vring_num.hundred", "SET_VRING_NUM 100 (not a power of two)", CONF_SETUP_STARTED,
+     run_ring_cfg, ARG(RN_HUNDRED)},
+    {"proto.vring_num.65536", "SET_VRING_NUM 65536 (> 32768)", CONF_SETUP_STARTED, run_ring_cfg,
+     ARG(RN_65536)},
+    {"proto.vring_num.max", "SET_VRING_NUM 0xffffffff", CONF_SETUP_STARTED, run_ring_cfg,
+     ARG(RN_MAX)},
 };
 const size_t conf_proto_ncases = VT_ARRAY_SIZE(conf_proto_cases);

@@ -15,9 +15,9 @@
 
 /* How a chain may legitimately be answered besides "never". */
 enum tolerance {
-	TOL_NONE,    /* no used entry at all */
-	TOL_LEN0,    /* or completed with used.len 0 (refused at request level) */
-	TOL_ANY,     /* or served (the spec leaves it to the device); just survive */
+	TOL_NONE, /* no used entry at all */
+	TOL_LEN0, /* or completed with used.len 0 (refused at request level) */
+	TOL_ANY,  /* or served (the spec leaves it to the device); just survive */
 };
 
 struct ring_case {
@@ -141,7 +141,8 @@ static void b_ind_loop(struct fe_dev *d, struct fe_vq *vq, uint64_t g)
 	uint64_t t;
 	struct vring_desc *a = table(d, 2, &t);
 	a[0] = (struct vring_desc){.addr = g, .len = 16, .flags = VRING_DESC_F_NEXT, .next = 1};
-	a[1] = (struct vring_desc){.addr = g + 16, .len = 16, .flags = VRING_DESC_F_NEXT, .next = 0};
+	a[1] =
+	    (struct vring_desc){.addr = g + 16, .len = 16, .flags = VRING_DESC_F_NEXT, .next = 0};
 	fe_vq_raw_desc(vq, 0, t, 32, VRING_DESC_F_INDIRECT, 0);
 	push_head(vq, 0);
 }
@@ -162,7 +163,9 @@ static void b_ind_long(struct fe_dev *d, struct fe_vq *vq, uint64_t g)
 	uint64_t t;
 	struct vring_desc *a = table(d, n, &t);
 	for (unsigned i = 0; i + 1 < n; i++)
-		a[i] = (struct vring_desc){.addr = g + i % 256, .len = 1, .flags = VRING_DESC_F_NEXT,
+		a[i] = (struct vring_desc){.addr = g + i % 256,
+					   .len = 1,
+					   .flags = VRING_DESC_F_NEXT,
 					   .next = (uint16_t)(i + 1)};
 	a[n - 1] = (struct vring_desc){.addr = g + 4096, .len = 16, .flags = VRING_DESC_F_WRITE};
 	fe_vq_raw_desc(vq, 0, t, 16 * n, VRING_DESC_F_INDIRECT, 0);
@@ -261,8 +264,10 @@ static enum conf_result observe(struct conf_ctx *c, struct fe_vq *vq, uint16_t u
 				conf_outcome(c, "completed with len 0");
 				return CONF_PASS;
 			}
-			return conf_fail(c, "the back-end completed a malformed chain (used id %u, "
-					    "len %u)", id, len);
+			return conf_fail(c,
+					 "the back-end completed a malformed chain (used id %u, "
+					 "len %u)",
+					 id, len);
 		}
 		if (fe_vu_wait_closed(c->dev->vu, 1) == 1) {
 			conf_outcome(c, "closed");
@@ -301,53 +306,54 @@ static enum conf_result run_ring(struct conf_ctx *c)
 #define RING(fn, tol) (&(const struct ring_case){fn, tol})
 
 const struct conf_case conf_ring_cases[] = {
-	{"ring.desc_loop", "descriptor 0 -> 1 -> 0", CONF_SETUP_STARTED, run_ring,
-	 RING(b_loop, TOL_NONE)},
-	{"ring.desc_loop_self", "descriptor 0 -> 0", CONF_SETUP_STARTED, run_ring,
-	 RING(b_loop_self, TOL_NONE)},
-	{"ring.chain_exceeds_queue", "all descriptors chained, then back to the head",
-	 CONF_SETUP_STARTED, run_ring, RING(b_exceeds_queue, TOL_NONE)},
-	{"ring.next_out_of_range", "next = queue size", CONF_SETUP_STARTED, run_ring,
-	 RING(b_next_oob, TOL_NONE)},
-	{"ring.next_max", "next = 0xffff", CONF_SETUP_STARTED, run_ring,
-	 RING(b_next_max, TOL_NONE)},
-	{"ring.indirect_in_indirect", "an INDIRECT descriptor inside an indirect table",
-	 CONF_SETUP_STARTED, run_ring, RING(b_ind_in_ind, TOL_NONE)},
-	{"ring.indirect_with_next", "INDIRECT | NEXT", CONF_SETUP_STARTED, run_ring,
-	 RING(b_ind_next, TOL_NONE)},
-	{"ring.indirect_len_unaligned", "indirect table length 24 (not a multiple of 16)",
-	 CONF_SETUP_STARTED, run_ring, RING(b_ind_len24, TOL_NONE)},
-	{"ring.indirect_len_zero", "indirect table length 0", CONF_SETUP_STARTED, run_ring,
-	 RING(b_ind_len0, TOL_NONE)},
-	{"ring.indirect_outside", "indirect table outside every region", CONF_SETUP_STARTED,
-	 run_ring, RING(b_ind_outside, TOL_NONE)},
-	{"ring.indirect_wraps", "indirect table at 2^64 - 16", CONF_SETUP_STARTED, run_ring,
-	 RING(b_ind_wraps, TOL_NONE)},
-	{"ring.indirect_loop", "loop inside an indirect table", CONF_SETUP_STARTED, run_ring,
-	 RING(b_ind_loop, TOL_NONE)},
-	{"ring.indirect_next_out_of_range", "next past the end of an indirect table",
-	 CONF_SETUP_STARTED, run_ring, RING(b_ind_next_oob, TOL_NONE)},
-	{"ring.indirect_longer_than_queue", "indirect table of queue size + 1 entries "
-					    "(served or refused; must not crash)",
-	 CONF_SETUP_STARTED, run_ring, RING(b_ind_long, TOL_ANY)},
-	{"ring.addr_outside", "buffer outside every region", CONF_SETUP_STARTED, run_ring,
-	 RING(b_addr_outside, TOL_NONE)},
-	{"ring.addr_wraps", "addr + len wraps 2^64", CONF_SETUP_STARTED, run_ring,
-	 RING(b_addr_wraps, TOL_NONE)},
-	{"ring.addr_end_of_space", "addr + len == 2^64", CONF_SETUP_STARTED, run_ring,
-	 RING(b_addr_end, TOL_NONE)},
-	{"ring.len_past_region", "buffer starting in RAM and running into a hole",
-	 CONF_SETUP_STARTED, run_ring, RING(b_len_past_region, TOL_NONE)},
-	{"ring.len_huge", "a 4 GiB buffer in a small RAM", CONF_SETUP_STARTED, run_ring,
-	 RING(b_len_huge, TOL_NONE)},
-	{"ring.readable_after_writable", "a readable descriptor after a writable one "
-					 "(queue stopped or used.len 0)",
-	 CONF_SETUP_STARTED, run_ring, RING(b_rd_after_wr, TOL_LEN0)},
-	{"ring.avail_idx_jump", "avail idx moved by queue size + 1", CONF_SETUP_STARTED,
-	 run_ring, RING(b_avail_jump, TOL_NONE)},
-	{"ring.head_out_of_range", "avail ring head = queue size", CONF_SETUP_STARTED, run_ring,
-	 RING(b_head_oob, TOL_NONE)},
-	{"ring.head_max", "avail ring head = 0xffff", CONF_SETUP_STARTED, run_ring,
-	 RING(b_head_max, TOL_NONE)},
+    {"ring.desc_loop", "descriptor 0 -> 1 -> 0", CONF_SETUP_STARTED, run_ring,
+     RING(b_loop, TOL_NONE)},
+    {"ring.desc_loop_self", "descriptor 0 -> 0", CONF_SETUP_STARTED, run_ring,
+     RING(b_loop_self, TOL_NONE)},
+    {"ring.chain_exceeds_queue", "all descriptors chained, then back to the head",
+     CONF_SETUP_STARTED, run_ring, RING(b_exceeds_queue, TOL_NONE)},
+    {"ring.next_out_of_range", "next = queue size", CONF_SETUP_STARTED, run_ring,
+     RING(b_next_oob, TOL_NONE)},
+    {"ring.next_max", "next = 0xffff", CONF_SETUP_STARTED, run_ring, RING(b_next_max, TOL_NONE)},
+    {"ring.indirect_in_indirect", "an INDIRECT descriptor inside an indirect table",
+     CONF_SETUP_STARTED, run_ring, RING(b_ind_in_ind, TOL_NONE)},
+    {"ring.indirect_with_next", "INDIRECT | NEXT", CONF_SETUP_STARTED, run_ring,
+     RING(b_ind_next, TOL_NONE)},
+    {"ring.indirect_len_unaligned", "indirect table length 24 (not a multiple of 16)",
+     CONF_SETUP_STARTED, run_ring, RING(b_ind_len24, TOL_NONE)},
+    {"ring.indirect_len_zero", "indirect table length 0", CONF_SETUP_STARTED, run_ring,
+     RING(b_ind_len0, TOL_NONE)},
+    {"ring.indirect_outside", "indirect table outside every region", CONF_SETUP_STARTED, run_ring,
+     RING(b_ind_outside, TOL_NONE)},
+    {"ring.indirect_wraps", "indirect table at 2^64 - 16", CONF_SETUP_STARTED, run_ring,
+     RING(b_ind_wraps, TOL_NONE)},
+    {"ring.indirect_loop", "loop inside an indirect table", CONF_SETUP_STARTED, run_ring,
+     RING(b_ind_loop, TOL_NONE)},
+    {"ring.indirect_next_out_of_range", "next past the end of an indirect table",
+     CONF_SETUP_STARTED, run_ring, RING(b_ind_next_oob, TOL_NONE)},
+    {"ring.indirect_longer_than_queue",
+     "indirect table of queue size + 1 entries "
+     "(served or refused; must not crash)",
+     CONF_SETUP_STARTED, run_ring, RING(b_ind_long, TOL_ANY)},
+    {"ring.addr_outside", "buffer outside every region", CONF_SETUP_STARTED, run_ring,
+     RING(b_addr_outside, TOL_NONE)},
+    {"ring.addr_wraps", "addr + len wraps 2^64", CONF_SETUP_STARTED, run_ring,
+     RING(b_addr_wraps, TOL_NONE)},
+    {"ring.addr_end_of_space", "addr + len == 2^64", CONF_SETUP_STARTED, run_ring,
+     RING(b_addr_end, TOL_NONE)},
+    {"ring.len_past_region", "buffer starting in RAM and running into a hole", CONF_SETUP_STARTED,
+     run_ring, RING(b_len_past_region, TOL_NONE)},
+    {"ring.len_huge", "a 4 GiB buffer in a small RAM", CONF_SETUP_STARTED, run_ring,
+     RING(b_len_huge, TOL_NONE)},
+    {"ring.readable_after_writable",
+     "a readable descriptor after a writable one "
+     "(queue stopped or used.len 0)",
+     CONF_SETUP_STARTED, run_ring, RING(b_rd_after_wr, TOL_LEN0)},
+    {"ring.avail_idx_jump", "avail idx moved by queue size + 1", CONF_SETUP_STARTED, run_ring,
+     RING(b_avail_jump, TOL_NONE)},
+    {"ring.head_out_of_range", "avail ring head = queue size", CONF_SETUP_STARTED, run_ring,
+     RING(b_head_oob, TOL_NONE)},
+    {"ring.head_max", "avail ring head = 0xffff", CONF_SETUP_STARTED, run_ring,
+     RING(b_head_max, TOL_NONE)},
 };
 const size_t conf_ring_ncases = VT_ARRAY_SIZE(conf_ring_cases);

@@ -147,15 +147,14 @@ enum conf_result conf_expect_refusal_hdr(struct conf_ctx *c, const struct vhost_
 }
 
 enum conf_result conf_expect_refusal(struct conf_ctx *c, uint32_t request, uint32_t hdr_size,
-				     const void *payload, size_t len, const int *fds,
-				     unsigned nfds)
+				     const void *payload, size_t len, const int *fds, unsigned nfds)
 {
 	/* NEED_REPLY only means something once REPLY_ACK is negotiated. */
 	bool ack = fe_vu_has_protocol(c->dev->vu, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	struct vhost_user_header hdr = {
-		.request = request,
-		.flags = VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY_MASK : 0),
-		.size = hdr_size,
+	    .request = request,
+	    .flags = VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY_MASK : 0),
+	    .size = hdr_size,
 	};
 	return conf_expect_refusal_hdr(c, &hdr, payload, len, fds, nfds);
 }
@@ -195,8 +194,8 @@ enum conf_result conf_expect_survival(struct conf_ctx *c, uint32_t request, uint
 				      const void *payload, size_t len, const int *fds,
 				      unsigned nfds)
 {
-	struct vhost_user_header hdr = {.request = request, .flags = VHOST_USER_VERSION,
-					.size = hdr_size};
+	struct vhost_user_header hdr = {
+	    .request = request, .flags = VHOST_USER_VERSION, .size = hdr_size};
 	return conf_expect_survival_hdr(c, &hdr, payload, len, fds, nfds);
 }
 
@@ -242,7 +241,8 @@ enum conf_result conf_expect_canary_closed(struct conf_ctx *c)
 		struct pollfd p = {.fd = c->canary_fd, .events = POLLIN};
 		int n = poll(&p, 1, fe_remaining_ms(deadline));
 		if (n == 0)
-			return conf_fail(c, "the back-end kept an fd of a refused message (fd leak)");
+			return conf_fail(c,
+					 "the back-end kept an fd of a refused message (fd leak)");
 		if (n < 0 && errno != EINTR)
 			return conf_fail(c, "poll: %m");
 		if (n > 0 && read(c->canary_fd, &b, 1) == 0)
@@ -268,7 +268,7 @@ static bool proc_alive(pid_t pid)
 }
 
 struct run_state {
-	pid_t pid;          /* the back-end process, from the last connection */
+	pid_t pid; /* the back-end process, from the last connection */
 	bool unreachable;
 	char lost_after[128];
 	unsigned passed, failed, skipped;
@@ -305,8 +305,7 @@ static enum conf_result post_check(struct conf_ctx *c, struct run_state *st)
 	return res;
 }
 
-static void report(struct conf_ctx *c, struct run_state *st, const char *name,
-		   enum conf_result res)
+static void report(struct conf_ctx *c, struct run_state *st, const char *name, enum conf_result res)
 {
 	static const char *const words[] = {"PASS", "FAIL", "SKIP"};
 	FILE *f = c->probe->out;
@@ -414,9 +413,9 @@ int conf_run(struct probe_ctx *ctx, const char *const *filters, size_t nfilters,
 		const struct conf_case *cases;
 		size_t n;
 	} tables[] = {
-		{conf_proto_cases, conf_proto_ncases},
-		{conf_ring_cases, conf_ring_ncases},
-		{ctx->device->cases, ctx->device->ncases},
+	    {conf_proto_cases, conf_proto_ncases},
+	    {conf_ring_cases, conf_ring_ncases},
+	    {ctx->device->cases, ctx->device->ncases},
 	};
 	struct conf_ctx c = {.probe = ctx, .settle_ms = settle_ms, .canary_fd = -1};
 	struct run_state st = {0};
@@ -451,7 +450,8 @@ int conf_run(struct probe_ctx *ctx, const char *const *filters, size_t nfilters,
 		json_object_object_add(o, "passed", json_object_new_int((int)st.passed));
 		json_object_object_add(o, "failed", json_object_new_int((int)st.failed));
 		json_object_object_add(o, "skipped", json_object_new_int((int)st.skipped));
-		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		fprintf(ctx->out, "%s\n",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 	} else {
 		fprintf(ctx->out, "refusals: %u nack, %u closed, %u silent; %u skipped\n", st.nack,

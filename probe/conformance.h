@@ -49,11 +49,11 @@ struct conf_ctx {
 	const struct probe_ctx *probe;
 	struct fe_dev_opts opts; /* what conf_open() connects with; cases may change a copy */
 	const struct conf_case *cur;
-	struct fe_dev *dev;      /* the case's connection (NULL with CONF_SETUP_NONE) */
-	int settle_ms;           /* how long "nothing happens" is watched for */
-	int canary_fd;           /* read end of the fd-leak canary pipe, or -1 */
+	struct fe_dev *dev; /* the case's connection (NULL with CONF_SETUP_NONE) */
+	int settle_ms;	    /* how long "nothing happens" is watched for */
+	int canary_fd;	    /* read end of the fd-leak canary pipe, or -1 */
 	char reason[512];
-	char outcome[160];       /* how the back-end reacted, when there was a choice */
+	char outcome[160]; /* how the back-end reacted, when there was a choice */
 };
 
 enum conf_result conf_fail(struct conf_ctx *c, const char *fmt, ...) VT_PRINTF(2, 3);
@@ -61,8 +61,8 @@ enum conf_result conf_skip(struct conf_ctx *c, const char *fmt, ...) VT_PRINTF(2
 void conf_outcome(struct conf_ctx *c, const char *fmt, ...) VT_PRINTF(2, 3);
 
 /* Opens a connection with opts up to setup. On failure: <0 and c->reason set. */
-VT_MUST_USE int conf_open(struct conf_ctx *c, const struct fe_dev_opts *opts,
-			  enum conf_setup setup, struct fe_dev **ret);
+VT_MUST_USE int conf_open(struct conf_ctx *c, const struct fe_dev_opts *opts, enum conf_setup setup,
+			  struct fe_dev **ret);
 /* The device profile's sanity request on a started device (FAIL with `when` in the reason). */
 enum conf_result conf_sanity(struct conf_ctx *c, struct fe_dev *d, unsigned q, const char *when);
 

@@ -20,7 +20,7 @@ static int generic_sanity(struct fe_dev *d, unsigned q, char *reason, size_t len
 }
 
 const struct probe_device probe_device_generic = {
-	.name = "generic",
-	.summary = "any back-end; sanity = negotiate, start, answer GET_FEATURES",
-	.sanity = generic_sanity,
+    .name = "generic",
+    .summary = "any back-end; sanity = negotiate, start, answer GET_FEATURES",
+    .sanity = generic_sanity,
 };

@@ -21,8 +21,8 @@ struct copy_req {
 	unsigned nrd;
 	uint32_t wr[NULL_MAX_SEGS];
 	unsigned nwr;
-	unsigned flags;      /* FE_VQ_ADD_* */
-	bool straddle;       /* first readable and first writable buffers straddle regions */
+	unsigned flags; /* FE_VQ_ADD_* */
+	bool straddle;	/* first readable and first writable buffers straddle regions */
 };
 
 static uint8_t pattern(uint32_t seed, size_t i)
@@ -151,15 +151,14 @@ static enum conf_result run_copy(struct conf_ctx *c)
 
 static const struct copy_req req_direct = {.rd = {100}, .nrd = 1, .wr = {128}, .nwr = 1};
 static const struct copy_req req_indirect = {
-	.rd = {100}, .nrd = 1, .wr = {128}, .nwr = 1, .flags = FE_VQ_ADD_INDIRECT};
+    .rd = {100}, .nrd = 1, .wr = {128}, .nwr = 1, .flags = FE_VQ_ADD_INDIRECT};
 static const struct copy_req req_scattered = {
-	.rd = {1, 7, 64, 3, 500, 4096}, .nrd = 6, .wr = {13, 13, 200, 1000, 3500}, .nwr = 5};
-static const struct copy_req req_scattered_ind = {
-	.rd = {1, 7, 64, 3, 500, 4096},
-	.nrd = 6,
-	.wr = {13, 13, 200, 1000, 3500},
-	.nwr = 5,
-	.flags = FE_VQ_ADD_INDIRECT};
+    .rd = {1, 7, 64, 3, 500, 4096}, .nrd = 6, .wr = {13, 13, 200, 1000, 3500}, .nwr = 5};
+static const struct copy_req req_scattered_ind = {.rd = {1, 7, 64, 3, 500, 4096},
+						  .nrd = 6,
+						  .wr = {13, 13, 200, 1000, 3500},
+						  .nwr = 5,
+						  .flags = FE_VQ_ADD_INDIRECT};
 static const struct copy_req req_short_wr = {.rd = {300}, .nrd = 1, .wr = {50}, .nwr = 1};
 static const struct copy_req req_only_rd = {.rd = {64}, .nrd = 1};
 static const struct copy_req req_only_wr = {.wr = {64}, .nwr = 1};
@@ -169,8 +168,8 @@ static const struct copy_req req_big = {.rd = {1 << 20}, .nrd = 1, .wr = {1 << 2
 static enum conf_result run_cross_region(struct conf_ctx *c)
 {
 	struct fe_dev_opts o = c->opts;
-	struct copy_req req = {.rd = {8192, 33}, .nrd = 2, .wr = {6000, 3000}, .nwr = 2,
-			       .straddle = true};
+	struct copy_req req = {
+	    .rd = {8192, 33}, .nrd = 2, .wr = {6000, 3000}, .nwr = 2, .straddle = true};
 	char why[384];
 
 	o.mem.layout = FE_MEM_LAYOUT_ADJACENT;
@@ -201,7 +200,8 @@ static enum conf_result run_batch(struct conf_ctx *c)
 		if (fe_mem_write(d->mem, bufs[i], v, sizeof(v)) < 0)
 			abort();
 		struct fe_seg s[2] = {{bufs[i], 32, false}, {bufs[i] + 32, 32, true}};
-		if (fe_vq_add(vq, s, 2, i % 2 ? FE_VQ_ADD_INDIRECT : 0, (void *)(uintptr_t)(i + 1)) < 0)
+		if (fe_vq_add(vq, s, 2, i % 2 ? FE_VQ_ADD_INDIRECT : 0,
+			      (void *)(uintptr_t)(i + 1)) < 0)
 			return conf_fail(c, "add %u failed", i);
 	}
 	if (fe_vq_kick(vq) < 0)
@@ -218,45 +218,45 @@ static enum conf_result run_batch(struct conf_ctx *c)
 			if (fe_mem_read(d->mem, bufs[i] + 32, out, sizeof(out)) < 0)
 				abort();
 			if (u.len != 32 || out[0] != (uint8_t)i || out[31] != (uint8_t)i)
-				return conf_fail(c, "chain %u: len %u, data 0x%02x", i, u.len, out[0]);
+				return conf_fail(c, "chain %u: len %u, data 0x%02x", i, u.len,
+						 out[0]);
 			done++;
 		}
 		if (r != -EAGAIN)
 			return conf_fail(c, "bad completion: %s", vq->error);
 	}
-	conf_outcome(c, "%llu kicks, %llu suppressed, %llu calls",
-		     (unsigned long long)vq->stats.kicks,
-		     (unsigned long long)vq->stats.kicks_suppressed,
-		     (unsigned long long)vq->stats.calls);
+	conf_outcome(
+	    c, "%llu kicks, %llu suppressed, %llu calls", (unsigned long long)vq->stats.kicks,
+	    (unsigned long long)vq->stats.kicks_suppressed, (unsigned long long)vq->stats.calls);
 	return CONF_PASS;
 }
 
 static const struct conf_case null_cases[] = {
-	{"null.copy_direct", "copy through two direct descriptors", CONF_SETUP_STARTED, run_copy,
-	 &req_direct},
-	{"null.copy_indirect", "copy through one indirect table", CONF_SETUP_STARTED, run_copy,
-	 &req_indirect},
-	{"null.copy_scattered", "6 readable and 5 writable buffers of odd sizes",
-	 CONF_SETUP_STARTED, run_copy, &req_scattered},
-	{"null.copy_scattered_indirect", "the same in an indirect table", CONF_SETUP_STARTED,
-	 run_copy, &req_scattered_ind},
-	{"null.short_writable", "writable part shorter than readable: used.len = writable",
-	 CONF_SETUP_STARTED, run_copy, &req_short_wr},
-	{"null.only_readable", "no writable buffer: used.len 0", CONF_SETUP_STARTED, run_copy,
-	 &req_only_rd},
-	{"null.only_writable", "no readable buffer: used.len 0, nothing written",
-	 CONF_SETUP_STARTED, run_copy, &req_only_wr},
-	{"null.copy_1mib", "1 MiB each way", CONF_SETUP_STARTED, run_copy, &req_big},
-	{"null.cross_region", "buffers straddling two gpa-adjacent regions (direct, indirect)",
-	 CONF_SETUP_NONE, run_cross_region, NULL},
-	{"null.batch", "64 chains (direct and indirect) behind one kick", CONF_SETUP_STARTED,
-	 run_batch, NULL},
+    {"null.copy_direct", "copy through two direct descriptors", CONF_SETUP_STARTED, run_copy,
+     &req_direct},
+    {"null.copy_indirect", "copy through one indirect table", CONF_SETUP_STARTED, run_copy,
+     &req_indirect},
+    {"null.copy_scattered", "6 readable and 5 writable buffers of odd sizes", CONF_SETUP_STARTED,
+     run_copy, &req_scattered},
+    {"null.copy_scattered_indirect", "the same in an indirect table", CONF_SETUP_STARTED, run_copy,
+     &req_scattered_ind},
+    {"null.short_writable", "writable part shorter than readable: used.len = writable",
+     CONF_SETUP_STARTED, run_copy, &req_short_wr},
+    {"null.only_readable", "no writable buffer: used.len 0", CONF_SETUP_STARTED, run_copy,
+     &req_only_rd},
+    {"null.only_writable", "no readable buffer: used.len 0, nothing written", CONF_SETUP_STARTED,
+     run_copy, &req_only_wr},
+    {"null.copy_1mib", "1 MiB each way", CONF_SETUP_STARTED, run_copy, &req_big},
+    {"null.cross_region", "buffers straddling two gpa-adjacent regions (direct, indirect)",
+     CONF_SETUP_NONE, run_cross_region, NULL},
+    {"null.batch", "64 chains (direct and indirect) behind one kick", CONF_SETUP_STARTED, run_batch,
+     NULL},
 };
 
 const struct probe_device probe_device_null = {
-	.name = "null",
-	.summary = "vtrust null test device: copies readable bytes to writable bytes",
-	.sanity = null_sanity,
-	.cases = null_cases,
-	.ncases = VT_ARRAY_SIZE(null_cases),
+    .name = "null",
+    .summary = "vtrust null test device: copies readable bytes to writable bytes",
+    .sanity = null_sanity,
+    .cases = null_cases,
+    .ncases = VT_ARRAY_SIZE(null_cases),
 };

@@ -45,9 +45,10 @@ static bool looks_random(const uint8_t *p, size_t n)
 	return n > 0;
 }
 
-/* Submits writable segments of the given sizes; checks used.len == min(total, cap) and the bytes. */
-static int fill_req(struct fe_dev *d, unsigned q, const uint32_t *sizes, unsigned n,
-		    unsigned flags, bool straddle, char *reason, size_t rlen)
+/* Submits writable segments of the given sizes; checks used.len == min(total, cap) and the bytes.
+ */
+static int fill_req(struct fe_dev *d, unsigned q, const uint32_t *sizes, unsigned n, unsigned flags,
+		    bool straddle, char *reason, size_t rlen)
 {
 	struct fe_seg segs[32];
 	uint64_t total = 0;
@@ -56,8 +57,8 @@ static int fill_req(struct fe_dev *d, unsigned q, const uint32_t *sizes, unsigne
 		segs[i].len = sizes[i];
 		segs[i].write = true;
 		r = straddle && i == 0 && sizes[i] >= 2
-			    ? fe_mem_alloc_straddle(d->mem, sizes[i], sizes[i] / 2, &segs[i].gpa)
-			    : fe_mem_alloc(d->mem, VT_MAX(sizes[i], 1u), 1, &segs[i].gpa);
+			? fe_mem_alloc_straddle(d->mem, sizes[i], sizes[i] / 2, &segs[i].gpa)
+			: fe_mem_alloc(d->mem, VT_MAX(sizes[i], 1u), 1, &segs[i].gpa);
 		if (r < 0) {
 			n = i;
 			r = fail(reason, rlen, r, "no guest memory for %u bytes", sizes[i]);
@@ -219,7 +220,7 @@ static enum conf_result run_full_ring(struct conf_ctx *c)
 	struct fe_vq *vq = d->vqs[0];
 	unsigned n = VT_MIN(256u, (unsigned)vq->num);
 	uint64_t *bufs = calloc(n, sizeof(*bufs));
-	uint8_t (*got)[32] = calloc(n, 32);
+	uint8_t(*got)[32] = calloc(n, 32);
 	enum conf_result res = CONF_PASS;
 	if (!bufs || !got)
 		abort();
@@ -282,7 +283,8 @@ static enum conf_result run_leak_without_feature(struct conf_ctx *c)
 	if (fe_vq_add(c->dev->vqs[1], &s, 1, 0, NULL) < 0 || fe_vq_kick(c->dev->vqs[1]) < 0)
 		return conf_fail(c, "cannot add to queue 1");
 	if (fe_vq_wait(c->dev->vqs[1], 100, FE_VQ_WAIT_EVENTFD) != -ETIMEDOUT)
-		return conf_fail(c, "a buffer on queue 1 was used although LEAK was not negotiated");
+		return conf_fail(c,
+				 "a buffer on queue 1 was used although LEAK was not negotiated");
 	return conf_sanity(c, c->dev, 0, "requestq next to unnegotiated leak queues");
 }
 
@@ -305,11 +307,11 @@ static enum conf_result run_leak_malformed(struct conf_ctx *c)
 		unsigned n;
 		uint32_t want;
 	} bufs[] = {
-		{{{a, 16, false}, {b, 32, true}}, 2, 0},      /* unequal halves */
-		{{{a, 16, true}, {b, 16, false}}, 2, 0},      /* wrong order */
-		{{{a, 16, false}}, 1, 0},                     /* read-only */
-		{{{b, 2 * RNG_CAP, true}}, 1, 0},             /* larger than the cap */
-		{{{alloc_untouched(d, 64), 64, true}}, 1, 64}, /* a good fill */
+	    {{{a, 16, false}, {b, 32, true}}, 2, 0},	   /* unequal halves */
+	    {{{a, 16, true}, {b, 16, false}}, 2, 0},	   /* wrong order */
+	    {{{a, 16, false}}, 1, 0},			   /* read-only */
+	    {{{b, 2 * RNG_CAP, true}}, 1, 0},		   /* larger than the cap */
+	    {{{alloc_untouched(d, 64), 64, true}}, 1, 64}, /* a good fill */
 	};
 	/* b's 2*cap bytes: give it real memory. */
 	uint64_t big;
@@ -353,8 +355,8 @@ static enum conf_result run_state_garbage(struct conf_ctx *c)
 	if (!fe_vu_has_protocol(d->vu, VHOST_USER_PROTOCOL_F_DEVICE_STATE))
 		return conf_skip(c, "DEVICE_STATE not offered");
 	static const uint8_t junk[][40] = {
-		"VTRNGLK1\x01\0\0\0\0\0\0\0\x07\0\0\0", /* active = 7 */
-		"not a state at all",
+	    "VTRNGLK1\x01\0\0\0\0\0\0\0\x07\0\0\0", /* active = 7 */
+	    "not a state at all",
 	};
 	for (unsigned i = 0; i < VT_ARRAY_SIZE(junk); i++) {
 		int r = fe_vu_load_state(d->vu, junk[i], i == 0 ? 32 : 18);
@@ -379,8 +381,9 @@ static enum conf_result run_state_oversized(struct conf_ctx *c)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return conf_fail(c, "pipe: %m");
 	int backend_fd;
-	int r = fe_vu_set_device_state_fd(d->vu, VHOST_USER_TRANSFER_STATE_DIRECTION_LOAD,
-					  VHOST_USER_TRANSFER_STATE_PHASE_STOPPED, p[0], &backend_fd);
+	int r =
+	    fe_vu_set_device_state_fd(d->vu, VHOST_USER_TRANSFER_STATE_DIRECTION_LOAD,
+				      VHOST_USER_TRANSFER_STATE_PHASE_STOPPED, p[0], &backend_fd);
 	close(p[0]);
 	if (r < 0) {
 		close(p[1]);
@@ -419,39 +422,39 @@ static enum conf_result run_state_oversized(struct conf_ctx *c)
 }
 
 static const struct conf_case rng_cases[] = {
-	{"rng.qemu72_linux", "QEMU 7.2 features 0x170000000, queue size 4, 16 x 64 B",
-	 CONF_SETUP_NONE, run_qemu72, NULL},
-	{"rng.readable_only", "no writable bytes: len 0, counted malformed, queue serves on",
-	 CONF_SETUP_STARTED, run_readable_only, NULL},
-	{"rng.readable_after_writable", "readable after writable: len 0, nothing written",
-	 CONF_SETUP_STARTED, run_readable_after_writable, NULL},
-	{"rng.inflated_length", "1 MiB writable: capped at 64 KiB, nothing past used.len",
-	 CONF_SETUP_STARTED, run_fill, fill_inflated},
-	{"rng.exact_cap", "exactly the cap over two segments", CONF_SETUP_STARTED, run_fill,
-	 fill_exact_cap},
-	{"rng.scattered", "7 writable segments of odd sizes (one empty)", CONF_SETUP_STARTED,
-	 run_fill, fill_scattered},
-	{"rng.indirect", "writable segments in an indirect table", CONF_SETUP_STARTED, run_fill,
-	 fill_indirect},
-	{"rng.cross_region", "buffers straddling gpa-adjacent regions (direct, indirect)",
-	 CONF_SETUP_NONE, run_cross_region, NULL},
-	{"rng.full_ring", "a full ring behind one kick, all completions distinct",
-	 CONF_SETUP_STARTED, run_full_ring, NULL},
-	{"rng.leak_without_feature", "leak queues started without LEAK are never used",
-	 CONF_SETUP_NONE, run_leak_without_feature, NULL},
-	{"rng.leak_malformed", "malformed leak buffers: len 0 at the event, good ones served",
-	 CONF_SETUP_NONE, run_leak_malformed, NULL},
-	{"rng.state_garbage", "DEVICE_STATE load of garbage: refused at CHECK", CONF_SETUP_NEGOTIATED,
-	 run_state_garbage, NULL},
-	{"rng.state_oversized", "16 MiB DEVICE_STATE stream: refused, no hang",
-	 CONF_SETUP_NEGOTIATED, run_state_oversized, NULL},
+    {"rng.qemu72_linux", "QEMU 7.2 features 0x170000000, queue size 4, 16 x 64 B", CONF_SETUP_NONE,
+     run_qemu72, NULL},
+    {"rng.readable_only", "no writable bytes: len 0, counted malformed, queue serves on",
+     CONF_SETUP_STARTED, run_readable_only, NULL},
+    {"rng.readable_after_writable", "readable after writable: len 0, nothing written",
+     CONF_SETUP_STARTED, run_readable_after_writable, NULL},
+    {"rng.inflated_length", "1 MiB writable: capped at 64 KiB, nothing past used.len",
+     CONF_SETUP_STARTED, run_fill, fill_inflated},
+    {"rng.exact_cap", "exactly the cap over two segments", CONF_SETUP_STARTED, run_fill,
+     fill_exact_cap},
+    {"rng.scattered", "7 writable segments of odd sizes (one empty)", CONF_SETUP_STARTED, run_fill,
+     fill_scattered},
+    {"rng.indirect", "writable segments in an indirect table", CONF_SETUP_STARTED, run_fill,
+     fill_indirect},
+    {"rng.cross_region", "buffers straddling gpa-adjacent regions (direct, indirect)",
+     CONF_SETUP_NONE, run_cross_region, NULL},
+    {"rng.full_ring", "a full ring behind one kick, all completions distinct", CONF_SETUP_STARTED,
+     run_full_ring, NULL},
+    {"rng.leak_without_feature", "leak queues started without LEAK are never used", CONF_SETUP_NONE,
+     run_leak_without_feature, NULL},
+    {"rng.leak_malformed", "malformed leak buffers: len 0 at the event, good ones served",
+     CONF_SETUP_NONE, run_leak_malformed, NULL},
+    {"rng.state_garbage", "DEVICE_STATE load of garbage: refused at CHECK", CONF_SETUP_NEGOTIATED,
+     run_state_garbage, NULL},
+    {"rng.state_oversized", "16 MiB DEVICE_STATE stream: refused, no hang", CONF_SETUP_NEGOTIATED,
+     run_state_oversized, NULL},
 };
 
 const struct probe_device probe_device_rng = {
-	.name = "rng",
-	.summary = "vtrust entropy device: virtio-rng + VIRTIO_RNG_F_LEAK leak queues",
-	.defaults = rng_defaults,
-	.sanity = rng_sanity,
-	.cases = rng_cases,
-	.ncases = VT_ARRAY_SIZE(rng_cases),
+    .name = "rng",
+    .summary = "vtrust entropy device: virtio-rng + VIRTIO_RNG_F_LEAK leak queues",
+    .defaults = rng_defaults,
+    .sanity = rng_sanity,
+    .cases = rng_cases,
+    .ncases = VT_ARRAY_SIZE(rng_cases),
 };

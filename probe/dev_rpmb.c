@@ -101,8 +101,8 @@ int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter)
 	return r;
 }
 
-int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter,
-		uint16_t addr, uint16_t nblk, const uint8_t *data, uint32_t *ret_counter)
+int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter, uint16_t addr,
+		uint16_t nblk, const uint8_t *data, uint32_t *ret_counter)
 {
 	struct rpmb_frame *in = calloc((size_t)nblk + 1, sizeof(*in)), out;
 	if (!in)
@@ -163,7 +163,8 @@ static int rpmb_sanity(struct fe_dev *d, unsigned q, char *reason, size_t len)
 	uint32_t c;
 	int r = prpmb_counter(d, NULL, &c);
 	if (r < 0) {
-		snprintf(reason, len, "GET_WRITE_COUNTER: %s", r == -ETIMEDOUT ? "timeout" : strerror(-r));
+		snprintf(reason, len, "GET_WRITE_COUNTER: %s",
+			 r == -ETIMEDOUT ? "timeout" : strerror(-r));
 		return r;
 	}
 	/* A device that refuses service after an export answers GENERAL_FAILURE. */
@@ -396,22 +397,26 @@ static enum conf_result run_ranges(struct conf_ctx *c)
 	if (prpmb_config(c->dev, &cfg) < 0)
 		return conf_fail(c, "GET_CONFIG");
 	unsigned blocks = cfg.capacity * 512u;
-	uint8_t *data = calloc((size_t)cfg.max_wr + 1, 256), *back = calloc((size_t)cfg.max_rd + 1, 256);
+	uint8_t *data = calloc((size_t)cfg.max_wr + 1, 256),
+		*back = calloc((size_t)cfg.max_rd + 1, 256);
 	enum conf_result res = CONF_FAIL;
 	int r;
 	if ((r = prpmb_write(c->dev, conf_key, ctr, (uint16_t)(blocks - 1), 2 > cfg.max_wr ? 1 : 2,
-			     data, NULL)) != (cfg.max_wr >= 2 ? RPMB_RES_ADDR_FAILURE : RPMB_RES_OK)) {
+			     data, NULL)) !=
+	    (cfg.max_wr >= 2 ? RPMB_RES_ADDR_FAILURE : RPMB_RES_OK)) {
 		conf_fail(c, "write across the end: %d", r);
 		goto out;
 	}
 	if (cfg.max_wr < 2)
 		goto out;
-	if ((r = prpmb_write(c->dev, conf_key, ctr, 0xffff, 1, data, NULL)) != RPMB_RES_ADDR_FAILURE &&
+	if ((r = prpmb_write(c->dev, conf_key, ctr, 0xffff, 1, data, NULL)) !=
+		RPMB_RES_ADDR_FAILURE &&
 	    blocks <= 0xffff) {
 		conf_fail(c, "write at 0xffff: %d", r);
 		goto out;
 	}
-	if ((r = prpmb_read(c->dev, conf_key, (uint16_t)blocks, 1, back)) != RPMB_RES_ADDR_FAILURE &&
+	if ((r = prpmb_read(c->dev, conf_key, (uint16_t)blocks, 1, back)) !=
+		RPMB_RES_ADDR_FAILURE &&
 	    blocks <= 0xffff) {
 		conf_fail(c, "read past the end: %d", r);
 		goto out;
@@ -447,12 +452,9 @@ static enum conf_result run_malformed(struct conf_ctx *c)
 		uint32_t rd, wr;
 		uint32_t want_len;
 	} cases[] = {
-		{"700 readable bytes", 700, 512, 512},
-		{"10 readable bytes", 10, 512, 512},
-		{"no readable bytes", 0, 512, 512},
-		{"writable room of 100 bytes", 512, 100, 0},
-		{"no writable room", 512, 0, 0},
-		{"64 frames", 64 * 512, 512, 512},
+	    {"700 readable bytes", 700, 512, 512}, {"10 readable bytes", 10, 512, 512},
+	    {"no readable bytes", 0, 512, 512},	   {"writable room of 100 bytes", 512, 100, 0},
+	    {"no writable room", 512, 0, 0},	   {"64 frames", 64 * 512, 512, 512},
 	};
 	for (size_t i = 0; i < VT_ARRAY_SIZE(cases); i++) {
 		struct fe_seg s[2];
@@ -476,7 +478,8 @@ static enum conf_result run_malformed(struct conf_ctx *c)
 		struct fe_used u;
 		int r = fe_dev_submit(d, 0, s, n, &u);
 		if (r < 0)
-			return conf_fail(c, "%s: not completed (%s)", cases[i].what, fe_dev_error(d, 0));
+			return conf_fail(c, "%s: not completed (%s)", cases[i].what,
+					 fe_dev_error(d, 0));
 		if (u.len != cases[i].want_len)
 			return conf_fail(c, "%s: used.len %u, expected %u", cases[i].what, u.len,
 					 cases[i].want_len);
@@ -529,20 +532,23 @@ static enum conf_result run_split(struct conf_ctx *c)
 			s[n++].write = true;
 		}
 		struct fe_used u;
-		if (fe_vq_submit(d->vqs[0], s, n, ind ? FE_VQ_ADD_INDIRECT : 0, d->opts.timeout_ms, &u) < 0)
+		if (fe_vq_submit(d->vqs[0], s, n, ind ? FE_VQ_ADD_INDIRECT : 0, d->opts.timeout_ms,
+				 &u) < 0)
 			return conf_fail(c, "not completed: %s", fe_dev_error(d, 0));
 		if (u.len != 512)
 			return conf_fail(c, "used.len %u", u.len);
 		if (fe_mem_read(d->mem, s[5].gpa, out[0].b, 100) < 0 ||
 		    fe_mem_read(d->mem, s[6].gpa, out[0].b + 100, 412) < 0)
 			return conf_fail(c, "mem");
-		uint16_t want = ind ? RPMB_RES_COUNT_FAILURE : RPMB_RES_OK; /* the second is a replay */
+		uint16_t want =
+		    ind ? RPMB_RES_COUNT_FAILURE : RPMB_RES_OK; /* the second is a replay */
 		EXPECT(c, ind ? "indirect replay" : "direct", rpmb_result(&out[0]), want);
 		if (rpmb_cl_check_mac(conf_key, out, 1) < 0)
 			return conf_fail(c, "bad MAC on the response");
 	}
 	uint8_t back[2 * 256];
-	if (prpmb_read(d, conf_key, 60, 2, back) != RPMB_RES_OK || vt_ct_memcmp(back, data, 512) != 0)
+	if (prpmb_read(d, conf_key, 60, 2, back) != RPMB_RES_OK ||
+	    vt_ct_memcmp(back, data, 512) != 0)
 		return conf_fail(c, "data not written");
 	return CONF_PASS;
 }
@@ -635,33 +641,33 @@ out:
 }
 
 static const struct conf_case rpmb_cases[] = {
-	{"rpmb.config", "3-byte config space, no feature bits", CONF_SETUP_STARTED, run_config, NULL},
-	{"rpmb.no_key", "NO_AUTH_KEY before PROGRAM_KEY (fresh store only)", CONF_SETUP_STARTED,
-	 run_no_key, NULL},
-	{"rpmb.program_key", "one-time programmable key; block_count checked", CONF_SETUP_STARTED,
-	 run_program_key, NULL},
-	{"rpmb.counter", "GET_WRITE_COUNTER: nonce, MAC, block_count", CONF_SETUP_STARTED,
-	 run_counter, NULL},
-	{"rpmb.write_read", "one-block, max_wr_cnt-block writes; multi-block reads; last block",
-	 CONF_SETUP_STARTED, run_write_read, NULL},
-	{"rpmb.replay_auth", "replay -> COUNT_FAILURE, tampering -> AUTH_FAILURE",
-	 CONF_SETUP_STARTED, run_replay, NULL},
-	{"rpmb.ranges", "ADDR_FAILURE and block-count limits", CONF_SETUP_STARTED, run_ranges, NULL},
-	{"rpmb.malformed", "chains without whole frames or room: GENERAL_FAILURE or len 0",
-	 CONF_SETUP_STARTED, run_malformed, NULL},
-	{"rpmb.split_frames", "frames split across descriptors, direct and indirect",
-	 CONF_SETUP_STARTED, run_split, NULL},
-	{"rpmb.persist", "stop/cont, reconnect, snapshot replay: counter never goes back",
-	 CONF_SETUP_STARTED, run_persist, NULL},
-	{"rpmb.device_state", "DEVICE_STATE save refuses service; load resumes",
-	 CONF_SETUP_STARTED, run_device_state, NULL},
+    {"rpmb.config", "3-byte config space, no feature bits", CONF_SETUP_STARTED, run_config, NULL},
+    {"rpmb.no_key", "NO_AUTH_KEY before PROGRAM_KEY (fresh store only)", CONF_SETUP_STARTED,
+     run_no_key, NULL},
+    {"rpmb.program_key", "one-time programmable key; block_count checked", CONF_SETUP_STARTED,
+     run_program_key, NULL},
+    {"rpmb.counter", "GET_WRITE_COUNTER: nonce, MAC, block_count", CONF_SETUP_STARTED, run_counter,
+     NULL},
+    {"rpmb.write_read", "one-block, max_wr_cnt-block writes; multi-block reads; last block",
+     CONF_SETUP_STARTED, run_write_read, NULL},
+    {"rpmb.replay_auth", "replay -> COUNT_FAILURE, tampering -> AUTH_FAILURE", CONF_SETUP_STARTED,
+     run_replay, NULL},
+    {"rpmb.ranges", "ADDR_FAILURE and block-count limits", CONF_SETUP_STARTED, run_ranges, NULL},
+    {"rpmb.malformed", "chains without whole frames or room: GENERAL_FAILURE or len 0",
+     CONF_SETUP_STARTED, run_malformed, NULL},
+    {"rpmb.split_frames", "frames split across descriptors, direct and indirect",
+     CONF_SETUP_STARTED, run_split, NULL},
+    {"rpmb.persist", "stop/cont, reconnect, snapshot replay: counter never goes back",
+     CONF_SETUP_STARTED, run_persist, NULL},
+    {"rpmb.device_state", "DEVICE_STATE save refuses service; load resumes", CONF_SETUP_STARTED,
+     run_device_state, NULL},
 };
 
 const struct probe_device probe_device_rpmb = {
-	.name = "rpmb",
-	.summary = "vtrust virtio-rpmb device (GET_WRITE_COUNTER sanity request)",
-	.defaults = rpmb_defaults,
-	.sanity = rpmb_sanity,
-	.cases = rpmb_cases,
-	.ncases = VT_ARRAY_SIZE(rpmb_cases),
+    .name = "rpmb",
+    .summary = "vtrust virtio-rpmb device (GET_WRITE_COUNTER sanity request)",
+    .defaults = rpmb_defaults,
+    .sanity = rpmb_sanity,
+    .cases = rpmb_cases,
+    .ncases = VT_ARRAY_SIZE(rpmb_cases),
 };

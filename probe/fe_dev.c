@@ -7,12 +7,12 @@
 void fe_dev_opts_init(struct fe_dev_opts *o)
 {
 	*o = (struct fe_dev_opts){
-		.timeout_ms = FE_DEV_DEFAULT_TIMEOUT_MS,
-		.nvqs = 1,
-		.queue_size = FE_DEV_DEFAULT_QUEUE_SIZE,
-		.init = FE_VU_INIT_OPTS_DEFAULT,
-		.ack_policy = FE_VU_ACK_QEMU,
-		.feat_mode = FE_FEAT_AUTO,
+	    .timeout_ms = FE_DEV_DEFAULT_TIMEOUT_MS,
+	    .nvqs = 1,
+	    .queue_size = FE_DEV_DEFAULT_QUEUE_SIZE,
+	    .init = FE_VU_INIT_OPTS_DEFAULT,
+	    .ack_policy = FE_VU_ACK_QEMU,
+	    .feat_mode = FE_FEAT_AUTO,
 	};
 }
 
@@ -75,8 +75,8 @@ int fe_dev_open(const struct fe_dev_opts *opts, struct fe_dev **ret)
 static struct fe_vu_start_opts start_opts(const struct fe_dev *d)
 {
 	uint64_t f = d->opts.feat_mode == FE_FEAT_EXACT
-			     ? d->opts.features
-			     : d->vu->features & (FE_DRIVER_FEATURES | d->opts.device_features);
+			 ? d->opts.features
+			 : d->vu->features & (FE_DRIVER_FEATURES | d->opts.device_features);
 	return (struct fe_vu_start_opts){.features = f, .no_vring_enable = d->opts.no_vring_enable};
 }
 

@@ -26,12 +26,12 @@ struct fe_dev_opts {
 	const char *socket_path;
 	int timeout_ms; /* every reply wait; 0 = FE_DEV_DEFAULT_TIMEOUT_MS */
 	struct fe_mem_opts mem;
-	unsigned nvqs;       /* 0 = 1 */
+	unsigned nvqs;	     /* 0 = 1 */
 	uint16_t queue_size; /* 0 = FE_DEV_DEFAULT_QUEUE_SIZE */
 	struct fe_vu_init_opts init;
 	enum fe_vu_ack_policy ack_policy;
 	enum fe_feat_mode feat_mode;
-	uint64_t features;        /* FE_FEAT_EXACT */
+	uint64_t features;	  /* FE_FEAT_EXACT */
 	uint64_t device_features; /* FE_FEAT_AUTO: device bits (0-23 etc.) to ack if offered */
 	/* How our rings behave (EVENT_IDX, INDIRECT). Default: what SET_FEATURES acked. */
 	bool ring_features_set;

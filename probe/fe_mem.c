@@ -37,11 +37,12 @@ static int plan_layout(struct fe_mem *m, const struct fe_mem_opts *o, uint64_t *
 		if (size <= Q35_HIGH_START)
 			return -EINVAL;
 		m->nregions = 2;
-		m->regions[0] = (struct fe_mem_region){.gpa = 0, .size = Q35_LOW_END, .fd_offset = 0};
+		m->regions[0] =
+		    (struct fe_mem_region){.gpa = 0, .size = Q35_LOW_END, .fd_offset = 0};
 		m->regions[1] = (struct fe_mem_region){
-			.gpa = Q35_HIGH_START,
-			.size = size - Q35_HIGH_START,
-			.fd_offset = Q35_HIGH_START,
+		    .gpa = Q35_HIGH_START,
+		    .size = size - Q35_HIGH_START,
+		    .fd_offset = Q35_HIGH_START,
 		};
 		*ret_fd_size = size;
 		return 0;
@@ -89,9 +90,9 @@ void fe_mem_reset(struct fe_mem *m)
 	m->nfree = m->nregions;
 	for (unsigned i = 0; i < m->nregions; i++)
 		m->free[i] = (struct fe_mem_extent){
-			.gpa = m->regions[i].gpa,
-			.size = m->regions[i].size,
-			.region = i,
+		    .gpa = m->regions[i].gpa,
+		    .size = m->regions[i].size,
+		    .region = i,
 		};
 }
 
@@ -314,7 +315,8 @@ static int release_in_region(struct fe_mem *m, unsigned reg, uint64_t gpa, uint6
 		m->free[at].size += size;
 		return 0;
 	}
-	return extent_insert(m, at, (struct fe_mem_extent){.gpa = gpa, .size = size, .region = reg});
+	return extent_insert(m, at,
+			     (struct fe_mem_extent){.gpa = gpa, .size = size, .region = reg});
 }
 
 int fe_mem_release(struct fe_mem *m, uint64_t gpa, uint64_t size)
@@ -453,17 +455,17 @@ void fe_mem_region_wire(const struct fe_mem *m, unsigned i, struct vhost_user_me
 {
 	const struct fe_mem_region *r = &m->regions[i];
 	*out = (struct vhost_user_mem_region){
-		.guest_phys_addr = r->gpa,
-		.memory_size = r->size,
-		.userspace_addr = r->uva,
-		.mmap_offset = r->fd_offset,
+	    .guest_phys_addr = r->gpa,
+	    .memory_size = r->size,
+	    .userspace_addr = r->uva,
+	    .mmap_offset = r->fd_offset,
 	};
 }
 
 static const char *const layout_names[] = {
-	[FE_MEM_LAYOUT_Q35] = "q35",
-	[FE_MEM_LAYOUT_GAPPED] = "gapped",
-	[FE_MEM_LAYOUT_ADJACENT] = "adjacent",
+    [FE_MEM_LAYOUT_Q35] = "q35",
+    [FE_MEM_LAYOUT_GAPPED] = "gapped",
+    [FE_MEM_LAYOUT_ADJACENT] = "adjacent",
 };
 
 const char *fe_mem_layout_name(enum fe_mem_layout l)

@@ -41,18 +41,18 @@ enum fe_mem_layout {
 };
 
 struct fe_mem_opts {
-	uint64_t size;                 /* total RAM; 0 = FE_MEM_DEFAULT_SIZE */
-	unsigned nregions;             /* GAPPED/ADJACENT; 0 = 2. Q35 is always 2 */
+	uint64_t size;	   /* total RAM; 0 = FE_MEM_DEFAULT_SIZE */
+	unsigned nregions; /* GAPPED/ADJACENT; 0 = 2. Q35 is always 2 */
 	enum fe_mem_layout layout;
-	bool no_populate;              /* skip MAP_POPULATE (pre-faulting) */
+	bool no_populate; /* skip MAP_POPULATE (pre-faulting) */
 };
 
 struct fe_mem_region {
 	uint64_t gpa;
 	uint64_t size;
-	uint64_t fd_offset;            /* offset into the memfd (mmap_offset on the wire) */
-	uint64_t uva;                  /* our virtual address of gpa: userspace_addr */
-	uint8_t *host;                 /* same as uva, as a pointer */
+	uint64_t fd_offset; /* offset into the memfd (mmap_offset on the wire) */
+	uint64_t uva;	    /* our virtual address of gpa: userspace_addr */
+	uint8_t *host;	    /* same as uva, as a pointer */
 };
 
 struct fe_mem_extent {

@@ -30,8 +30,8 @@ struct fe_mem;
 	(VT_BIT(VHOST_USER_PROTOCOL_F_MQ) | VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |              \
 	 VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION) | VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |     \
 	 VT_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                              \
-	 VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | VT_BIT(VHOST_USER_PROTOCOL_F_STATUS) | \
-	 VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE))
+	 VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                                       \
+	 VT_BIT(VHOST_USER_PROTOCOL_F_STATUS) | VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE))
 
 /* Transport features the probe's driver side implements. */
 #define FE_DRIVER_FEATURES                                                                         \
@@ -43,10 +43,12 @@ struct fe_mem;
 #define FE_FEATURES_QEMU72_CRYPTO 0x40000000ull
 
 struct fe_vu_init_opts {
-	uint64_t protocol_mask; /* acked = offered & mask (& ~CONFIGURE_MEM_SLOTS unless mem_slots) */
-	bool mem_slots;         /* ack CONFIGURE_MEM_SLOTS: GET_MAX_MEM_SLOTS, ADD_MEM_REG */
+	uint64_t
+	    protocol_mask; /* acked = offered & mask (& ~CONFIGURE_MEM_SLOTS unless mem_slots) */
+	bool mem_slots;	   /* ack CONFIGURE_MEM_SLOTS: GET_MAX_MEM_SLOTS, ADD_MEM_REG */
 };
-#define FE_VU_INIT_OPTS_DEFAULT ((struct fe_vu_init_opts){.protocol_mask = FE_VU_PROTOCOL_SUPPORTED})
+#define FE_VU_INIT_OPTS_DEFAULT                                                                    \
+	((struct fe_vu_init_opts){.protocol_mask = FE_VU_PROTOCOL_SUPPORTED})
 
 struct fe_vu_start_opts {
 	uint64_t features;    /* SET_FEATURES value, sent as is */

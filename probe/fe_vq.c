@@ -193,8 +193,8 @@ void fe_vq_set_features(struct fe_vq *vq, uint64_t features)
 int fe_vq_addr(const struct fe_vq *vq, struct vhost_vring_addr *ret)
 {
 	struct vhost_vring_addr a = {.index = vq->index};
-	int r = fe_mem_gpa_to_uva(vq->mem, vq->desc_gpa, vring_desc_size(vq->num),
-				  &a.desc_user_addr);
+	int r =
+	    fe_mem_gpa_to_uva(vq->mem, vq->desc_gpa, vring_desc_size(vq->num), &a.desc_user_addr);
 	if (r == 0)
 		r = fe_mem_gpa_to_uva(vq->mem, vq->avail_gpa, vring_avail_size(vq->num),
 				      &a.avail_user_addr);
@@ -255,15 +255,15 @@ int fe_vq_add(struct fe_vq *vq, const struct fe_seg *segs, unsigned nsegs, unsig
 		for (unsigned i = 0; i < nsegs; i++) {
 			bool more = i + 1 < nsegs;
 			table[i] = (struct vring_desc){
-				.addr = segs[i].gpa,
-				.len = segs[i].len,
-				.flags = (uint16_t)((segs[i].write ? VRING_DESC_F_WRITE : 0) |
-						    (more ? VRING_DESC_F_NEXT : 0)),
-				.next = (uint16_t)(more ? i + 1 : 0),
+			    .addr = segs[i].gpa,
+			    .len = segs[i].len,
+			    .flags = (uint16_t)((segs[i].write ? VRING_DESC_F_WRITE : 0) |
+						(more ? VRING_DESC_F_NEXT : 0)),
+			    .next = (uint16_t)(more ? i + 1 : 0),
 			};
 		}
 		vq->desc[head] = (struct vring_desc){
-			.addr = t, .len = size, .flags = VRING_DESC_F_INDIRECT, .next = 0};
+		    .addr = t, .len = size, .flags = VRING_DESC_F_INDIRECT, .next = 0};
 		last = head;
 		vq->free_head = vq->next[head];
 		vq->num_free--;
@@ -276,12 +276,12 @@ int fe_vq_add(struct fe_vq *vq, const struct fe_seg *segs, unsigned nsegs, unsig
 		for (unsigned k = 0; k < nsegs; k++) {
 			bool more = k + 1 < nsegs;
 			vq->desc[i] = (struct vring_desc){
-				.addr = segs[k].gpa,
-				.len = segs[k].len,
-				.flags = (uint16_t)((segs[k].write ? VRING_DESC_F_WRITE : 0) |
-						    (more ? VRING_DESC_F_NEXT : 0)),
-				/* Chains follow the free list, so next is our link. */
-				.next = more ? vq->next[i] : 0,
+			    .addr = segs[k].gpa,
+			    .len = segs[k].len,
+			    .flags = (uint16_t)((segs[k].write ? VRING_DESC_F_WRITE : 0) |
+						(more ? VRING_DESC_F_NEXT : 0)),
+			    /* Chains follow the free list, so next is our link. */
+			    .next = more ? vq->next[i] : 0,
 			};
 			last = i;
 			i = vq->next[i];
@@ -337,8 +337,8 @@ static int used_pending(struct fe_vq *vq)
 	if (ahead == 0)
 		return 0;
 	if (ahead > vq->num)
-		return vq_break(vq, "used idx moved from %u to %u: more than %u entries", vq->last_used,
-				idx, vq->num);
+		return vq_break(vq, "used idx moved from %u to %u: more than %u entries",
+				vq->last_used, idx, vq->num);
 	return 1;
 }
 
@@ -443,8 +443,8 @@ int fe_vq_get_used(struct fe_vq *vq, struct fe_used *ret)
 		return vq_break(vq, "used len %u > %llu writable bytes of chain %u", len,
 				(unsigned long long)s->writable, id);
 
-	*ret = (struct fe_used){.id = (uint16_t)id, .len = len, .writable = s->writable,
-				.token = s->token};
+	*ret = (struct fe_used){
+	    .id = (uint16_t)id, .len = len, .writable = s->writable, .token = s->token};
 	if (s->indirect_size)
 		(void)fe_mem_release(vq->mem, s->indirect_gpa, s->indirect_size);
 	vq->next[s->last] = vq->free_head;
@@ -491,8 +491,8 @@ void fe_vq_raw_desc(struct fe_vq *vq, uint16_t i, uint64_t addr, uint32_t len, u
 		    uint16_t next)
 {
 	vq->raw = true;
-	vq->desc[i % vq->num] = (struct vring_desc){.addr = addr, .len = len, .flags = flags,
-						    .next = next};
+	vq->desc[i % vq->num] =
+	    (struct vring_desc){.addr = addr, .len = len, .flags = flags, .next = next};
 }
 
 void fe_vq_raw_push(struct fe_vq *vq, uint16_t head)

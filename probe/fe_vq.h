@@ -35,18 +35,18 @@ struct fe_seg {
 
 /* A completion. */
 struct fe_used {
-	uint16_t id;       /* head descriptor index */
-	uint32_t len;      /* bytes the device says it wrote */
+	uint16_t id;	   /* head descriptor index */
+	uint32_t len;	   /* bytes the device says it wrote */
 	uint64_t writable; /* writable bytes the chain offered */
-	void *token;       /* what fe_vq_add() was given */
+	void *token;	   /* what fe_vq_add() was given */
 };
 
 struct fe_vq_stats {
 	uint64_t added;
 	uint64_t completed;
-	uint64_t kicks;            /* eventfd writes */
+	uint64_t kicks;		   /* eventfd writes */
 	uint64_t kicks_suppressed; /* skipped thanks to NO_NOTIFY / avail_event */
-	uint64_t calls;            /* call eventfd wake-ups consumed */
+	uint64_t calls;		   /* call eventfd wake-ups consumed */
 };
 
 struct fe_vq_slot {
@@ -54,8 +54,8 @@ struct fe_vq_slot {
 	uint64_t writable;
 	uint64_t indirect_gpa;
 	uint32_t indirect_size; /* 0: direct chain */
-	uint16_t ndesc;         /* ring descriptors the chain holds */
-	uint16_t last;          /* its last ring descriptor */
+	uint16_t ndesc;		/* ring descriptors the chain holds */
+	uint16_t last;		/* its last ring descriptor */
 	bool busy;
 };
 
@@ -81,9 +81,9 @@ struct fe_vq {
 	uint16_t *used_event;  /* avail->ring[num] */
 	uint16_t *avail_event; /* after used->ring[num] */
 
-	int kick_fd;        /* we write; the back-end reads (SET_VRING_KICK) */
-	int call_fd;        /* the back-end writes; we read (SET_VRING_CALL at start) */
-	int err_fd;         /* SET_VRING_ERR */
+	int kick_fd;	    /* we write; the back-end reads (SET_VRING_KICK) */
+	int call_fd;	    /* the back-end writes; we read (SET_VRING_CALL at start) */
+	int err_fd;	    /* SET_VRING_ERR */
 	int masked_call_fd; /* SET_VRING_CALL at init, like QEMU's masked notifier;
 			       fe_vq_wait() listens to it too, as QEMU forwards it */
 
@@ -97,15 +97,14 @@ struct fe_vq {
 
 	uint32_t base; /* SET_VRING_BASE for the next start (GET_VRING_BASE stores it) */
 	bool broken;
-	bool raw;      /* raw writes happened: only fe_vq_reset() makes it usable again */
-	bool polling;  /* notifications currently suppressed for FE_VQ_WAIT_POLL */
+	bool raw;     /* raw writes happened: only fe_vq_reset() makes it usable again */
+	bool polling; /* notifications currently suppressed for FE_VQ_WAIT_POLL */
 	struct fe_vq_stats stats;
 	char error[192];
 };
 
 /* num: a power of two, 1..32768. Rings are allocated in mem with spec alignment. */
-VT_MUST_USE int fe_vq_create(struct fe_mem *mem, uint32_t index, uint16_t num,
-			     struct fe_vq **ret);
+VT_MUST_USE int fe_vq_create(struct fe_mem *mem, uint32_t index, uint16_t num, struct fe_vq **ret);
 /* Releases ring memory back to mem (so free vqs before their mem). Accepts NULL. */
 struct fe_vq *fe_vq_free(struct fe_vq *vq);
 /*

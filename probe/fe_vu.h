@@ -31,8 +31,9 @@ struct fe_mem;
 
 /* When typed helpers set NEED_REPLY (only ever with REPLY_ACK negotiated). */
 enum fe_vu_ack_policy {
-	FE_VU_ACK_QEMU, /* where QEMU 7.2 does: MEM_TABLE, ADD/REM_MEM_REG, SET_CONFIG, SET_STATUS */
-	FE_VU_ACK_ALL,  /* on every request that has no reply of its own */
+	FE_VU_ACK_QEMU, /* where QEMU 7.2 does: MEM_TABLE, ADD/REM_MEM_REG, SET_CONFIG, SET_STATUS
+			 */
+	FE_VU_ACK_ALL,	/* on every request that has no reply of its own */
 	FE_VU_ACK_NONE,
 };
 
@@ -51,13 +52,13 @@ struct fe_vu {
 	enum fe_vu_ack_policy ack_policy;
 
 	/* What negotiation learnt and sent. */
-	uint64_t features;          /* last GET_FEATURES reply */
+	uint64_t features;	    /* last GET_FEATURES reply */
 	uint64_t protocol_features; /* GET_PROTOCOL_FEATURES reply */
 	uint64_t acked_protocol;    /* last SET_PROTOCOL_FEATURES */
 	uint64_t acked_features;    /* last SET_FEATURES */
-	uint64_t queue_num;         /* GET_QUEUE_NUM reply, 0 if not asked */
-	uint64_t max_mem_slots;     /* GET_MAX_MEM_SLOTS reply, 0 if not asked */
-	uint64_t last_ack;          /* last REPLY_ACK payload */
+	uint64_t queue_num;	    /* GET_QUEUE_NUM reply, 0 if not asked */
+	uint64_t max_mem_slots;	    /* GET_MAX_MEM_SLOTS reply, 0 if not asked */
+	uint64_t last_ack;	    /* last REPLY_ACK payload */
 
 	/* Regions added with ADD_MEM_REG, so a restart only adds new ones. */
 	struct vhost_user_mem_region slots[VT_MAX_MEM_SLOTS];
@@ -143,8 +144,8 @@ VT_MUST_USE int fe_vu_reset_device(struct fe_vu *vu);
 VT_MUST_USE int fe_vu_set_mem_table(struct fe_vu *vu, const struct fe_mem *mem);
 /* Arbitrary table: nregions is sent as given; the payload holds min(n, 8) regions. */
 VT_MUST_USE int fe_vu_set_mem_table_raw(struct fe_vu *vu, uint32_t nregions,
-					const struct vhost_user_mem_region *regions,
-					const int *fds, unsigned nfds);
+					const struct vhost_user_mem_region *regions, const int *fds,
+					unsigned nfds);
 VT_MUST_USE int fe_vu_get_max_mem_slots(struct fe_vu *vu, uint64_t *ret);
 VT_MUST_USE int fe_vu_add_mem_reg(struct fe_vu *vu, const struct vhost_user_mem_region *region,
 				  int fd);

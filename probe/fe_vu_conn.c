@@ -17,50 +17,50 @@
 #define CONNECT_RETRY_NS (10 * 1000 * 1000)
 
 static const char *const request_names[] = {
-	[VHOST_USER_NONE] = "NONE",
-	[VHOST_USER_GET_FEATURES] = "GET_FEATURES",
-	[VHOST_USER_SET_FEATURES] = "SET_FEATURES",
-	[VHOST_USER_SET_OWNER] = "SET_OWNER",
-	[VHOST_USER_RESET_OWNER] = "RESET_OWNER",
-	[VHOST_USER_SET_MEM_TABLE] = "SET_MEM_TABLE",
-	[VHOST_USER_SET_LOG_BASE] = "SET_LOG_BASE",
-	[VHOST_USER_SET_LOG_FD] = "SET_LOG_FD",
-	[VHOST_USER_SET_VRING_NUM] = "SET_VRING_NUM",
-	[VHOST_USER_SET_VRING_ADDR] = "SET_VRING_ADDR",
-	[VHOST_USER_SET_VRING_BASE] = "SET_VRING_BASE",
-	[VHOST_USER_GET_VRING_BASE] = "GET_VRING_BASE",
-	[VHOST_USER_SET_VRING_KICK] = "SET_VRING_KICK",
-	[VHOST_USER_SET_VRING_CALL] = "SET_VRING_CALL",
-	[VHOST_USER_SET_VRING_ERR] = "SET_VRING_ERR",
-	[VHOST_USER_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
-	[VHOST_USER_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
-	[VHOST_USER_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
-	[VHOST_USER_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
-	[VHOST_USER_SEND_RARP] = "SEND_RARP",
-	[VHOST_USER_NET_SET_MTU] = "NET_SET_MTU",
-	[VHOST_USER_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
-	[VHOST_USER_IOTLB_MSG] = "IOTLB_MSG",
-	[VHOST_USER_SET_VRING_ENDIAN] = "SET_VRING_ENDIAN",
-	[VHOST_USER_GET_CONFIG] = "GET_CONFIG",
-	[VHOST_USER_SET_CONFIG] = "SET_CONFIG",
-	[VHOST_USER_CREATE_CRYPTO_SESSION] = "CREATE_CRYPTO_SESSION",
-	[VHOST_USER_CLOSE_CRYPTO_SESSION] = "CLOSE_CRYPTO_SESSION",
-	[VHOST_USER_POSTCOPY_ADVISE] = "POSTCOPY_ADVISE",
-	[VHOST_USER_POSTCOPY_LISTEN] = "POSTCOPY_LISTEN",
-	[VHOST_USER_POSTCOPY_END] = "POSTCOPY_END",
-	[VHOST_USER_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
-	[VHOST_USER_SET_INFLIGHT_FD] = "SET_INFLIGHT_FD",
-	[VHOST_USER_GPU_SET_SOCKET] = "GPU_SET_SOCKET",
-	[VHOST_USER_RESET_DEVICE] = "RESET_DEVICE",
-	[VHOST_USER_VRING_KICK] = "VRING_KICK",
-	[VHOST_USER_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
-	[VHOST_USER_ADD_MEM_REG] = "ADD_MEM_REG",
-	[VHOST_USER_REM_MEM_REG] = "REM_MEM_REG",
-	[VHOST_USER_SET_STATUS] = "SET_STATUS",
-	[VHOST_USER_GET_STATUS] = "GET_STATUS",
-	[VHOST_USER_GET_SHARED_OBJECT] = "GET_SHARED_OBJECT",
-	[VHOST_USER_SET_DEVICE_STATE_FD] = "SET_DEVICE_STATE_FD",
-	[VHOST_USER_CHECK_DEVICE_STATE] = "CHECK_DEVICE_STATE",
+    [VHOST_USER_NONE] = "NONE",
+    [VHOST_USER_GET_FEATURES] = "GET_FEATURES",
+    [VHOST_USER_SET_FEATURES] = "SET_FEATURES",
+    [VHOST_USER_SET_OWNER] = "SET_OWNER",
+    [VHOST_USER_RESET_OWNER] = "RESET_OWNER",
+    [VHOST_USER_SET_MEM_TABLE] = "SET_MEM_TABLE",
+    [VHOST_USER_SET_LOG_BASE] = "SET_LOG_BASE",
+    [VHOST_USER_SET_LOG_FD] = "SET_LOG_FD",
+    [VHOST_USER_SET_VRING_NUM] = "SET_VRING_NUM",
+    [VHOST_USER_SET_VRING_ADDR] = "SET_VRING_ADDR",
+    [VHOST_USER_SET_VRING_BASE] = "SET_VRING_BASE",
+    [VHOST_USER_GET_VRING_BASE] = "GET_VRING_BASE",
+    [VHOST_USER_SET_VRING_KICK] = "SET_VRING_KICK",
+    [VHOST_USER_SET_VRING_CALL] = "SET_VRING_CALL",
+    [VHOST_USER_SET_VRING_ERR] = "SET_VRING_ERR",
+    [VHOST_USER_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+    [VHOST_USER_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
+    [VHOST_USER_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
+    [VHOST_USER_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+    [VHOST_USER_SEND_RARP] = "SEND_RARP",
+    [VHOST_USER_NET_SET_MTU] = "NET_SET_MTU",
+    [VHOST_USER_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
+    [VHOST_USER_IOTLB_MSG] = "IOTLB_MSG",
+    [VHOST_USER_SET_VRING_ENDIAN] = "SET_VRING_ENDIAN",
+    [VHOST_USER_GET_CONFIG] = "GET_CONFIG",
+    [VHOST_USER_SET_CONFIG] = "SET_CONFIG",
+    [VHOST_USER_CREATE_CRYPTO_SESSION] = "CREATE_CRYPTO_SESSION",
+    [VHOST_USER_CLOSE_CRYPTO_SESSION] = "CLOSE_CRYPTO_SESSION",
+    [VHOST_USER_POSTCOPY_ADVISE] = "POSTCOPY_ADVISE",
+    [VHOST_USER_POSTCOPY_LISTEN] = "POSTCOPY_LISTEN",
+    [VHOST_USER_POSTCOPY_END] = "POSTCOPY_END",
+    [VHOST_USER_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
+    [VHOST_USER_SET_INFLIGHT_FD] = "SET_INFLIGHT_FD",
+    [VHOST_USER_GPU_SET_SOCKET] = "GPU_SET_SOCKET",
+    [VHOST_USER_RESET_DEVICE] = "RESET_DEVICE",
+    [VHOST_USER_VRING_KICK] = "VRING_KICK",
+    [VHOST_USER_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
+    [VHOST_USER_ADD_MEM_REG] = "ADD_MEM_REG",
+    [VHOST_USER_REM_MEM_REG] = "REM_MEM_REG",
+    [VHOST_USER_SET_STATUS] = "SET_STATUS",
+    [VHOST_USER_GET_STATUS] = "GET_STATUS",
+    [VHOST_USER_GET_SHARED_OBJECT] = "GET_SHARED_OBJECT",
+    [VHOST_USER_SET_DEVICE_STATE_FD] = "SET_DEVICE_STATE_FD",
+    [VHOST_USER_CHECK_DEVICE_STATE] = "CHECK_DEVICE_STATE",
 };
 
 const char *fe_vu_request_name(uint32_t request)
@@ -288,7 +288,8 @@ int fe_vu_send_raw(struct fe_vu *vu, const void *buf, size_t len, const int *fds
 			char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS * 4)];
 			struct cmsghdr align;
 		} ctl;
-		struct iovec iov = {.iov_base = (uint8_t *)(uintptr_t)buf + done, .iov_len = len - done};
+		struct iovec iov = {.iov_base = (uint8_t *)(uintptr_t)buf + done,
+				    .iov_len = len - done};
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		if (done == 0 && nfds > 0) {
 			memset(&ctl, 0, sizeof(ctl));
@@ -309,7 +310,8 @@ int fe_vu_send_raw(struct fe_vu *vu, const void *buf, size_t len, const int *fds
 				if (r == -ETIMEDOUT) {
 					/* Part of a message may be out: the stream is unusable. */
 					vu->desync = done > 0;
-					return fe_vu_fail(vu, r, "back-end stopped reading (send timeout)");
+					return fe_vu_fail(
+					    vu, r, "back-end stopped reading (send timeout)");
 				}
 				if (r < 0)
 					return fe_vu_fail(vu, r, "poll: %s", strerror(-r));
@@ -389,8 +391,9 @@ static int recv_exact(struct fe_vu *vu, void *buf, size_t len, int *fds, unsigne
 				if (r == -ETIMEDOUT) {
 					/* A late reply would be taken for the next one's. */
 					vu->desync = true;
-					return fe_vu_fail(vu, r, "no reply within %d ms (%zu of %zu bytes)",
-							  vu->timeout_ms, done, len);
+					return fe_vu_fail(
+					    vu, r, "no reply within %d ms (%zu of %zu bytes)",
+					    vu->timeout_ms, done, len);
 				}
 				if (r < 0)
 					return fe_vu_fail(vu, r, "poll: %s", strerror(-r));
@@ -402,7 +405,8 @@ static int recv_exact(struct fe_vu *vu, void *buf, size_t len, int *fds, unsigne
 		}
 		if (n == 0) {
 			vu->desync = done > 0;
-			return peer_gone(vu, done ? "in the middle of a reply" : "instead of replying");
+			return peer_gone(vu,
+					 done ? "in the middle of a reply" : "instead of replying");
 		}
 		if (fds) {
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -502,13 +506,13 @@ out:
 int fe_vu_request(struct fe_vu *vu, uint32_t request, const void *payload, uint32_t size,
 		  const int *fds, unsigned nfds, unsigned flags)
 {
-	bool ack = (flags & FE_VU_REQ_FORCE) ||
-		   ((flags & FE_VU_REQ_ACK) &&
-		    fe_vu_has_protocol(vu, VHOST_USER_PROTOCOL_F_REPLY_ACK));
+	bool ack =
+	    (flags & FE_VU_REQ_FORCE) ||
+	    ((flags & FE_VU_REQ_ACK) && fe_vu_has_protocol(vu, VHOST_USER_PROTOCOL_F_REPLY_ACK));
 	struct vhost_user_header hdr = {
-		.request = request,
-		.flags = VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY_MASK : 0),
-		.size = size,
+	    .request = request,
+	    .flags = VHOST_USER_VERSION | (ack ? VHOST_USER_NEED_REPLY_MASK : 0),
+	    .size = size,
 	};
 	int r = fe_vu_send_msg(vu, &hdr, payload, size, fds, nfds);
 
@@ -536,7 +540,8 @@ int fe_vu_request(struct fe_vu *vu, uint32_t request, const void *payload, uint3
 int fe_vu_call(struct fe_vu *vu, uint32_t request, const void *payload, uint32_t size,
 	       const int *fds, unsigned nfds, void *reply, uint32_t reply_size)
 {
-	struct vhost_user_header hdr = {.request = request, .flags = VHOST_USER_VERSION, .size = size};
+	struct vhost_user_header hdr = {
+	    .request = request, .flags = VHOST_USER_VERSION, .size = size};
 	int r = fe_vu_send_msg(vu, &hdr, payload, size, fds, nfds);
 	if (r < 0)
 		return r;

@@ -115,7 +115,8 @@ int fe_vu_get_max_mem_slots(struct fe_vu *vu, uint64_t *ret)
 	return r;
 }
 
-static bool same_region(const struct vhost_user_mem_region *a, const struct vhost_user_mem_region *b)
+static bool same_region(const struct vhost_user_mem_region *a,
+			const struct vhost_user_mem_region *b)
 {
 	/* The spec identifies a region by gpa, uva and size; the offset is ignored. */
 	return a->guest_phys_addr == b->guest_phys_addr && a->memory_size == b->memory_size &&
@@ -246,9 +247,9 @@ int fe_vu_get_config(struct fe_vu *vu, uint32_t offset, uint32_t size, uint32_t 
 {
 	struct vhost_user_config c = {.offset = offset, .size = size, .flags = flags};
 	struct vhost_user_header hdr = {
-		.request = VHOST_USER_GET_CONFIG,
-		.flags = VHOST_USER_VERSION,
-		.size = VHOST_USER_CONFIG_HDR_SIZE + size,
+	    .request = VHOST_USER_GET_CONFIG,
+	    .flags = VHOST_USER_VERSION,
+	    .size = VHOST_USER_CONFIG_HDR_SIZE + size,
 	};
 	struct fe_vu_msg *msg;
 	int r;
@@ -298,8 +299,8 @@ int fe_vu_set_config(struct fe_vu *vu, uint32_t offset, uint32_t flags, const ui
 		return fe_vu_fail(vu, -EINVAL, "config size %u > %u", size,
 				  VHOST_USER_MAX_CONFIG_SIZE);
 	memcpy(c.region, buf, size);
-	return fe_vu_request(vu, VHOST_USER_SET_CONFIG, &c, VHOST_USER_CONFIG_HDR_SIZE + size,
-			     NULL, 0, policy_flags(vu, VHOST_USER_SET_CONFIG));
+	return fe_vu_request(vu, VHOST_USER_SET_CONFIG, &c, VHOST_USER_CONFIG_HDR_SIZE + size, NULL,
+			     0, policy_flags(vu, VHOST_USER_SET_CONFIG));
 }
 
 int fe_vu_set_status(struct fe_vu *vu, uint8_t status)

@@ -23,9 +23,9 @@ int fe_vu_set_device_state_fd(struct fe_vu *vu, uint32_t direction, uint32_t pha
 {
 	struct vhost_user_transfer_device_state s = {.direction = direction, .phase = phase};
 	struct vhost_user_header hdr = {
-		.request = VHOST_USER_SET_DEVICE_STATE_FD,
-		.flags = VHOST_USER_VERSION,
-		.size = sizeof(s),
+	    .request = VHOST_USER_SET_DEVICE_STATE_FD,
+	    .flags = VHOST_USER_VERSION,
+	    .size = sizeof(s),
 	};
 	struct fe_vu_msg *msg;
 	uint64_t v;
@@ -128,7 +128,8 @@ int fe_vu_save_state(struct fe_vu *vu, uint8_t **ret_buf, size_t *ret_len)
 		}
 		r = wait_one(src, POLLIN, vu->timeout_ms);
 		if (r < 0)
-			return fe_vu_fail(vu, r, "device state stalled after %zu bytes (no EOF)", len);
+			return fe_vu_fail(vu, r, "device state stalled after %zu bytes (no EOF)",
+					  len);
 		ssize_t n = read(src, buf + len, cap - len);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -35,38 +35,42 @@ const struct probe_device *probe_device_find(const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vtrust-probe --socket PATH [options] COMMAND [ARGS...]\n"
-		"\n"
-		"A vhost-user front-end: acts as the VMM (QEMU 7.2 message sequences) and\n"
-		"as the guest driver (split virtqueues in memfd guest memory).\n"
-		"\n"
-		"options:\n"
-		"  --socket PATH          back-end's vhost-user socket (connect retries until the timeout)\n"
-		"  --timeout-ms N         deadline for every reply and completion (default %d)\n"
-		"  --device NAME          device profile: defaults, sanity request, extra cases\n"
-		"  --mem-mb N             guest RAM size (default 64)\n"
-		"  --mem-layout L         q35 (default) | gapped | adjacent (regions touch in gpa)\n"
-		"  --mem-regions N        regions for gapped/adjacent (default 2, max %d)\n"
-		"  --no-populate          do not pre-fault guest RAM\n"
-		"  --queues N             queues to set up (default 1)\n"
-		"  --queue-size N         ring size (default %d)\n"
-		"  --features F           SET_FEATURES: auto | qemu-rng (0x%llx) | qemu-crypto (0x%llx) | NUM\n"
-		"  --device-features N    with auto: device feature bits to ack when offered\n"
-		"  --ring-features N      how our rings behave (EVENT_IDX, INDIRECT); default = acked\n"
-		"  --protocol-mask N      protocol features to ack among those offered\n"
-		"  --mem-slots            use CONFIGURE_MEM_SLOTS (ADD_MEM_REG) when offered\n"
-		"  --no-vring-enable      never send SET_VRING_ENABLE (QEMU 7.2 crypto)\n"
-		"  --ack-policy P         NEED_REPLY: qemu (default) | all | none\n"
-		"  --indirect             submit requests as indirect tables\n"
-		"  --poll                 busy-poll used rings instead of sleeping on the call eventfd\n"
-		"  --json                 machine-readable output\n"
-		"  -v, --verbose          more output; twice: trace every message\n"
-		"  --log-level LEVEL      err | warning | notice | info | debug\n"
-		"\ncommands:\n",
-		FE_DEV_DEFAULT_TIMEOUT_MS, FE_MEM_MAX_REGIONS, FE_DEV_DEFAULT_QUEUE_SIZE,
-		(unsigned long long)FE_FEATURES_QEMU72_RNG,
-		(unsigned long long)FE_FEATURES_QEMU72_CRYPTO);
+	fprintf(
+	    f,
+	    "usage: vtrust-probe --socket PATH [options] COMMAND [ARGS...]\n"
+	    "\n"
+	    "A vhost-user front-end: acts as the VMM (QEMU 7.2 message sequences) and\n"
+	    "as the guest driver (split virtqueues in memfd guest memory).\n"
+	    "\n"
+	    "options:\n"
+	    "  --socket PATH          back-end's vhost-user socket (connect retries until the "
+	    "timeout)\n"
+	    "  --timeout-ms N         deadline for every reply and completion (default %d)\n"
+	    "  --device NAME          device profile: defaults, sanity request, extra cases\n"
+	    "  --mem-mb N             guest RAM size (default 64)\n"
+	    "  --mem-layout L         q35 (default) | gapped | adjacent (regions touch in gpa)\n"
+	    "  --mem-regions N        regions for gapped/adjacent (default 2, max %d)\n"
+	    "  --no-populate          do not pre-fault guest RAM\n"
+	    "  --queues N             queues to set up (default 1)\n"
+	    "  --queue-size N         ring size (default %d)\n"
+	    "  --features F           SET_FEATURES: auto | qemu-rng (0x%llx) | qemu-crypto "
+	    "(0x%llx) | NUM\n"
+	    "  --device-features N    with auto: device feature bits to ack when offered\n"
+	    "  --ring-features N      how our rings behave (EVENT_IDX, INDIRECT); default = acked\n"
+	    "  --protocol-mask N      protocol features to ack among those offered\n"
+	    "  --mem-slots            use CONFIGURE_MEM_SLOTS (ADD_MEM_REG) when offered\n"
+	    "  --no-vring-enable      never send SET_VRING_ENABLE (QEMU 7.2 crypto)\n"
+	    "  --ack-policy P         NEED_REPLY: qemu (default) | all | none\n"
+	    "  --indirect             submit requests as indirect tables\n"
+	    "  --poll                 busy-poll used rings instead of sleeping on the call "
+	    "eventfd\n"
+	    "  --json                 machine-readable output\n"
+	    "  -v, --verbose          more output; twice: trace every message\n"
+	    "  --log-level LEVEL      err | warning | notice | info | debug\n"
+	    "\ncommands:\n",
+	    FE_DEV_DEFAULT_TIMEOUT_MS, FE_MEM_MAX_REGIONS, FE_DEV_DEFAULT_QUEUE_SIZE,
+	    (unsigned long long)FE_FEATURES_QEMU72_RNG,
+	    (unsigned long long)FE_FEATURES_QEMU72_CRYPTO);
 	for (size_t i = 0; i < VT_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-12s %-24s %s\n", commands[i]->name, commands[i]->args,
 			commands[i]->summary);
@@ -79,8 +83,8 @@ static void usage(FILE *f)
 struct overrides {
 	const char *socket;
 	long timeout_ms, mem_mb, mem_regions, queues, queue_size;
-	bool layout_set, features_set, device_features_set, ring_features_set,
-		protocol_mask_set, ack_set;
+	bool layout_set, features_set, device_features_set, ring_features_set, protocol_mask_set,
+	    ack_set;
 	enum fe_mem_layout layout;
 	enum fe_feat_mode feat_mode;
 	uint64_t features, device_features, ring_features, protocol_mask;
@@ -178,29 +182,29 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"socket", required_argument, NULL, OPT_SOCKET},
-	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-	{"device", required_argument, NULL, OPT_DEVICE},
-	{"mem-mb", required_argument, NULL, OPT_MEM_MB},
-	{"mem-layout", required_argument, NULL, OPT_MEM_LAYOUT},
-	{"mem-regions", required_argument, NULL, OPT_MEM_REGIONS},
-	{"no-populate", no_argument, NULL, OPT_NO_POPULATE},
-	{"queues", required_argument, NULL, OPT_QUEUES},
-	{"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
-	{"features", required_argument, NULL, OPT_FEATURES},
-	{"device-features", required_argument, NULL, OPT_DEVICE_FEATURES},
-	{"ring-features", required_argument, NULL, OPT_RING_FEATURES},
-	{"protocol-mask", required_argument, NULL, OPT_PROTOCOL_MASK},
-	{"mem-slots", no_argument, NULL, OPT_MEM_SLOTS},
-	{"no-vring-enable", no_argument, NULL, OPT_NO_VRING_ENABLE},
-	{"ack-policy", required_argument, NULL, OPT_ACK_POLICY},
-	{"indirect", no_argument, NULL, OPT_INDIRECT},
-	{"poll", no_argument, NULL, OPT_POLL},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"verbose", no_argument, NULL, 'v'},
-	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-	{"help", no_argument, NULL, 'h'},
-	{0},
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"mem-mb", required_argument, NULL, OPT_MEM_MB},
+    {"mem-layout", required_argument, NULL, OPT_MEM_LAYOUT},
+    {"mem-regions", required_argument, NULL, OPT_MEM_REGIONS},
+    {"no-populate", no_argument, NULL, OPT_NO_POPULATE},
+    {"queues", required_argument, NULL, OPT_QUEUES},
+    {"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+    {"features", required_argument, NULL, OPT_FEATURES},
+    {"device-features", required_argument, NULL, OPT_DEVICE_FEATURES},
+    {"ring-features", required_argument, NULL, OPT_RING_FEATURES},
+    {"protocol-mask", required_argument, NULL, OPT_PROTOCOL_MASK},
+    {"mem-slots", no_argument, NULL, OPT_MEM_SLOTS},
+    {"no-vring-enable", no_argument, NULL, OPT_NO_VRING_ENABLE},
+    {"ack-policy", required_argument, NULL, OPT_ACK_POLICY},
+    {"indirect", no_argument, NULL, OPT_INDIRECT},
+    {"poll", no_argument, NULL, OPT_POLL},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, 'v'},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {0},
 };
 
 static int bad(const char *opt, const char *val)
@@ -325,7 +329,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!level_set)
-		level = ctx.verbose >= 2 ? VT_LOG_DEBUG : ctx.verbose ? VT_LOG_INFO : VT_LOG_WARNING;
+		level = ctx.verbose >= 2 ? VT_LOG_DEBUG
+			: ctx.verbose	 ? VT_LOG_INFO
+					 : VT_LOG_WARNING;
 	vt_log_set_level(level);
 
 	if (optind >= argc) {

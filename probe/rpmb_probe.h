@@ -31,8 +31,8 @@ int prpmb_program_key(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE]);
 /* key may be NULL (no MAC check). */
 int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter);
 /* Writes nblk blocks with the given counter; returns the result, *ret_counter the new one. */
-int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter,
-		uint16_t addr, uint16_t nblk, const uint8_t *data, uint32_t *ret_counter);
+int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter, uint16_t addr,
+		uint16_t nblk, const uint8_t *data, uint32_t *ret_counter);
 /* Reads nblk blocks into data; checks nonce and MAC (key may be NULL). */
 int prpmb_read(struct fe_dev *d, const uint8_t *key, uint16_t addr, uint16_t nblk, uint8_t *data);
 

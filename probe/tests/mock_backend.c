@@ -92,9 +92,12 @@ static int add_region(struct mock *m, const struct vhost_user_mem_region *w, int
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
-	m->regions[m->nregions++] = (struct region){
-		.gpa = w->guest_phys_addr, .size = w->memory_size, .uva = w->userspace_addr,
-		.host = (uint8_t *)p + w->mmap_offset, .map = p, .maplen = len};
+	m->regions[m->nregions++] = (struct region){.gpa = w->guest_phys_addr,
+						    .size = w->memory_size,
+						    .uva = w->userspace_addr,
+						    .host = (uint8_t *)p + w->mmap_offset,
+						    .map = p,
+						    .maplen = len};
 	return 0;
 }
 
@@ -108,9 +111,9 @@ static void reply(struct mock *m, uint32_t req, const void *p, uint32_t size)
 	if (claimed < 0)
 		claimed = 0;
 	struct vhost_user_header h = {
-		.request = req + (o->reply_wrong_request ? 1 : 0),
-		.flags = o->reply_flags ? o->reply_flags : VHOST_USER_VERSION | VHOST_USER_REPLY_MASK,
-		.size = (uint32_t)claimed,
+	    .request = req + (o->reply_wrong_request ? 1 : 0),
+	    .flags = o->reply_flags ? o->reply_flags : VHOST_USER_VERSION | VHOST_USER_REPLY_MASK,
+	    .size = (uint32_t)claimed,
 	};
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), p, size);
@@ -453,7 +456,8 @@ static int recv_all(int fd, void *buf, size_t len, int *fds, unsigned *nfds)
 		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 		if (n <= 0)
 			return -1;
-		for (struct cmsghdr *c = fds ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		for (struct cmsghdr *c = fds ? CMSG_FIRSTHDR(&mh) : NULL; c;
+		     c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_type != SCM_RIGHTS)
 				continue;
 			unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -472,22 +476,24 @@ int mock_serve(int fd, const struct mock_opts *o, struct mock_log *log)
 
 	if (!payload)
 		return -1;
-	m.features = o->features ? o->features
-				 : VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
-					   VT_BIT(VIRTIO_RING_F_EVENT_IDX) |
-					   VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	m.features = o->features
+			 ? o->features
+			 : VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+			       VT_BIT(VIRTIO_RING_F_EVENT_IDX) |
+			       VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	m.protocol = o->protocol ? o->protocol
 				 : VT_BIT(VHOST_USER_PROTOCOL_F_MQ) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_STATUS) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION) |
-					   VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE);
+				       VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+				       VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |
+				       VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
+				       VT_BIT(VHOST_USER_PROTOCOL_F_STATUS) |
+				       VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION) |
+				       VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE);
 	for (;;) {
 		/* A stopped ring's kicks stay pending in the eventfd until it starts. */
 		bool polling_kick = m.kick >= 0 && m.started;
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = m.kick, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = m.kick, .events = POLLIN}};
 		if (poll(p, polling_kick ? 2 : 1, -1) < 0)
 			continue;
 		if (polling_kick && (p[1].revents & POLLIN)) {

@@ -16,19 +16,19 @@
 #define MOCK_LOG_MAX 512
 
 struct mock_opts {
-	uint64_t features;      /* offered; 0 = VERSION_1|INDIRECT|EVENT_IDX|PROTOCOL_FEATURES */
-	uint64_t protocol;      /* offered; 0 = MQ|REPLY_ACK|CONFIG|CONFIGURE_MEM_SLOTS|
-				   STATUS|CRYPTO_SESSION|DEVICE_STATE */
-	bool naive;             /* complete malformed chains (len 1) instead of skipping them */
-	bool leak_fds;          /* never close received fds */
-	bool mute;              /* never reply */
-	uint32_t reply_flags;   /* 0 = 0x5 */
+	uint64_t features;    /* offered; 0 = VERSION_1|INDIRECT|EVENT_IDX|PROTOCOL_FEATURES */
+	uint64_t protocol;    /* offered; 0 = MQ|REPLY_ACK|CONFIG|CONFIGURE_MEM_SLOTS|
+				 STATUS|CRYPTO_SESSION|DEVICE_STATE */
+	bool naive;	      /* complete malformed chains (len 1) instead of skipping them */
+	bool leak_fds;	      /* never close received fds */
+	bool mute;	      /* never reply */
+	uint32_t reply_flags; /* 0 = 0x5 */
 	bool reply_wrong_request;
 	int reply_size_delta;
-	bool used_bad_id;       /* used.id = num + 5 */
-	bool used_big_len;      /* used.len = writable + 100 */
-	uint32_t die_on;        /* _exit(3) when this request arrives; 0 = never */
-	uint32_t state_size;    /* bytes of device state to save (default 100000) */
+	bool used_bad_id;    /* used.id = num + 5 */
+	bool used_big_len;   /* used.len = writable + 100 */
+	uint32_t die_on;     /* _exit(3) when this request arrives; 0 = never */
+	uint32_t state_size; /* bytes of device state to save (default 100000) */
 };
 
 struct mock_log {
@@ -36,7 +36,7 @@ struct mock_log {
 	uint32_t flags[MOCK_LOG_MAX];
 	uint64_t u64[MOCK_LOG_MAX]; /* first 8 payload bytes */
 	unsigned n;
-	uint64_t chains;            /* chains completed */
+	uint64_t chains; /* chains completed */
 };
 
 /* Serves one connection until the peer hangs up. Closes fd. */

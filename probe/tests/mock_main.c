@@ -13,11 +13,11 @@
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"naive", no_argument, NULL, 'n'},
-		{"leak-fds", no_argument, NULL, 'l'},
-		{"die-on", required_argument, NULL, 'd'},
-		{0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"naive", no_argument, NULL, 'n'},
+	    {"leak-fds", no_argument, NULL, 'l'},
+	    {"die-on", required_argument, NULL, 'd'},
+	    {0},
 	};
 	struct mock_opts o = {0};
 	const char *path = NULL;

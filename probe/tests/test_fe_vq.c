@@ -118,8 +118,11 @@ TEST(indirect_table)
 {
 	struct fe_vq *vq;
 	CHECK_EQ(fe_vq_create(mem, 0, 4, &vq), 0);
-	struct fe_seg segs[5] = {{buf(72), 72, false}, {buf(16), 16, false}, {buf(32), 32, false},
-				 {buf(32), 32, true},  {buf(1), 1, true}};
+	struct fe_seg segs[5] = {{buf(72), 72, false},
+				 {buf(16), 16, false},
+				 {buf(32), 32, false},
+				 {buf(32), 32, true},
+				 {buf(1), 1, true}};
 	uint64_t before = fe_mem_free_bytes(mem);
 	int head = fe_vq_add(vq, segs, 5, FE_VQ_ADD_INDIRECT, NULL);
 	CHECK(head >= 0);
@@ -133,7 +136,7 @@ TEST(indirect_table)
 	for (unsigned k = 0; k < 5; k++) {
 		CHECK_EQ(t[k].addr, segs[k].gpa);
 		CHECK_EQ(t[k].flags, (segs[k].write ? VRING_DESC_F_WRITE : 0) |
-					     (k < 4 ? VRING_DESC_F_NEXT : 0));
+					 (k < 4 ? VRING_DESC_F_NEXT : 0));
 		if (k < 4)
 			CHECK_EQ(t[k].next, k + 1);
 	}

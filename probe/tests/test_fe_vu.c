@@ -119,17 +119,29 @@ TEST(qemu72_sequence)
 	mock_join(mt, &log);
 
 	static const uint32_t want[] = {
-		/* init */
-		VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES,
-		VHOST_USER_SET_PROTOCOL_FEATURES, VHOST_USER_GET_QUEUE_NUM, VHOST_USER_SET_OWNER,
-		VHOST_USER_GET_FEATURES, VHOST_USER_SET_VRING_CALL, VHOST_USER_SET_VRING_ERR,
-		/* start */
-		VHOST_USER_SET_FEATURES, VHOST_USER_GET_STATUS, VHOST_USER_SET_STATUS,
-		VHOST_USER_SET_MEM_TABLE, VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE,
-		VHOST_USER_SET_VRING_ADDR, VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_ENABLE,
-		VHOST_USER_SET_VRING_CALL,
-		/* stop */
-		VHOST_USER_SET_VRING_ENABLE, VHOST_USER_GET_VRING_BASE,
+	    /* init */
+	    VHOST_USER_GET_FEATURES,
+	    VHOST_USER_GET_PROTOCOL_FEATURES,
+	    VHOST_USER_SET_PROTOCOL_FEATURES,
+	    VHOST_USER_GET_QUEUE_NUM,
+	    VHOST_USER_SET_OWNER,
+	    VHOST_USER_GET_FEATURES,
+	    VHOST_USER_SET_VRING_CALL,
+	    VHOST_USER_SET_VRING_ERR,
+	    /* start */
+	    VHOST_USER_SET_FEATURES,
+	    VHOST_USER_GET_STATUS,
+	    VHOST_USER_SET_STATUS,
+	    VHOST_USER_SET_MEM_TABLE,
+	    VHOST_USER_SET_VRING_NUM,
+	    VHOST_USER_SET_VRING_BASE,
+	    VHOST_USER_SET_VRING_ADDR,
+	    VHOST_USER_SET_VRING_KICK,
+	    VHOST_USER_SET_VRING_ENABLE,
+	    VHOST_USER_SET_VRING_CALL,
+	    /* stop */
+	    VHOST_USER_SET_VRING_ENABLE,
+	    VHOST_USER_GET_VRING_BASE,
 	};
 	const struct mock_log *l = &log;
 	CHECK_EQ(l->n, VT_ARRAY_SIZE(want));
@@ -140,15 +152,16 @@ TEST(qemu72_sequence)
 	}
 	/* Requests use flags 0x1, with NEED_REPLY (0x9) only where QEMU asks an ack. */
 	for (unsigned i = 0; i < l->n; i++) {
-		bool acked = l->req[i] == VHOST_USER_SET_MEM_TABLE || l->req[i] == VHOST_USER_SET_STATUS;
+		bool acked =
+		    l->req[i] == VHOST_USER_SET_MEM_TABLE || l->req[i] == VHOST_USER_SET_STATUS;
 		CHECK_EQ(l->flags[i], acked ? 0x9 : 0x1);
 	}
 	/* CONFIGURE_MEM_SLOTS offered but not asked for: not acked. */
 	CHECK_EQ(l->u64[2], 0x90289);
-	CHECK_EQ(l->u64[8], 0x170000000);  /* SET_FEATURES: offered & what our driver does */
+	CHECK_EQ(l->u64[8], 0x170000000); /* SET_FEATURES: offered & what our driver does */
 	CHECK_EQ(l->u64[10], VIRTIO_STATUS_FEATURES_OK);
 	CHECK_EQ(l->u64[16], 0x100000000); /* SET_VRING_ENABLE {0, 1} */
-	CHECK_EQ(l->u64[18], 0);           /* SET_VRING_ENABLE {0, 0} */
+	CHECK_EQ(l->u64[18], 0);	   /* SET_VRING_ENABLE {0, 0} */
 	CHECK_EQ(l->chains, 1);
 	/* The init call fd (masked notifier) differs from the start one: both were sent. */
 	CHECK_EQ(count_req(l, VHOST_USER_SET_VRING_CALL), 2);

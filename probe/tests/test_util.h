@@ -14,7 +14,7 @@
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);  \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
 			exit(1);                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -33,7 +33,7 @@
 #define RUN(name)                                                                                  \
 	do {                                                                                       \
 		test_##name();                                                                     \
-		printf("PASS %s\n", #name);                                                          \
+		printf("PASS %s\n", #name);                                                        \
 	} while (0)
 
 #endif
