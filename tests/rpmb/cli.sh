@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# vtrust-probe rpmb program-key/counter/write/read against vtrustd, and the
+# store's safety rules: lock, mode, corruption, restart, key provisioning.
+set -u
+probe=$1 vtrustd=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/rpmb-cli.XXXXXX")
+pid=
+fail() { echo "FAIL: $*"; [ -f "$work/d.log" ] && tail -5 "$work/d.log"; exit 1; }
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi; }
+cleanup() { stop; rm -rf "$work"; }
+trap cleanup EXIT
+start() { "$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" \
+            --opt capacity=1 "$@" --log-level notice >>"$work/d.log" 2>&1 & pid=$!; }
+P() { "$probe" --socket "$work/s.sock" --device rpmb "$@"; }
+key=$(printf '%064x' 0x1234)
+
+start
+P rpmb counter | grep -q . && fail "counter without a key should fail"
+P rpmb program-key --key "$key" | grep -q 'key programmed' || fail "program-key"
+P rpmb program-key --key "$key" 2>&1 | grep -q 'WRITE_FAILURE' || fail "second program-key"
+[ "$(P rpmb counter --key "$key")" = "counter=0" ] || fail "counter 0"
+head -c 3072 /dev/urandom > "$work/data"
+P rpmb write --key "$key" --address 100 < "$work/data" | grep -q 'counter=1' || fail "write"
+P rpmb read --key "$key" --address 100 --blocks 12 > "$work/back" || fail "read"
+cmp -s "$work/data" "$work/back" || fail "read back differs"
+head -c 100 /dev/urandom | P rpmb write --key "$key" --address 0 2>&1 | grep -q 'multiple of 256' \
+  || fail "partial block accepted"
+P rpmb read --key "$key" --address 511 --blocks 2 2>&1 | grep -q ADDR_FAILURE || fail "addr"
+P rpmb write --key "$(printf '%064x' 5)" --address 0 < "$work/data" 2>&1 | grep -qE 'AUTH_FAILURE|bad MAC' \
+  || fail "wrong key accepted"
+[ "$(stat -c %a "$work/a.rpmb")" = 600 ] || fail "store mode"
+
+# A second daemon on the same store refuses to start, with a clear error.
+"$vtrustd" --type rpmb --socket-path "$work/s2.sock" --opt store="$work/a.rpmb" >"$work/d2.log" 2>&1
+[ $? -ne 0 ] || fail "second daemon started"
+grep -q 'in use' "$work/d2.log" || fail "no clear lock error: $(cat "$work/d2.log")"
+
+# Restart (process exit): key, counter and data persist.
+stop; start
+[ "$(P rpmb counter --key "$key")" = "counter=1" ] || fail "counter after restart"
+P rpmb read --key "$key" --address 100 --blocks 12 | cmp -s - "$work/data" || fail "data after restart"
+stop
+
+# Corrupt or truncated stores are refused, never re-initialised.
+cp "$work/a.rpmb" "$work/good"
+printf 'X' | dd of="$work/a.rpmb" bs=1 seek=20 conv=notrunc 2>/dev/null
+"$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" >"$work/d3.log" 2>&1 \
+  && fail "corrupt superblock accepted"
+grep -q 'corrupt superblock' "$work/d3.log" || fail "no clear corruption error"
+cp "$work/good" "$work/a.rpmb"; truncate -s -512 "$work/a.rpmb"
+"$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" >"$work/d4.log" 2>&1 \
+  && fail "truncated store accepted"
+grep -q 'truncated' "$work/d4.log" || fail "no clear truncation error"
+cmp -s <(head -c 4096 "$work/good") <(head -c 4096 "$work/a.rpmb") || fail "store rewritten"
+cp "$work/good" "$work/a.rpmb"; chmod 644 "$work/a.rpmb"
+"$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" >"$work/d5.log" 2>&1 \
+  && fail "mode 644 accepted"
+chmod 600 "$work/a.rpmb"
+
+# Key provisioning: HKDF-SHA256(master, salt "vtrust-rpmb-key-v1", info vm-id).
+head -c 32 /dev/urandom > "$work/master"; chmod 600 "$work/master"
+rm -f "$work/a.rpmb"
+start --opt master-key="$work/master" --opt vm-id=vm-42
+derived=$(python3 - "$work/master" <<'PY'
+import hashlib, hmac, sys
+ikm = open(sys.argv[1], "rb").read()
+prk = hmac.new(b"vtrust-rpmb-key-v1", ikm, hashlib.sha256).digest()
+print(hmac.new(prk, b"vm-42" + b"\x01", hashlib.sha256).hexdigest())
+PY
+)
+P rpmb program-key --key "$key" 2>&1 | grep -q WRITE_FAILURE || fail "PROGRAM_KEY after provisioning"
+[ "$(P rpmb counter --key "$derived")" = "counter=0" ] || fail "derived key does not authenticate"
+stop
+# The same store with another vm-id is refused.
+"$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" \
+  --opt master-key="$work/master" --opt vm-id=vm-43 >"$work/d6.log" 2>&1 && fail "vm-id mismatch accepted"
+grep -q 'different key' "$work/d6.log" || fail "no clear provisioning error"
+echo "rpmb-cli: all checks passed"
