@@ -68,8 +68,8 @@ int rng_budget_join(const char *name, const struct rng_budget_opts *o,
 	}
 	uint64_t floor = o->privileged ? o->floor_rate : 0;
 	if (B.set && B.rate && B.floors + floor >= B.rate) {
-		vt_err("%s: the privileged floors (%" PRIu64 " B/s) leave nothing of the budget (%" PRIu64
-		       " B/s)",
+		vt_err("%s: the privileged floors (%" PRIu64
+		       " B/s) leave nothing of the budget (%" PRIu64 " B/s)",
 		       name, B.floors + floor, B.rate);
 		if (set_here)
 			B.set = false;
@@ -120,8 +120,8 @@ static uint64_t take(struct rng_bucket *b, uint64_t want, uint64_t need, uint64_
 	return g;
 }
 
-uint64_t rng_budget_grant(struct rng_budget_share *s, uint64_t want, uint64_t need,
-			  uint64_t now_ns, uint64_t *wait_ns)
+uint64_t rng_budget_grant(struct rng_budget_share *s, uint64_t want, uint64_t need, uint64_t now_ns,
+			  uint64_t *wait_ns)
 {
 	pthread_mutex_lock(&B.mu);
 	bool limited = B.set && B.rate;

@@ -29,15 +29,15 @@ struct rng_budget_share {
 	bool privileged;
 	uint64_t floor_rate;
 	struct rng_bucket floor; /* privileged only; under the budget lock */
-	uint64_t from_floor;     /* bytes granted from the floor bucket */
-	uint64_t from_shared;    /* bytes granted from the shared bucket */
-	uint64_t throttled;      /* grants refused */
+	uint64_t from_floor;	 /* bytes granted from the floor bucket */
+	uint64_t from_shared;	 /* bytes granted from the shared bucket */
+	uint64_t throttled;	 /* grants refused */
 };
 
 struct rng_budget_opts {
-	bool set;          /* budget_bytes_per_sec given on this device */
-	uint64_t rate;     /* bytes/s, 0 = unlimited */
-	uint64_t burst;    /* bytes */
+	bool set;	/* budget_bytes_per_sec given on this device */
+	uint64_t rate;	/* bytes/s, 0 = unlimited */
+	uint64_t burst; /* bytes */
 	bool privileged;
 	uint64_t floor_rate;  /* bytes/s reserved (privileged only) */
 	uint64_t floor_burst; /* bytes */
@@ -55,8 +55,8 @@ bool rng_budget_limited(void);
  * Grants between need and want bytes (need ≤ want) and charges them, or 0
  * and *wait_ns (> 0) when fewer than need are available.
  */
-uint64_t rng_budget_grant(struct rng_budget_share *s, uint64_t want, uint64_t need,
-			  uint64_t now_ns, uint64_t *wait_ns);
+uint64_t rng_budget_grant(struct rng_budget_share *s, uint64_t want, uint64_t need, uint64_t now_ns,
+			  uint64_t *wait_ns);
 
 /* Snapshot for metrics. */
 struct rng_budget_info {

@@ -54,8 +54,8 @@ static int reseed_fresh(struct rng_drbg *g, const void *adin, size_t adin_len)
 	}
 	int e = rng_seed_draw(&g->seed, seed, RNG_DRBG_SEED_LEN);
 	if (e < 0) {
-		atomic_fetch_add(e == -EBADMSG ? &g->stats.health_failures : &g->stats.seed_failures,
-				 1);
+		atomic_fetch_add(
+		    e == -EBADMSG ? &g->stats.health_failures : &g->stats.seed_failures, 1);
 		char why[128];
 		snprintf(why, sizeof(why), "seed source: %s", g->seed.last_error);
 		vt_secmem_free(seed);
@@ -135,18 +135,18 @@ int rng_drbg_new(const struct rng_drbg_cfg *cfg, struct rng_drbg **ret)
 	char cipher[] = "AES-256-CTR";
 	int use_df = 1;
 	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
-		OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df),
-		OSSL_PARAM_construct_uint(OSSL_DRBG_PARAM_RESEED_REQUESTS, &zero),
-		OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &no_time),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
+	    OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df),
+	    OSSL_PARAM_construct_uint(OSSL_DRBG_PARAM_RESEED_REQUESTS, &zero),
+	    OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &no_time),
+	    OSSL_PARAM_construct_end(),
 	};
 	if (!EVP_RAND_CTX_set_params(g->ctx, p))
 		goto fail;
 	size_t maxreq = 0;
 	OSSL_PARAM q[] = {
-		OSSL_PARAM_construct_size_t(OSSL_RAND_PARAM_MAX_REQUEST, &maxreq),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_size_t(OSSL_RAND_PARAM_MAX_REQUEST, &maxreq),
+	    OSSL_PARAM_construct_end(),
 	};
 	if (!EVP_RAND_CTX_get_params(g->ctx, q) || maxreq == 0)
 		maxreq = 4096; /* be safe if the provider does not say */

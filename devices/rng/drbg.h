@@ -49,22 +49,22 @@
 #define RNG_DRBG_SEED_LEN 48u
 
 struct rng_drbg_cfg {
-	const char *name;     /* device name: logs and personalisation */
-	bool own_libctx;      /* privileged: a separate OSSL_LIB_CTX */
+	const char *name; /* device name: logs and personalisation */
+	bool own_libctx;  /* privileged: a separate OSSL_LIB_CTX */
 	uint64_t reseed_bytes;
 	uint64_t reseed_ns;
-	uint64_t retry_ns;    /* degraded: how often to try a fresh seed */
+	uint64_t retry_ns; /* degraded: how often to try a fresh seed */
 	enum rng_seed_fault fault;
 	uint64_t fault_after;
 };
 
 struct rng_drbg_stats {
-	_Atomic uint64_t generated;       /* bytes produced by EVP_RAND_generate */
+	_Atomic uint64_t generated; /* bytes produced by EVP_RAND_generate */
 	_Atomic uint64_t generate_calls;
-	_Atomic uint64_t reseeds;         /* successful (re)seeds with a fresh seed */
-	_Atomic uint64_t seed_failures;   /* getrandom errors */
+	_Atomic uint64_t reseeds;	  /* successful (re)seeds with a fresh seed */
+	_Atomic uint64_t seed_failures;	  /* getrandom errors */
 	_Atomic uint64_t health_failures; /* RCT / APT failures */
-	_Atomic uint64_t drbg_failures;   /* EVP_RAND errors */
+	_Atomic uint64_t drbg_failures;	  /* EVP_RAND errors */
 	_Atomic uint64_t degraded_events; /* transitions into the failed state */
 };
 

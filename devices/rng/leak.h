@@ -77,26 +77,26 @@ enum rng_leak_kind {
 enum rng_leak_kind rng_leak_classify(const struct vt_chain *c, size_t cap, size_t *ret_len);
 
 struct rng_leak_stats {
-	_Atomic uint64_t events;    /* events recorded (the epoch) */
-	_Atomic uint64_t fired;     /* events applied to a queue */
-	_Atomic uint64_t filled;    /* fill buffers completed */
-	_Atomic uint64_t copied;    /* copy buffers completed */
-	_Atomic uint64_t bytes;     /* bytes written into leak buffers */
-	_Atomic uint64_t malformed; /* leak buffers completed with len 0 */
-	_Atomic uint64_t switches;  /* active queue changes */
+	_Atomic uint64_t events;       /* events recorded (the epoch) */
+	_Atomic uint64_t fired;	       /* events applied to a queue */
+	_Atomic uint64_t filled;       /* fill buffers completed */
+	_Atomic uint64_t copied;       /* copy buffers completed */
+	_Atomic uint64_t bytes;	       /* bytes written into leak buffers */
+	_Atomic uint64_t malformed;    /* leak buffers completed with len 0 */
+	_Atomic uint64_t switches;     /* active queue changes */
 	_Atomic uint64_t last_fill_ns; /* event recorded -> its buffers used and signalled */
 };
 
 struct rng_leak {
 	pthread_mutex_t mu;
-	unsigned active;   /* RNG_LEAKQ1 or RNG_LEAKQ2 */
-	bool firing;       /* the active queue is being used */
-	bool negotiated;   /* VIRTIO_RNG_F_LEAK acked */
-	uint64_t epoch;    /* events recorded */
-	uint64_t handled;  /* events applied */
-	uint64_t event_ns; /* when the newest unapplied event was recorded */
-	bool waiting[3];   /* leak queue i has buffers parked (reported by queue i) */
-	size_t cap;        /* max bytes per leak buffer */
+	unsigned active;	    /* RNG_LEAKQ1 or RNG_LEAKQ2 */
+	bool firing;		    /* the active queue is being used */
+	bool negotiated;	    /* VIRTIO_RNG_F_LEAK acked */
+	uint64_t epoch;		    /* events recorded */
+	uint64_t handled;	    /* events applied */
+	uint64_t event_ns;	    /* when the newest unapplied event was recorded */
+	bool waiting[3];	    /* leak queue i has buffers parked (reported by queue i) */
+	size_t cap;		    /* max bytes per leak buffer */
 	struct vt_queue *queues[3]; /* for wake-ups (attach); NULL until known */
 	struct rng_leak_stats stats;
 };

@@ -17,8 +17,8 @@
 #define RNG_BUCKET_MAX_RATE (1ull << 40)
 
 struct rng_bucket {
-	uint64_t rate;  /* units per second; 0 = unlimited */
-	uint64_t burst; /* units */
+	uint64_t rate;	   /* units per second; 0 = unlimited */
+	uint64_t burst;	   /* units */
 	uint64_t tokens_n; /* units x 1e9 */
 	uint64_t last_ns;
 };

@@ -45,7 +45,8 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 			size_t want;
 			if (r == -EBADMSG || rng_request_len(&c, d->o.max_request, &want) < 0) {
 				vt_queue_push_malformed(q, &c);
-				atomic_fetch_add_explicit(&d->stats.malformed, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&d->stats.malformed, 1,
+							  memory_order_relaxed);
 				unsignalled++;
 				continue;
 			}
@@ -62,7 +63,8 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 			size_t n = want;
 			if ((d->limited || rng_budget_limited()) &&
 			    (n = rng_limits_grant(d, want, &wait)) == 0) {
-				/* Throttled: stays queued, the timer resumes it. No sleeping here. */
+				/* Throttled: stays queued, the timer resumes it. No sleeping here.
+				 */
 				rng_drbg_end(d->drbg);
 				vt_queue_unpop(q);
 				vt_queue_arm_timer(q, wait);

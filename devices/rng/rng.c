@@ -114,16 +114,16 @@ static int rng_load_state(void *priv, int fd)
 }
 
 const struct vt_device_ops vt_rng_ops = {
-	.type = "rng",
-	.virtio_id = VIRTIO_ID_RNG,
-	.get_features = rng_get_features,
-	.num_queues = rng_num_queues,
-	.max_queue_size = RNG_MAX_QUEUE_SIZE,
-	.set_features = rng_set_features,
-	.queue_start = rng_queue_start,
-	.queue_handle = rng_queue_handle,
-	.save_state = rng_save_state,
-	.load_state = rng_load_state,
+    .type = "rng",
+    .virtio_id = VIRTIO_ID_RNG,
+    .get_features = rng_get_features,
+    .num_queues = rng_num_queues,
+    .max_queue_size = RNG_MAX_QUEUE_SIZE,
+    .set_features = rng_set_features,
+    .queue_start = rng_queue_start,
+    .queue_handle = rng_queue_handle,
+    .save_state = rng_save_state,
+    .load_state = rng_load_state,
 };
 
 /* ---- create / destroy ---------------------------------------------------- */
@@ -168,13 +168,13 @@ int rng_dev_new(const char *name, const struct rng_opts *opts, struct rng_dev **
 		return e;
 	}
 	struct rng_drbg_cfg gc = {
-		.name = d->name,
-		.own_libctx = o.budget.privileged,
-		.reseed_bytes = o.reseed_bytes,
-		.reseed_ns = o.reseed_ns,
-		.retry_ns = o.retry_ns,
-		.fault = o.fault,
-		.fault_after = o.fault_after,
+	    .name = d->name,
+	    .own_libctx = o.budget.privileged,
+	    .reseed_bytes = o.reseed_bytes,
+	    .reseed_ns = o.reseed_ns,
+	    .retry_ns = o.retry_ns,
+	    .fault = o.fault,
+	    .fault_after = o.fault_after,
 	};
 	e = rng_drbg_new(&gc, &d->drbg);
 	if (e < 0) {
@@ -233,4 +233,3 @@ uint64_t vt_rng_last_leak_latency_ns(void *priv)
 {
 	return atomic_load(&((struct rng_dev *)priv)->leak.stats.last_fill_ns);
 }
-

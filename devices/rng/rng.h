@@ -30,12 +30,12 @@
 #define RNG_MAX_QUEUE_SIZE 1024u
 
 struct rng_opts {
-	uint64_t max_request; /* bytes per request / leak buffer */
-	bool leak;            /* offer VIRTIO_RNG_F_LEAK and the two leak queues */
-	bool leak_on_save;    /* a DEVICE_STATE save is a leak event too */
+	uint64_t max_request;		  /* bytes per request / leak buffer */
+	bool leak;			  /* offer VIRTIO_RNG_F_LEAK and the two leak queues */
+	bool leak_on_save;		  /* a DEVICE_STATE save is a leak event too */
 	uint64_t rate_bytes, burst_bytes; /* per device, bytes/s; 0 = unlimited */
 	uint64_t rate_requests, burst_requests;
-	struct rng_budget_opts budget;    /* includes privileged and the floor */
+	struct rng_budget_opts budget; /* includes privileged and the floor */
 	uint64_t reseed_bytes, reseed_ns, retry_ns;
 	enum rng_seed_fault fault;
 	uint64_t fault_after;
@@ -43,9 +43,9 @@ struct rng_opts {
 };
 
 struct rng_stats {
-	_Atomic uint64_t requests;           /* requestq chains completed with data */
-	_Atomic uint64_t bytes;              /* requestq bytes written */
-	_Atomic uint64_t malformed;          /* requestq chains completed with len 0 */
+	_Atomic uint64_t requests;	     /* requestq chains completed with data */
+	_Atomic uint64_t bytes;		     /* requestq bytes written */
+	_Atomic uint64_t malformed;	     /* requestq chains completed with len 0 */
 	_Atomic uint64_t throttled_bytes;    /* deferrals by the byte bucket */
 	_Atomic uint64_t throttled_requests; /* deferrals by the request bucket */
 	_Atomic uint64_t throttled_budget;   /* deferrals by the shared budget */

@@ -86,15 +86,16 @@ int rng_seed_draw(struct rng_seed *s, uint8_t *out, size_t n)
 			if (h != RNG_HEALTH_OK)
 				return fail(s, out, n, -EBADMSG,
 					    h == RNG_HEALTH_RCT_FAIL
-						    ? "start-up repetition count test failed"
-						    : "start-up adaptive proportion test failed");
+						? "start-up repetition count test failed"
+						: "start-up adaptive proportion test failed");
 		}
 		s->started = true;
 	}
 	int e = source_read(s, out, n);
 	if (e < 0)
 		return fail(s, out, n, -EIO,
-			    e == -EAGAIN ? "getrandom: kernel pool not initialised" : "getrandom failed");
+			    e == -EAGAIN ? "getrandom: kernel pool not initialised"
+					 : "getrandom failed");
 	enum rng_health_result h = rng_health_feed(&s->health, out, n);
 	if (h != RNG_HEALTH_OK)
 		return fail(s, out, n, -EBADMSG, rng_health_result_name(h));

@@ -38,11 +38,11 @@ struct rng_seed {
 	bool started; /* start-up test passed since the last failure */
 	enum rng_seed_fault fault;
 	uint64_t fault_after;
-	uint64_t draws;           /* successful draws */
+	uint64_t draws;		  /* successful draws */
 	uint64_t source_failures; /* getrandom errors */
 	uint64_t health_failures; /* RCT or APT failures */
-	uint64_t fault_state;     /* PRNG state for the biased fault */
-	const char *last_error;   /* static string */
+	uint64_t fault_state;	  /* PRNG state for the biased fault */
+	const char *last_error;	  /* static string */
 };
 
 void rng_seed_init(struct rng_seed *s, enum rng_seed_fault fault, uint64_t fault_after);

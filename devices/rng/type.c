@@ -20,25 +20,25 @@
 /* ---- options ------------------------------------------------------------ */
 
 static const char *const rng_known_opts[] = {
-	"max_request_bytes",
-	"leak",
-	"leak_on_save",
-	"rate_bytes_per_sec",
-	"burst_bytes",
-	"rate_requests_per_sec",
-	"burst_requests",
-	"budget_bytes_per_sec",
-	"budget_burst_bytes",
-	"privileged",
-	"floor_bytes_per_sec",
-	"floor_burst_bytes",
-	"reseed_bytes",
-	"reseed_interval_ms",
-	"seed_retry_ms",
-	"test_seed_fault",
-	"test_seed_fault_after",
-	"test_hooks",
-	NULL,
+    "max_request_bytes",
+    "leak",
+    "leak_on_save",
+    "rate_bytes_per_sec",
+    "burst_bytes",
+    "rate_requests_per_sec",
+    "burst_requests",
+    "budget_bytes_per_sec",
+    "budget_burst_bytes",
+    "privileged",
+    "floor_bytes_per_sec",
+    "floor_burst_bytes",
+    "reseed_bytes",
+    "reseed_interval_ms",
+    "seed_retry_ms",
+    "test_seed_fault",
+    "test_seed_fault_after",
+    "test_hooks",
+    NULL,
 };
 
 #define U64(key, def, min, max, dst)                                                               \
@@ -79,8 +79,8 @@ static int parse_opts(const struct vt_devcfg *cfg, struct rng_opts *o)
 	    &b->burst);
 	BOOL("privileged", false, &b->privileged);
 	U64("floor_bytes_per_sec", 0, 0, RNG_BUCKET_MAX_RATE, &b->floor_rate);
-	U64("floor_burst_bytes", tenth_or(b->floor_rate, o->max_request), 1,
-	    RNG_BUCKET_MAX_BURST, &b->floor_burst);
+	U64("floor_burst_bytes", tenth_or(b->floor_rate, o->max_request), 1, RNG_BUCKET_MAX_BURST,
+	    &b->floor_burst);
 	if (b->floor_rate && !b->privileged) {
 		vt_err("%s: floor_bytes_per_sec needs privileged=true", cfg->name);
 		return -EINVAL;
@@ -204,12 +204,15 @@ static void rng_status(void *priv, struct json_object *out)
 	bool negotiated = atomic_load(&d->features) & VT_BIT(VIRTIO_RNG_F_LEAK);
 	json_object_object_add(lk, "offered", json_object_new_boolean(d->o.leak));
 	json_object_object_add(lk, "negotiated", json_object_new_boolean(d->o.leak && negotiated));
-	json_object_object_add(lk, "active", json_object_new_string(active == 1 ? "leakq1" : "leakq2"));
+	json_object_object_add(lk, "active",
+			       json_object_new_string(active == 1 ? "leakq1" : "leakq2"));
 	json_object_object_add(lk, "firing", json_object_new_boolean(firing));
-	json_object_object_add(lk, "epoch", json_object_new_int64((int64_t)rng_leak_epoch(&d->leak)));
+	json_object_object_add(lk, "epoch",
+			       json_object_new_int64((int64_t)rng_leak_epoch(&d->leak)));
 	json_object_object_add(out, "leak", lk);
 	struct json_object *rl = json_object_new_object();
-	json_object_object_add(rl, "bytes_per_sec", json_object_new_int64((int64_t)d->o.rate_bytes));
+	json_object_object_add(rl, "bytes_per_sec",
+			       json_object_new_int64((int64_t)d->o.rate_bytes));
 	json_object_object_add(rl, "requests_per_sec",
 			       json_object_new_int64((int64_t)d->o.rate_requests));
 	struct rng_budget_info bi;
@@ -244,13 +247,14 @@ static int rng_control(void *priv, const char *command, struct json_object *args
 		if (e < 0)
 			return reply_error(reply, -EIO, "reseed failed: generator degraded");
 		json_object_object_add(
-			reply, "reseeds",
-			json_object_new_int64((int64_t)atomic_load(&d->drbg->stats.reseeds)));
+		    reply, "reseeds",
+		    json_object_new_int64((int64_t)atomic_load(&d->drbg->stats.reseeds)));
 		return 0;
 	}
 	if (strcmp(command, "seed-fault") == 0) {
 		if (!d->o.test_hooks)
-			return reply_error(reply, -EPERM, "seed-fault needs the option test_hooks=true");
+			return reply_error(reply, -EPERM,
+					   "seed-fault needs the option test_hooks=true");
 		struct json_object *f = NULL, *a = NULL;
 		const char *fault = "none";
 		uint64_t after = 0;
@@ -266,14 +270,14 @@ static int rng_control(void *priv, const char *command, struct json_object *args
 }
 
 const struct vt_device_type vt_rng_device_type = {
-	.type = "rng",
-	.summary = "entropy device (virtio-rng) with entropy-leak queues, rate limits, "
-		   "health-tested CTR-DRBG and a privileged lane",
-	.ops = &vt_rng_ops,
-	.create = rng_create,
-	.destroy = rng_destroy,
-	.metrics = rng_metrics,
-	.status = rng_status,
-	.control = rng_control,
-	.attach = rng_attach,
+    .type = "rng",
+    .summary = "entropy device (virtio-rng) with entropy-leak queues, rate limits, "
+	       "health-tested CTR-DRBG and a privileged lane",
+    .ops = &vt_rng_ops,
+    .create = rng_create,
+    .destroy = rng_destroy,
+    .metrics = rng_metrics,
+    .status = rng_status,
+    .control = rng_control,
+    .attach = rng_attach,
 };

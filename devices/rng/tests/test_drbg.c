@@ -9,12 +9,12 @@
 static struct rng_drbg_cfg cfg(enum rng_seed_fault f, uint64_t after)
 {
 	return (struct rng_drbg_cfg){
-		.name = "t",
-		.reseed_bytes = 1u << 20,
-		.reseed_ns = 0,
-		.retry_ns = 1000000, /* 1 ms */
-		.fault = f,
-		.fault_after = after,
+	    .name = "t",
+	    .reseed_bytes = 1u << 20,
+	    .reseed_ns = 0,
+	    .retry_ns = 1000000, /* 1 ms */
+	    .fault = f,
+	    .fault_after = after,
 	};
 }
 

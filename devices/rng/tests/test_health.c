@@ -54,7 +54,8 @@ static void test_apt_cutoff(void)
 		for (unsigned i = 0; i < sizeof(w); i++)
 			w[i] = (uint8_t)(1 + i % 200); /* never 0, distinct neighbours */
 		w[0] = 0;
-		unsigned want = RNG_HEALTH_APT_CUTOFF - 1 + (unsigned)extra; /* occurrences of w[0] */
+		unsigned want =
+		    RNG_HEALTH_APT_CUTOFF - 1 + (unsigned)extra; /* occurrences of w[0] */
 		for (unsigned k = 1, placed = 1; placed < want; k += 3, placed++)
 			w[k] = w[0];
 		enum rng_health_result r = rng_health_feed(&h, w, sizeof(w));
@@ -82,9 +83,9 @@ static void test_seed_faults(void)
 		enum rng_seed_fault f;
 		int err;
 	} cases[] = {
-		{RNG_SEED_FAULT_ERROR, -EIO},
-		{RNG_SEED_FAULT_STUCK, -EBADMSG},
-		{RNG_SEED_FAULT_BIASED, -EBADMSG},
+	    {RNG_SEED_FAULT_ERROR, -EIO},
+	    {RNG_SEED_FAULT_STUCK, -EBADMSG},
+	    {RNG_SEED_FAULT_BIASED, -EBADMSG},
 	};
 	for (unsigned i = 0; i < VT_ARRAY_SIZE(cases); i++) {
 		struct rng_seed s;

@@ -18,7 +18,7 @@ static void test_bucket_basics(void)
 	CHECK_EQ(rng_bucket_wait_ns(&b, 100), 100000000); /* 100 units at 1000/s = 100 ms */
 	CHECK_EQ(rng_bucket_avail(&b, 100000000), 100);
 	CHECK_EQ(rng_bucket_avail(&b, 100000001), 100); /* fractions kept, not rounded up */
-	CHECK_EQ(rng_bucket_avail(&b, 10 * S), 500);    /* capped at burst */
+	CHECK_EQ(rng_bucket_avail(&b, 10 * S), 500);	/* capped at burst */
 	/* Requests beyond the burst wait for a full bucket, never forever. */
 	rng_bucket_take(&b, 500);
 	CHECK_EQ(rng_bucket_wait_ns(&b, 10000), S / 2);

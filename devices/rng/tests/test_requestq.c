@@ -157,7 +157,7 @@ static void test_degraded_waits(void)
 	struct rng_opts o;
 	rng_opts_defaults(&o);
 	o.fault = RNG_SEED_FAULT_ERROR; /* seeding fails from the start */
-	o.retry_ns = 5000000;           /* 5 ms */
+	o.retry_ns = 5000000;		/* 5 ms */
 	struct fx f;
 	fx_init(&f, &o, 0);
 	CHECK(vt_rng_degraded(f.d));
