@@ -6,7 +6,8 @@
  * status} at the start of the writable area; destroy with one status byte.
  * A request whose kind cannot be told (too short to hold a header, unknown
  * opcode) gets the 16-byte form when 16 writable bytes exist, else a single
- * status byte. The used length is the bytes written. Key bytes are read into
+ * status byte; a create with fewer than 16 writable bytes is refused (ERR)
+ * rather than creating a session whose id could not be returned. The used length is the bytes written. Key bytes are read into
  * the queue's locked bounce buffer and wiped once the session holds them.
  *
  * Statuses (spec "Session operation: create/destroy session"): create gives
@@ -35,6 +36,9 @@ int vc_ctrlq_chain(struct vc_qctx *q, struct vt_chain *c)
 	uint8_t st = vc_parse_ctrl(d, features, c, q->keybuf, q->keybuf_len, &r);
 	uint64_t id = 0;
 	bool destroy = r.destroy;
+	/* A create whose outcome cannot hold the id would leak the session. */
+	if (st == VC_OK && !destroy && wr < sizeof(struct vc_session_input))
+		st = VC_ERR;
 	if (st == VC_OK) {
 		if (destroy)
 			st = vc_destroy_session(d, r.session_id);
