@@ -413,6 +413,7 @@ int conf_run(struct probe_ctx *ctx, const char *const *filters, size_t nfilters,
 		const struct conf_case *cases;
 		size_t n;
 	} tables[] = {
+	    {conf_flow_cases, conf_flow_ncases},
 	    {conf_proto_cases, conf_proto_ncases},
 	    {conf_ring_cases, conf_ring_ncases},
 	    {ctx->device->cases, ctx->device->ncases},

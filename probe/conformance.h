@@ -13,8 +13,9 @@
  * served, and restarting it (GET_VRING_BASE, fresh rings, base 0) makes it
  * serve correct requests again.
  *
- * Cases are tables of struct conf_case: the core's in conf_proto.c and
- * conf_ring.c, a device's in its probe_device (probe.h).
+ * Cases are tables of struct conf_case: the core's in conf_flow.c
+ * (lifecycle), conf_proto.c (protocol) and conf_ring.c (rings), run in that
+ * order, then a device's from its probe_device (probe.h).
  */
 #ifndef VTRUST_PROBE_CONFORMANCE_H
 #define VTRUST_PROBE_CONFORMANCE_H
@@ -114,6 +115,8 @@ enum conf_result conf_expect_canary_closed(struct conf_ctx *c);
 int conf_run(struct probe_ctx *ctx, const char *const *filters, size_t nfilters, bool list,
 	     int settle_ms);
 
+extern const struct conf_case conf_flow_cases[];
+extern const size_t conf_flow_ncases;
 extern const struct conf_case conf_proto_cases[];
 extern const size_t conf_proto_ncases;
 extern const struct conf_case conf_ring_cases[];

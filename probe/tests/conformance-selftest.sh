@@ -23,9 +23,9 @@ start_mock() { # start_mock SOCKET ARGS...
 	pids+=($!)
 }
 
-# 1. A mock that serves correct requests correctly: the null cases pass.
+# 1. A mock that serves correct requests correctly: the lifecycle and null cases pass.
 start_mock "$dir/good.sock"
-"$probe" --socket "$dir/good.sock" --timeout-ms 1000 --device null conformance 'null.*' >"$dir/good.out" 2>&1
+"$probe" --socket "$dir/good.sock" --timeout-ms 1000 --device null conformance 'flow.*' 'null.*' >"$dir/good.out" 2>&1
 rc=$?
 check "good-mock-null-cases-pass" $((rc != 0))
 tail -1 "$dir/good.out" | grep -Eq '^[0-9]+ passed, 0 failed$'
