@@ -50,6 +50,7 @@ void vt_queue_reset(struct vt_queue *q)
 	q->enabled = false;
 	q->broken = false;
 	q->broken_reason = NULL;
+	q->deferred = false;
 	vt_queue_arm_timer(q, 0);
 }
 

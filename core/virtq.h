@@ -83,6 +83,13 @@ struct vt_queue {
 	_Atomic bool stop_requested;
 	_Atomic bool wake_pending;
 	uint32_t busy_poll_us;
+	/*
+	 * Set by queue_handle when the available chains must wait (a rate limit,
+	 * leak buffers parked until an event): the worker then sleeps until a
+	 * kick, a wake-up or the timer instead of busy-polling on chains it
+	 * cannot serve. The worker clears it before every queue_handle call.
+	 */
+	bool deferred;
 
 	struct vt_queue_stats stats;
 	void *priv; /* per-queue device data */

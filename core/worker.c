@@ -30,6 +30,7 @@ static void serve(struct vt_queue *q)
 {
 	struct vt_device *d = q->dev;
 	pthread_mutex_lock(&q->lock);
+	q->deferred = false;
 	if (servable(q))
 		d->ops->queue_handle(d->priv, q);
 	pthread_mutex_unlock(&q->lock);
@@ -99,7 +100,8 @@ static void *worker_main(void *arg)
 	/* Buffers may already be waiting (restart after stop/cont). */
 	serve(q);
 	while (!atomic_load(&q->stop_requested)) {
-		if (q->busy_poll_us && busy_poll(q)) {
+		/* Deferred chains would make the busy-poll spin: wait for an event instead. */
+		if (q->busy_poll_us && !q->deferred && busy_poll(q)) {
 			serve(q);
 			continue;
 		}
