@@ -119,6 +119,7 @@ static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q
 		if (rng_drbg_begin(g, &retry) < 0) {
 			vt_queue_unpop(q);
 			vt_queue_arm_timer(q, retry);
+			q->deferred = true;
 			return -EAGAIN;
 		}
 		int e = rng_fill_chain(g, c, n);
@@ -126,6 +127,7 @@ static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q
 		if (e < 0) {
 			vt_queue_unpop(q);
 			vt_queue_arm_timer(q, g->cfg.retry_ns);
+			q->deferred = true;
 			return -EAGAIN;
 		}
 		atomic_fetch_add(&l->stats.filled, 1);
@@ -143,6 +145,7 @@ static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epo
 	uint64_t retry;
 	if (rng_drbg_begin(g, &retry) < 0) {
 		vt_queue_arm_timer(q, retry);
+		q->deferred = true;
 		return -EAGAIN;
 	}
 	uint8_t adin[24] = "vtrust-leak-epoch";
@@ -151,6 +154,7 @@ static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epo
 	rng_drbg_end(g);
 	if (e < 0) {
 		vt_queue_arm_timer(q, g->cfg.retry_ns);
+		q->deferred = true;
 		return -EAGAIN;
 	}
 	return 0;
@@ -168,12 +172,14 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 	if (!l->negotiated) {
 		/* Without VIRTIO_RNG_F_LEAK the leak queues do not exist: never used. */
 		pthread_mutex_unlock(&l->mu);
+		q->deferred = true;
 		return;
 	}
 	if (me != l->active) {
 		/* Inactive: buffers wait; tell the active queue they exist. */
 		bool has = vt_queue_enable_notify(q);
 		l->waiting[me] = has;
+		q->deferred = has; /* they wait: no busy-polling on them */
 		if ((has && l->firing) || l->epoch != l->handled)
 			wake = l->queues[l->active];
 		pthread_mutex_unlock(&l->mu);
@@ -195,6 +201,7 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 			} else if (vt_queue_enable_notify(q)) {
 				continue; /* buffers arrived meanwhile: use them */
 			}
+			q->deferred = true;
 			pthread_mutex_unlock(&l->mu);
 			if (wake)
 				vt_queue_wake(wake);
@@ -209,7 +216,8 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 	pthread_mutex_unlock(&l->mu);
 
 	if (!firing) {
-		(void)vt_queue_enable_notify(q); /* parked buffers wait for an event */
+		/* Parked buffers wait for an event (no busy-polling on them). */
+		q->deferred = vt_queue_enable_notify(q);
 		return;
 	}
 	if (ev_ns) {

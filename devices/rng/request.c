@@ -55,6 +55,7 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 				/* Degraded: the request waits; the timer retries the seed. */
 				vt_queue_unpop(q);
 				vt_queue_arm_timer(q, wait);
+				q->deferred = true;
 				atomic_fetch_add_explicit(&d->stats.degraded_waits, 1,
 							  memory_order_relaxed);
 				stop = true;
@@ -68,6 +69,7 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 				rng_drbg_end(d->drbg);
 				vt_queue_unpop(q);
 				vt_queue_arm_timer(q, wait);
+				q->deferred = true;
 				stop = true;
 				break;
 			}
@@ -76,6 +78,7 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 			if (e < 0) {
 				vt_queue_unpop(q);
 				vt_queue_arm_timer(q, d->o.retry_ns);
+				q->deferred = true;
 				stop = true;
 				break;
 			}
