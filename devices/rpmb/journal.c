@@ -126,11 +126,24 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	int r = rpmb_rec_encode(s->rec, s->store_uuid, &st, addr, nblk);
 	if (r < 0)
 		return r;
-	/* From the first byte on, the slot's content is unknown until the sync returns. */
-	r = io_write_all(&s->io, s->rec, RPMB_REC_HDR_SIZE + dlen, s->slot_off[st.seq % 2]);
-	if (r == 0) {
-		r = s->io.sync(s->io.ctx);
-		s->syncs++;
+	/*
+	 * From the first byte on, the slot's content is unknown until the flush
+	 * returns. Every RPMB_FULL_SYNC_EVERY records the flush covers the whole
+	 * file (the data area too), so slots can be reused; otherwise only the
+	 * record's range is written and flushed.
+	 */
+	uint64_t off = s->slot_off[st.seq % RPMB_SLOTS];
+	size_t len = RPMB_REC_HDR_SIZE + dlen;
+	if (st.seq % RPMB_FULL_SYNC_EVERY == 0 || !s->io.pwrite_dsync) {
+		r = io_write_all(&s->io, s->rec, len, off);
+		if (r == 0) {
+			r = s->io.sync(s->io.ctx);
+			s->syncs++;
+		}
+	} else {
+		ssize_t w = s->io.pwrite_dsync(s->io.ctx, s->rec, len, off);
+		r = w < 0 ? (int)w : (size_t)w == len ? 0 : -EIO;
+		s->range_syncs++;
 	}
 	if (r < 0) {
 		/* The record may or may not be durable: only recovery can tell. */
@@ -190,80 +203,100 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 
 int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 {
-	struct rpmb_state st[2];
-	uint16_t addr[2], nblk[2];
-	bool valid[2];
-	for (int i = 0; i < 2; i++) {
-		int r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+	struct rpmb_state *st = calloc(RPMB_SLOTS, sizeof(*st));
+	uint16_t addr[RPMB_SLOTS], nblk[RPMB_SLOTS];
+	bool valid[RPMB_SLOTS];
+	int r = 0, newest = -1;
+	if (!st)
+		return -ENOMEM;
+	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
+		r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
 		if (r < 0) {
-			snprintf(err, errlen, "cannot read journal slot %d: %s", i, strerror(-r));
-			return r;
+			snprintf(err, errlen, "cannot read journal slot %u: %s", i, strerror(-r));
+			goto out;
 		}
 		r = rpmb_rec_decode(s->rec, s->slot_size, s->store_uuid, s->blocks, s->geom.max_wr,
 				    &st[i], &addr[i], &nblk[i]);
 		if (r == -EIO) {
 			snprintf(err, errlen, "checksum computation failed");
-			return r;
+			goto out;
 		}
 		valid[i] = r == 0;
-		if (valid[i] && st[i].seq % 2 != (uint64_t)i) {
-			snprintf(err, errlen, "journal slot %d holds record %llu of the other slot", i,
+		r = 0;
+		if (valid[i] && st[i].seq % RPMB_SLOTS != i) {
+			snprintf(err, errlen, "journal slot %u holds record %llu of another slot", i,
 				 (unsigned long long)st[i].seq);
-			return -EBADMSG;
+			r = -EBADMSG;
+			goto out;
 		}
+		if (valid[i] && (newest < 0 || st[i].seq > st[newest].seq))
+			newest = i;
 	}
-	if (!valid[0] && !valid[1]) {
+	if (newest < 0) {
 		snprintf(err, errlen, "no valid journal record (corrupt store)");
-		return -EBADMSG;
+		r = -EBADMSG;
+		goto out;
 	}
-	int w;
-	if (valid[0] && valid[1]) {
-		w = st[1].seq > st[0].seq ? 1 : 0;
-		const struct rpmb_state *n = &st[w], *o = &st[!w];
-		if (n->seq != o->seq + 1 || n->counter < o->counter) {
-			snprintf(err, errlen,
-				 "journal records inconsistent (seq %llu counter %u vs seq %llu counter %u)",
-				 (unsigned long long)o->seq, o->counter, (unsigned long long)n->seq,
-				 n->counter);
-			return -EBADMSG;
+	/*
+	 * The valid records must be the newest run of consecutive seqs: all the
+	 * slots back to record 0, or at least RPMB_SLOTS - 1 of them (the slot
+	 * after the newest may hold a torn write). A gap means a lost record.
+	 */
+	uint64_t n = st[newest].seq, lo = n >= RPMB_SLOTS - 1 ? n - (RPMB_SLOTS - 2) : 0;
+	for (uint64_t q = lo; q <= n; q++) {
+		unsigned i = (unsigned)(q % RPMB_SLOTS);
+		if (!valid[i] || st[i].seq != q) {
+			snprintf(err, errlen, "journal record %llu is missing or damaged (newest %llu)",
+				 (unsigned long long)q, (unsigned long long)n);
+			r = -EBADMSG;
+			goto out;
 		}
-	} else {
-		w = valid[0] ? 0 : 1;
-		if (st[w].seq > 0)
-			vt_notice("rpmb store: journal slot %d is torn or empty; using record %llu", !w,
-				  (unsigned long long)st[w].seq);
+		if (q > lo && st[i].counter < st[(q - 1) % RPMB_SLOTS].counter) {
+			snprintf(err, errlen, "journal counter goes back at record %llu",
+				 (unsigned long long)q);
+			r = -EBADMSG;
+			goto out;
+		}
 	}
-	s->st = st[w];
+	/* A record one older may survive too (the newest slot was not torn). */
+	uint64_t first = lo;
+	if (lo > 0) {
+		unsigned i = (unsigned)((lo - 1) % RPMB_SLOTS);
+		if (valid[i] && st[i].seq == lo - 1)
+			first = lo - 1;
+	}
+	if (n > 0 && !valid[(n + 1) % RPMB_SLOTS] && n + 1 >= RPMB_SLOTS)
+		vt_notice("rpmb store: the journal slot after record %llu is torn; using record %llu",
+			  (unsigned long long)n, (unsigned long long)n);
+	s->st = st[newest];
 	/*
 	 * Redo, oldest first, every valid record. The newest record can be on
-	 * disk without its sync having completed (writeback), and then the
-	 * previous record's blocks may not be in the data area yet: redoing
-	 * only the newest would lose them. The record before the older one is
-	 * always in the data area: the older record's sync completed before
-	 * the newer one was written.
+	 * disk without its flush having completed, and a record's apply is only
+	 * durable after the next whole-file flush, so any of them may be
+	 * missing from the data area. Records older than the ring were covered
+	 * by a whole-file flush before their slot was reused.
 	 */
-	int order[2] = {!w, w};
-	for (int k = 0; k < 2; k++) {
-		int i = order[k];
-		if (!valid[i] || !nblk[i])
+	for (uint64_t q = first; q <= n; q++) {
+		unsigned i = (unsigned)(q % RPMB_SLOTS);
+		if (!nblk[i])
 			continue;
-		int r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+		r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
 		if (r == 0)
 			r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
 					 (size_t)nblk[i] * RPMB_BLOCK_SIZE,
 					 s->data_off + (uint64_t)addr[i] * RPMB_BLOCK_SIZE);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot redo journal record %llu: %s",
-				 (unsigned long long)st[i].seq, strerror(-r));
-			return r;
+				 (unsigned long long)q, strerror(-r));
+			goto out;
 		}
 		s->recovered_blocks += nblk[i];
 	}
-	int r = s->io.sync(s->io.ctx);
-	if (r < 0) {
+	r = s->io.sync(s->io.ctx);
+	if (r < 0)
 		snprintf(err, errlen, "cannot sync the redone records: %s", strerror(-r));
-		return r;
-	}
-	vt_wipe(st, sizeof(st));
-	return 0;
+out:
+	vt_wipe(st, RPMB_SLOTS * sizeof(*st));
+	free(st);
+	return r;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <openssl/rand.h>
 
@@ -19,7 +20,8 @@
 #define SB_OFF_MAX_WR 13
 #define SB_OFF_SLOT_SIZE 16
 #define SB_OFF_SLOT0 24
-#define SB_OFF_SLOT1 32
+#define SB_OFF_SLOTS 32 /* number of journal slots */
+#define SB_OFF_SLOT1 SB_OFF_SLOTS
 #define SB_OFF_DATA 40
 #define SB_OFF_FILE_SIZE 48
 #define SB_OFF_UUID 56
@@ -32,19 +34,19 @@ uint64_t rpmb_slot_size(uint8_t max_wr)
 	return (n + 4095) & ~4095ull;
 }
 
-static void layout(const struct rpmb_geom *g, uint64_t *slot_size, uint64_t slot_off[2],
+static void layout(const struct rpmb_geom *g, uint64_t *slot_size, uint64_t slot_off[RPMB_SLOTS],
 		   uint64_t *data_off, uint64_t *file_size)
 {
 	*slot_size = rpmb_slot_size(g->max_wr);
-	slot_off[0] = RPMB_SB_SIZE;
-	slot_off[1] = RPMB_SB_SIZE + *slot_size;
-	*data_off = RPMB_SB_SIZE + 2 * *slot_size;
+	for (unsigned i = 0; i < RPMB_SLOTS; i++)
+		slot_off[i] = RPMB_SB_SIZE + i * *slot_size;
+	*data_off = RPMB_SB_SIZE + RPMB_SLOTS * *slot_size;
 	*file_size = *data_off + (uint64_t)g->capacity * RPMB_UNIT_BYTES;
 }
 
 uint64_t rpmb_store_file_size(const struct rpmb_geom *g)
 {
-	uint64_t ss, so[2], d, f;
+	uint64_t ss, so[RPMB_SLOTS], d, f;
 	layout(g, &ss, so, &d, &f);
 	return f;
 }
@@ -66,6 +68,13 @@ static int fd_sync(void *ctx)
 	return fdatasync((int)(intptr_t)ctx) < 0 ? -errno : 0;
 }
 
+static ssize_t fd_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = n}; /* lint-ok: guest-copy host buffer */
+	ssize_t r = pwritev2((int)(intptr_t)ctx, &iov, 1, (off_t)off, RWF_DSYNC);
+	return r < 0 ? -errno : r;
+}
+
 static int fd_size(void *ctx, uint64_t *ret)
 {
 	struct stat st;
@@ -82,6 +91,7 @@ void rpmb_io_fd(struct rpmb_io *io, int fd)
 		.pread = fd_pread,
 		.pwrite = fd_pwrite,
 		.sync = fd_sync,
+		.pwrite_dsync = fd_pwrite_dsync,
 		.size = fd_size,
 	};
 }
@@ -127,7 +137,7 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 {
 	if (!geom_ok(&c->geom))
 		return -EINVAL;
-	uint64_t slot_size, slot_off[2], data_off, file_size;
+	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
 	layout(&c->geom, &slot_size, slot_off, &data_off, &file_size);
 
 	uint8_t sb[RPMB_SB_SIZE] = {0};
@@ -137,7 +147,7 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 	sb[SB_OFF_MAX_WR] = c->geom.max_wr;
 	le32_put(sb + SB_OFF_SLOT_SIZE, (uint32_t)slot_size);
 	le64_put(sb + SB_OFF_SLOT0, slot_off[0]);
-	le64_put(sb + SB_OFF_SLOT1, slot_off[1]);
+	le64_put(sb + SB_OFF_SLOT1, RPMB_SLOTS);
 	le64_put(sb + SB_OFF_DATA, data_off);
 	le64_put(sb + SB_OFF_FILE_SIZE, file_size);
 	struct rpmb_state st = {.counter = c->initial_counter};
@@ -160,8 +170,8 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 	if (r == 0)
 		r = write_all(io, buf, slot_size, slot_off[0]);
 	memset(buf, 0, RPMB_REC_HDR_SIZE);
-	if (r == 0)
-		r = write_all(io, buf, slot_size, slot_off[1]);
+	for (unsigned i = 1; r == 0 && i < RPMB_SLOTS; i++)
+		r = write_all(io, buf, slot_size, slot_off[i]);
 	for (uint64_t off = data_off; r == 0 && off < file_size; off += chunk)
 		r = write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, file_size - off), off);
 	free(buf);
@@ -219,7 +229,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -EBADMSG;
 	}
 	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
-	uint64_t slot_size, slot_off[2], data_off, file_size;
+	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
 	if (!geom_ok(&g)) {
 		snprintf(err, errlen, "corrupt superblock (capacity %u, max_wr %u)", g.capacity,
 			 g.max_wr);
@@ -227,7 +237,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 	}
 	layout(&g, &slot_size, slot_off, &data_off, &file_size);
 	if (le32_get(sb + SB_OFF_SLOT_SIZE) != slot_size || le64_get(sb + SB_OFF_SLOT0) != slot_off[0] ||
-	    le64_get(sb + SB_OFF_SLOT1) != slot_off[1] || le64_get(sb + SB_OFF_DATA) != data_off ||
+	    le64_get(sb + SB_OFF_SLOT1) != RPMB_SLOTS || le64_get(sb + SB_OFF_DATA) != data_off ||
 	    le64_get(sb + SB_OFF_FILE_SIZE) != file_size) {
 		snprintf(err, errlen, "corrupt superblock (layout does not match its geometry)");
 		return -EBADMSG;
@@ -247,8 +257,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 	s->geom = g;
 	memcpy(s->store_uuid, sb + SB_OFF_UUID, RPMB_ID_SIZE);
 	s->slot_size = slot_size;
-	s->slot_off[0] = slot_off[0];
-	s->slot_off[1] = slot_off[1];
+	memcpy(s->slot_off, slot_off, sizeof(slot_off));
 	s->data_off = data_off;
 	s->file_size = file_size;
 	s->blocks = (uint32_t)g.capacity * RPMB_BLOCKS_PER_UNIT;

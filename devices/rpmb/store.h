@@ -4,17 +4,20 @@
  * counter and the data, with atomic and durable commits (README.md, "Store").
  *
  *   [0, 4096)            superblock: geometry, store uuid, SHA-256; written once
- *   slot 0, slot 1       journal slots of slot_size bytes (4 KiB multiples):
- *                        each holds one record = 256-byte header (seq, counter,
+ *   16 journal slots     of slot_size bytes (4 KiB multiples), a ring: each
+ *                        holds one record = 256-byte header (seq, counter,
  *                        flags, key, device id, address, block count, SHA-256)
  *                        + the blocks it writes
  *   data area            capacity × 128 KiB, the blocks themselves
  *
- * A commit writes record seq+1 into slot (seq+1) % 2 and fdatasyncs once;
- * only then is it applied to the data area (page cache; made durable by the
- * next commit's fdatasync). Recovery takes the valid record with the highest
- * seq and re-applies its blocks. All file I/O goes through struct rpmb_io so
- * tests can simulate power loss (unsynced writes lost or torn).
+ * A commit writes record seq into slot seq % 16 with one flush: a durable
+ * write of just that range (RWF_DSYNC), or, every 8th record, a write plus
+ * fdatasync of the whole file, which also makes the data area durable. Only
+ * then is the record applied to the data area (page cache). A slot is
+ * reused only after a full flush covered the applies of its old record.
+ * Recovery redoes every valid record in seq order. All file I/O goes
+ * through struct rpmb_io so tests can simulate power loss (unsynced writes
+ * lost or torn).
  */
 #ifndef VTRUST_RPMB_STORE_H
 #define VTRUST_RPMB_STORE_H
@@ -30,6 +33,8 @@
 #define RPMB_SB_SIZE 4096u
 #define RPMB_REC_HDR_SIZE 256u
 #define RPMB_ID_SIZE 16u
+#define RPMB_SLOTS 16u          /* journal ring */
+#define RPMB_FULL_SYNC_EVERY 8u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
 
 /* State flags (durable). */
 #define RPMB_ST_KEY 0x1u       /* the key is programmed */
@@ -42,6 +47,8 @@ struct rpmb_io {
 	ssize_t (*pread)(void *ctx, void *buf, size_t n, uint64_t off);
 	ssize_t (*pwrite)(void *ctx, const void *buf, size_t n, uint64_t off);
 	int (*sync)(void *ctx);               /* fdatasync: 0 or -errno */
+	/* Write + flush of just that range (pwritev2 RWF_DSYNC): n or -errno. */
+	ssize_t (*pwrite_dsync)(void *ctx, const void *buf, size_t n, uint64_t off);
 	int (*size)(void *ctx, uint64_t *ret); /* current file size */
 };
 
@@ -65,13 +72,13 @@ struct rpmb_store {
 	int fd; /* -1 when io is not a file */
 	struct rpmb_geom geom;
 	uint8_t store_uuid[RPMB_ID_SIZE];
-	uint64_t slot_size, slot_off[2], data_off, file_size;
+	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
 	uint32_t blocks; /* capacity in 256-byte blocks */
 	struct rpmb_state st; /* last committed state */
 	bool failed;          /* an apply failed after a commit: refuse until reopened */
 	uint8_t *rec;         /* record buffer, slot_size bytes (secure memory: holds the key) */
 	/* Counters for metrics. */
-	uint64_t commits, syncs, recovered_blocks;
+	uint64_t commits, syncs, range_syncs, recovered_blocks;
 };
 
 /* Creation parameters. */

@@ -81,6 +81,23 @@ static int s_sync(void *ctx)
 	return 0;
 }
 
+/* Write + flush of that range only (RWF_DSYNC): other dirty sectors stay dirty. */
+static ssize_t s_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	struct simdisk *d = ctx;
+	ssize_t r = s_pwrite(ctx, buf, n, off);
+	if (r < 0)
+		return r;
+	if (!tick(d))
+		return -EIO; /* power cut before the flush */
+	d->syncs++;
+	for (uint64_t s = off / SECTOR; s <= (off + n - 1) / SECTOR; s++) {
+		memcpy(d->durable + s * SECTOR, d->cache + s * SECTOR, SECTOR);
+		d->dirty[s] = 0;
+	}
+	return r;
+}
+
 static int s_size(void *ctx, uint64_t *ret)
 {
 	struct simdisk *d = ctx;
@@ -91,6 +108,7 @@ static int s_size(void *ctx, uint64_t *ret)
 void simdisk_io(struct simdisk *d, struct rpmb_io *io)
 {
 	*io = (struct rpmb_io){.ctx = d, .pread = s_pread, .pwrite = s_pwrite, .sync = s_sync,
+			       .pwrite_dsync = s_pwrite_dsync,
 			       .size = s_size};
 }
 

@@ -78,12 +78,12 @@ static void test_power_loss(void)
 	static struct model m;
 	memset(&m, 0, sizeof(m));
 	unsigned seed = 42;
-	int cycles = 400, bad = 0, inflight_applied = 0, torn_seen = 0;
+	int cycles = 600, bad = 0, inflight_applied = 0, torn_seen = 0;
 	uint8_t idata[8 * 256];
 	for (int cyc = 0; cyc < cycles; cyc++) {
 		bool inflight = false, inflight_key = false;
 		uint16_t iaddr = 0, inblk = 0;
-		f.disk.fail_after = rand_r(&seed) % 24;
+		f.disk.fail_after = rand_r(&seed) % (cyc % 2 ? 24 : 200); /* short and ring-wrapping runs */
 		if (!m.key) {
 			if (fx_program(&f) == RPMB_RES_OK)
 				m.key = true;
@@ -147,25 +147,35 @@ static void test_corruption(void)
 	uint8_t data[256] = {1};
 	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_OK);
 	struct rpmb_store *s = f.d->store;
-	uint64_t s0 = s->slot_off[0], s1 = s->slot_off[1];
+	uint64_t so[RPMB_SLOTS];
+	memcpy(so, s->slot_off, sizeof(so));
+	uint64_t s1 = so[1], s2 = so[2];
 	rpmb_dev_free(f.d);
 	f.d = NULL;
 	char err[256];
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
-	/* A torn newest record (slot 0 holds record 2): the older one is used. */
-	f.disk.cache[s0 + 300] ^= 1;
+	/* A torn newest record (slot 2 holds record 2): the older one is used. */
+	f.disk.cache[s2 + 300] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	CHECK_EQ(fx_open(&f, 4), 0);
 	CHECK_EQ(f.d->store->st.seq, 1);
 	CHECK_EQ(f.d->store->st.counter, 0);
 	rpmb_dev_free(f.d);
 	f.d = NULL;
-	/* Both records bad: refused, never re-initialised. */
+	f.disk.cache[s2 + 300] ^= 1;
+	/* A record missing in the middle: refused, never re-initialised. */
 	f.disk.cache[s1 + 20] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "record 1 is missing") != NULL);
+	/* No valid record at all. */
+	for (unsigned i = 0; i < RPMB_SLOTS; i++)
+		f.disk.cache[so[i] + 8] ^= 0xff;
+	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
 	CHECK(strstr(err, "no valid journal record") != NULL);
+	for (unsigned i = 0; i < RPMB_SLOTS; i++)
+		f.disk.cache[so[i] + 8] ^= 0xff;
 	f.disk.cache[s1 + 20] ^= 1;
-	f.disk.cache[s0 + 300] ^= 1;
+	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	/* Superblock damage. */
 	f.disk.cache[13] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
