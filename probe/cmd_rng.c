@@ -2,8 +2,10 @@
 /*
  * `rng`: drive a virtio-rng back-end as a guest would.
  *
- *   rng read N [--chunk B] [--depth D]
- *       N random bytes to stdout, D requests of B bytes in flight.
+ *   rng read N [--chunk B] [--depth D] [--stats]
+ *       N random bytes to stdout, D requests of B bytes in flight; --stats
+ *       prints `bytes=N requests=R seconds=S` (first kick to last
+ *       completion, set-up excluded) on stderr.
  *   rng leak-test [--events N] [--buffers K] [--control PATH [--name DEV]]
  *       Negotiates VIRTIO_RNG_F_LEAK and plays the leak-queue driver: parks
  *       K fill and copy buffers on the active leak queue, checks that they
@@ -131,6 +133,7 @@ int rng_probe_trigger(struct fe_dev *d, const struct rng_trigger *t, char *err, 
 
 struct rng_args {
 	long chunk, depth, events, buffers, seconds_ms, reps, leak_iters;
+	bool stats;
 	const char *control, *name, *sizes;
 };
 
@@ -138,6 +141,7 @@ static int parse_args(int argc, char **argv, struct rng_args *a)
 {
 	static const struct option lo[] = {
 	    {"chunk", required_argument, NULL, 'c'},
+	    {"stats", no_argument, NULL, 'S'},
 	    {"depth", required_argument, NULL, 'd'},
 	    {"events", required_argument, NULL, 'e'},
 	    {"buffers", required_argument, NULL, 'b'},
@@ -157,6 +161,9 @@ static int parse_args(int argc, char **argv, struct rng_args *a)
 		switch (c) {
 		case 'C':
 			a->control = optarg;
+			continue;
+		case 'S':
+			a->stats = true;
 			continue;
 		case 'n':
 			a->name = optarg;
@@ -229,6 +236,7 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 	if (!out)
 		goto done;
 	uint64_t inflight = 0, written = 0; /* bytes asked for by chains in flight */
+	uint64_t requests = 0, t0 = fe_now_ns();
 	for (unsigned i = 0; i < depth && inflight < total; i++) {
 		if (fe_mem_alloc(d->mem, chunk, 64, &bufs[i]) < 0)
 			goto done;
@@ -261,6 +269,7 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 			    fwrite(out, 1, n, stdout) != n)
 				goto done;
 			written += n;
+			requests++;
 			if (written + inflight < total) {
 				struct fe_seg s = {bufs[i], chunk, true};
 				if (fe_vq_add(vq, &s, 1, 0, (void *)(uintptr_t)i) < 0)
@@ -271,6 +280,9 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 		rng_probe_kick(vq);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
+	if (a->stats)
+		fprintf(stderr, "bytes=%llu requests=%llu seconds=%.6f\n", (unsigned long long)written,
+			(unsigned long long)requests, (double)(fe_now_ns() - t0) / 1e9);
 done:
 	free(out);
 	fe_dev_close(d);
@@ -803,7 +815,7 @@ static int rng_run(struct probe_ctx *ctx, int argc, char **argv)
 	struct rng_args a = {0};
 	if (strcmp(sub, "read") == 0) {
 		if (argc < 3) {
-			fprintf(stderr, "usage: rng read N [--chunk B] [--depth D]\n");
+			fprintf(stderr, "usage: rng read N [--chunk B] [--depth D] [--stats]\n");
 			return 2;
 		}
 		char *end;
