@@ -210,8 +210,8 @@ int vt_device_run(struct vt_device *d)
 		}
 		if (p[0].revents)
 			break;
-		if (p[1].revents & POLLIN)
-			accept_one(d);
+		/* The current front-end first: a reconnect often arrives in the same wake-up
+		 * as the old connection's EOF, and must not be refused as a second front-end. */
 		if (d->conn_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
 			struct vt_vu_msg m;
 			int e = vt_vu_recv(d->conn_fd, &m);
@@ -227,6 +227,8 @@ int vt_device_run(struct vt_device *d)
 					break; /* an adopted connection has no successor */
 			}
 		}
+		if (p[1].revents & POLLIN)
+			accept_one(d);
 	}
 	vt_device_disconnect(d);
 	return 0;
