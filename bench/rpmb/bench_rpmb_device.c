@@ -61,8 +61,10 @@ int main(int argc, char **argv)
 	snprintf(store, sizeof(store), "%s/bench.rpmb", dir);
 	snprintf(base, sizeof(base), "%s/baseline", dir);
 
-	struct rpmb_opts o = {.name = "bench", .store_path = store,
-			      .create = {.geom = {.capacity = 16, .max_wr = 32}}, .max_rd = 32};
+	struct rpmb_opts o = {.name = "bench",
+			      .store_path = store,
+			      .create = {.geom = {.capacity = 16, .max_wr = 32}},
+			      .max_rd = 32};
 	struct rpmb_dev *d;
 	if (rpmb_dev_new(&o, &d) < 0)
 		return 1;
@@ -96,12 +98,14 @@ int main(int argc, char **argv)
 		for (long i = 0; i < per; i++) {
 			buf[0] = (uint8_t)i;
 			uint64_t t0 = now_ns();
-			if (pwrite(bfd, buf, sizeof(buf), (off_t)(i % 64) * 4096) != 4096 || fdatasync(bfd) < 0)
+			if (pwrite(bfd, buf, sizeof(buf), (off_t)(i % 64) * 4096) != 4096 ||
+			    fdatasync(bfd) < 0)
 				return 1;
 			lb[r * per + i] = now_ns() - t0;
 		}
 		for (long i = 0; i < per; i++) {
-			k = rpmb_cl_write(in, key, counter, (uint16_t)((i * 7) % blocks), 1, data, true);
+			k = rpmb_cl_write(in, key, counter, (uint16_t)((i * 7) % blocks), 1, data,
+					  true);
 			uint64_t t0 = now_ns();
 			size_t got = rpmb_request(d, in, k, false, out, 1);
 			l1[r * per + i] = now_ns() - t0;
@@ -110,7 +114,8 @@ int main(int argc, char **argv)
 			counter++;
 		}
 		for (long i = 0; i < per; i++) {
-			k = rpmb_cl_write(in, key, counter, (uint16_t)((i * 32) % (blocks - max_wr)),
+			k = rpmb_cl_write(in, key, counter,
+					  (uint16_t)((i * 32) % (blocks - max_wr)),
 					  (uint16_t)max_wr, data, true);
 			uint64_t t0 = now_ns();
 			size_t got = rpmb_request(d, in, k, false, out, 1);

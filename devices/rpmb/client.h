@@ -9,7 +9,8 @@
 #include "frame.h"
 
 /* PROGRAM_KEY [+ RESULT_READ]: fills 1 or 2 frames, returns the count. */
-size_t rpmb_cl_program_key(struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE], bool result_read);
+size_t rpmb_cl_program_key(struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE],
+			   bool result_read);
 /* GET_WRITE_COUNTER with nonce: 1 frame. */
 void rpmb_cl_get_counter(struct rpmb_frame *f, const uint8_t nonce[RPMB_NONCE_SIZE]);
 /*
@@ -24,7 +25,8 @@ void rpmb_cl_read(struct rpmb_frame *f, uint16_t addr, uint16_t nblk,
 /* A RESULT_READ frame. */
 void rpmb_cl_result_read(struct rpmb_frame *f);
 /* 0 if the MAC in the last of n response frames is right under key. */
-int rpmb_cl_check_mac(const uint8_t key[RPMB_KEY_SIZE], const struct rpmb_frame *f, size_t n) VT_MUST_USE;
+int rpmb_cl_check_mac(const uint8_t key[RPMB_KEY_SIZE], const struct rpmb_frame *f,
+		      size_t n) VT_MUST_USE;
 /* Parses 64 hex digits. */
 int rpmb_cl_parse_key(const char *hex, uint8_t key[RPMB_KEY_SIZE]) VT_MUST_USE;
 

@@ -35,8 +35,8 @@ const char *rpmb_req_name(uint16_t req_resp)
 const char *rpmb_result_name(uint16_t result)
 {
 	static const char *const names[] = {
-		"OK",		 "GENERAL_FAILURE", "AUTH_FAILURE", "COUNT_FAILURE",
-		"ADDR_FAILURE",	 "WRITE_FAILURE",   "READ_FAILURE", "NO_AUTH_KEY",
+	    "OK",	    "GENERAL_FAILURE", "AUTH_FAILURE", "COUNT_FAILURE",
+	    "ADDR_FAILURE", "WRITE_FAILURE",   "READ_FAILURE", "NO_AUTH_KEY",
 	};
 	unsigned r = result & ~(unsigned)RPMB_RES_WRITE_COUNTER_EXPIRED;
 	return r < VT_ARRAY_SIZE(names) ? names[r] : "?";
@@ -61,8 +61,8 @@ int rpmb_mac(const uint8_t key[RPMB_KEY_SIZE], const struct rpmb_frame *frames, 
 		return -ENOMEM;
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
 	};
 	int ok = EVP_MAC_init(ctx, key, RPMB_KEY_SIZE, params);
 	for (size_t i = 0; ok && i < n; i++)

@@ -18,13 +18,14 @@ int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_
 		return -ENOMEM;
 	unsigned len = 0;
 	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, a, alen) &&
-		 (!b || !blen || EVP_DigestUpdate(ctx, b, blen)) && EVP_DigestFinal_ex(ctx, out, &len);
+		 (!b || !blen || EVP_DigestUpdate(ctx, b, blen)) &&
+		 EVP_DigestFinal_ex(ctx, out, &len);
 	EVP_MD_CTX_free(ctx);
 	return ok && len == 32 ? 0 : -EIO;
 }
 
-int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE], const struct rpmb_state *st,
-		    uint16_t addr, uint16_t nblk)
+int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
+		    const struct rpmb_state *st, uint16_t addr, uint16_t nblk)
 {
 	memset(rec, 0, RPMB_REC_HDR_SIZE);
 	memcpy(rec + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8);
@@ -37,8 +38,8 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE], const 
 	memcpy(rec + REC_OFF_KEY, st->key, RPMB_KEY_SIZE);
 	le16_put(rec + REC_OFF_ADDR, addr);
 	le16_put(rec + REC_OFF_NBLK, nblk);
-	return rpmb_sha256_2(rec, REC_OFF_SUM, rec + RPMB_REC_HDR_SIZE, (size_t)nblk * RPMB_BLOCK_SIZE,
-			     rec + REC_OFF_SUM);
+	return rpmb_sha256_2(rec, REC_OFF_SUM, rec + RPMB_REC_HDR_SIZE,
+			     (size_t)nblk * RPMB_BLOCK_SIZE, rec + REC_OFF_SUM);
 }
 
 int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[RPMB_ID_SIZE],
@@ -148,8 +149,9 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	if (r < 0) {
 		/* The record may or may not be durable: only recovery can tell. */
 		s->failed = true;
-		vt_err("rpmb store: commit of record %llu failed: %s; refusing service until restart",
-		       (unsigned long long)st.seq, strerror(-r));
+		vt_err(
+		    "rpmb store: commit of record %llu failed: %s; refusing service until restart",
+		    (unsigned long long)st.seq, strerror(-r));
 		return r;
 	}
 	s->st = st;
@@ -224,8 +226,8 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 		valid[i] = r == 0;
 		r = 0;
 		if (valid[i] && st[i].seq % RPMB_SLOTS != i) {
-			snprintf(err, errlen, "journal slot %u holds record %llu of another slot", i,
-				 (unsigned long long)st[i].seq);
+			snprintf(err, errlen, "journal slot %u holds record %llu of another slot",
+				 i, (unsigned long long)st[i].seq);
 			r = -EBADMSG;
 			goto out;
 		}
@@ -246,7 +248,8 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	for (uint64_t q = lo; q <= n; q++) {
 		unsigned i = (unsigned)(q % RPMB_SLOTS);
 		if (!valid[i] || st[i].seq != q) {
-			snprintf(err, errlen, "journal record %llu is missing or damaged (newest %llu)",
+			snprintf(err, errlen,
+				 "journal record %llu is missing or damaged (newest %llu)",
 				 (unsigned long long)q, (unsigned long long)n);
 			r = -EBADMSG;
 			goto out;
@@ -266,8 +269,9 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 			first = lo - 1;
 	}
 	if (n > 0 && !valid[(n + 1) % RPMB_SLOTS] && n + 1 >= RPMB_SLOTS)
-		vt_notice("rpmb store: the journal slot after record %llu is torn; using record %llu",
-			  (unsigned long long)n, (unsigned long long)n);
+		vt_notice(
+		    "rpmb store: the journal slot after record %llu is torn; using record %llu",
+		    (unsigned long long)n, (unsigned long long)n);
 	s->st = st[newest];
 	/*
 	 * Redo, oldest first, every valid record. The newest record can be on

@@ -23,11 +23,12 @@
 #define REC_OFF_SUM 224 /* SHA-256 over [0,224) and the data */
 
 /* SHA-256 of a then b (b may be NULL). 0 or -EIO. */
-int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]) VT_MUST_USE;
+int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
+		  uint8_t out[32]) VT_MUST_USE;
 
 /* Encodes a record for st (+ nblk blocks already at rec + 256) into rec. */
-int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE], const struct rpmb_state *st,
-		    uint16_t addr, uint16_t nblk) VT_MUST_USE;
+int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
+		    const struct rpmb_state *st, uint16_t addr, uint16_t nblk) VT_MUST_USE;
 
 /*
  * Decodes and verifies a record read from a slot (avail bytes of it). 0 and

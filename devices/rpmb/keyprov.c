@@ -33,7 +33,8 @@ int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, 
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-		snprintf(err, errlen, "must be a regular file without group/other access (mode %04o)",
+		snprintf(err, errlen,
+			 "must be a regular file without group/other access (mode %04o)",
 			 (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
@@ -74,13 +75,13 @@ int rpmb_hkdf(const uint8_t *ikm, size_t ikm_len, const char *salt, const void *
 	char digest[] = "SHA256";
 	uint8_t empty = 0;
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
-						  strlen(salt)),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						  info_len ? (void *)(uintptr_t)info : &empty, info_len),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len),
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
+					      strlen(salt)),
+	    OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_INFO, info_len ? (void *)(uintptr_t)info : &empty, info_len),
+	    OSSL_PARAM_construct_end(),
 	};
 	int ok = EVP_KDF_derive(ctx, out, out_len, params);
 	EVP_KDF_CTX_free(ctx);
@@ -102,8 +103,9 @@ int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], cha
 	int r = 0;
 	if (s->st.flags & RPMB_ST_KEY) {
 		if (vt_ct_memcmp(s->st.key, key, RPMB_KEY_SIZE) != 0) {
-			snprintf(err, errlen,
-				 "the store already holds a different key (wrong master key or vm-id?)");
+			snprintf(
+			    err, errlen,
+			    "the store already holds a different key (wrong master key or vm-id?)");
 			r = -EKEYREJECTED;
 		}
 	} else if (rpmb_refusal(d)) {

@@ -41,7 +41,8 @@ size_t rpmb_blob_size(uint8_t capacity)
 int rpmb_blob_parse_header(const uint8_t *blob, size_t len, uint8_t capacity, uint32_t *counter,
 			   uint64_t *generation)
 {
-	if (len < RPMB_BLOB_HDR_SIZE || memcmp(blob, BLOB_MAGIC, 8) != 0) /* lint-ok: memcmp magic */
+	if (len < RPMB_BLOB_HDR_SIZE ||
+	    memcmp(blob, BLOB_MAGIC, 8) != 0) /* lint-ok: memcmp magic */
 		return -EBADMSG;
 	if (le32_get(blob + B_VERSION) != BLOB_VERSION ||
 	    le32_get(blob + B_HDR_LEN) != RPMB_BLOB_HDR_SIZE)
@@ -146,8 +147,9 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 		return r;
 	}
 	d->have_last = false;
-	vt_notice("%s: state exported (counter %u, generation %llu); the device refuses service now",
-		  d->name, s->st.counter, (unsigned long long)s->st.generation);
+	vt_notice(
+	    "%s: state exported (counter %u, generation %llu); the device refuses service now",
+	    d->name, s->st.counter, (unsigned long long)s->st.generation);
 	*ret = blob;
 	*ret_len = len;
 	return 0;
@@ -195,24 +197,26 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		r = gcm(k, plain, len, false);
 	vt_wipe(k, sizeof(k));
 	if (r < 0) {
-		snprintf(err, errlen, "authentication failed (wrong migration key or tampered blob)");
+		snprintf(err, errlen,
+			 "authentication failed (wrong migration key or tampered blob)");
 		OPENSSL_clear_free(plain, len);
 		return -EBADMSG;
 	}
 	const uint8_t *bkey = plain + RPMB_BLOB_HDR_SIZE;
 	bool bkey_set = le32_get(plain + B_FLAGS) & RPMB_ST_KEY;
 	uint32_t f = s->st.flags;
-	bool pristine = s->st.counter == 0 &&
-			(!(f & RPMB_ST_KEY) ||
-			 (bkey_set && vt_ct_memcmp(s->st.key, bkey, RPMB_KEY_SIZE) == 0));
+	bool pristine =
+	    s->st.counter == 0 &&
+	    (!(f & RPMB_ST_KEY) || (bkey_set && vt_ct_memcmp(s->st.key, bkey, RPMB_KEY_SIZE) == 0));
 	if (!(f & (RPMB_ST_EXPORTED | RPMB_ST_IMPORTING)) && !pristine) {
 		snprintf(err, errlen,
 			 "the store holds a live device (counter %u); refusing to overwrite it",
 			 s->st.counter);
 		r = -EEXIST;
 	} else if (counter < s->st.counter) {
-		snprintf(err, errlen, "blob counter %u is below the store's %u: refusing a rollback",
-			 counter, s->st.counter);
+		snprintf(err, errlen,
+			 "blob counter %u is below the store's %u: refusing a rollback", counter,
+			 s->st.counter);
 		r = -ERANGE;
 	} else if (vt_ct_memcmp(plain + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE) == 0 &&
 		   (gen < s->st.generation ||
@@ -223,9 +227,9 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 	}
 	if (r == 0) {
 		struct rpmb_state next = {
-			.counter = counter,
-			.flags = bkey_set ? RPMB_ST_KEY : 0,
-			.generation = gen,
+		    .counter = counter,
+		    .flags = bkey_set ? RPMB_ST_KEY : 0,
+		    .generation = gen,
 		};
 		memcpy(next.device_id, plain + B_DEVICE_ID, RPMB_ID_SIZE);
 		memcpy(next.key, bkey, RPMB_KEY_SIZE);
@@ -292,9 +296,10 @@ int rpmb_save_state(void *priv, int fd)
 			continue;
 		if (w <= 0) {
 			r = w < 0 ? -errno : -EIO;
-			vt_err("%s: DEVICE_STATE save: writing the state failed: %s; the store stays "
-			       "exported (rpmb-cancel-export resumes it)",
-			       d->name, strerror(-r));
+			vt_err(
+			    "%s: DEVICE_STATE save: writing the state failed: %s; the store stays "
+			    "exported (rpmb-cancel-export resumes it)",
+			    d->name, strerror(-r));
 			break;
 		}
 		off += (size_t)w;

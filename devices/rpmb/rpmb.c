@@ -188,7 +188,8 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 		uint8_t mac[RPMB_MAC_SIZE];
 		if (rpmb_mac(s->st.key, in, nop, mac) < 0) {
 			result = RPMB_RES_GENERAL_FAILURE;
-		} else if (vt_ct_memcmp(mac, in[nop - 1].b + RPMB_OFF_KEY_MAC, RPMB_MAC_SIZE) != 0) {
+		} else if (vt_ct_memcmp(mac, in[nop - 1].b + RPMB_OFF_KEY_MAC, RPMB_MAC_SIZE) !=
+			   0) {
 			result = RPMB_RES_AUTH_FAILURE;
 		} else if (rpmb_counter(&in[0]) != s->st.counter) {
 			result = RPMB_RES_COUNT_FAILURE;
@@ -287,8 +288,9 @@ size_t rpmb_request(struct rpmb_dev *d, const struct rpmb_frame *in, size_t nin,
 		    struct rpmb_frame *out, size_t out_max)
 {
 	uint16_t req = nin ? rpmb_req(&in[0]) : 0;
-	atomic_fetch_add_explicit(&d->stats.requests[req <= RPMB_REQ_RESULT_READ && !malformed ? req : 0],
-				  1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &d->stats.requests[req <= RPMB_REQ_RESULT_READ && !malformed ? req : 0], 1,
+	    memory_order_relaxed);
 	pthread_mutex_lock(&d->lock);
 	size_t n;
 	if (nin == 0 || malformed) {
@@ -378,7 +380,8 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 	}
 	if ((o->capacity_set && o->create.geom.capacity != s->geom.capacity) ||
 	    (o->max_wr_set && o->create.geom.max_wr != s->geom.max_wr)) {
-		vt_err("%s: rpmb store %s has capacity %u and max-wr-cnt %u; the options ask for %u and %u",
+		vt_err("%s: rpmb store %s has capacity %u and max-wr-cnt %u; the options ask for "
+		       "%u and %u",
 		       o->name, o->store_path, s->geom.capacity, s->geom.max_wr,
 		       o->create.geom.capacity, o->create.geom.max_wr);
 		rpmb_store_close(s);
@@ -394,8 +397,9 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 	d->store_path = strdup(o->store_path);
 	if (o->migration_key_path) {
 		d->mig_key = vt_secmem_alloc(RPMB_KEY_SIZE);
-		r = d->mig_key ? rpmb_read_key_file(o->migration_key_path, d->mig_key, err, sizeof(err))
-			       : -ENOMEM;
+		r = d->mig_key
+			? rpmb_read_key_file(o->migration_key_path, d->mig_key, err, sizeof(err))
+			: -ENOMEM;
 		if (r < 0) {
 			vt_err("%s: migration key %s: %s", o->name, o->migration_key_path, err);
 			rpmb_dev_free(d);
@@ -404,7 +408,8 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 	}
 	if (o->master_key_path) {
 		uint8_t *master = vt_secmem_alloc(2 * RPMB_KEY_SIZE);
-		r = master ? rpmb_read_key_file(o->master_key_path, master, err, sizeof(err)) : -ENOMEM;
+		r = master ? rpmb_read_key_file(o->master_key_path, master, err, sizeof(err))
+			   : -ENOMEM;
 		if (r < 0)
 			vt_err("%s: master key %s: %s", o->name, o->master_key_path, err);
 		if (r == 0)
@@ -412,7 +417,8 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 		if (r == 0) {
 			r = rpmb_provision_key(d, master + RPMB_KEY_SIZE, err, sizeof(err));
 			if (r < 0)
-				vt_err("%s: key provisioning for vm-id %s: %s", o->name, o->vm_id, err);
+				vt_err("%s: key provisioning for vm-id %s: %s", o->name, o->vm_id,
+				       err);
 		}
 		vt_secmem_free(master);
 		if (r < 0) {

@@ -21,11 +21,11 @@
 struct rpmb_opts {
 	const char *name;
 	const char *store_path;
-	struct rpmb_create create;  /* geometry for a new store */
+	struct rpmb_create create;     /* geometry for a new store */
 	bool capacity_set, max_wr_set; /* given explicitly: must match an existing store */
 	uint8_t max_rd;
 	const char *migration_key_path; /* host key for export/import (AES-256-GCM) */
-	const char *master_key_path;    /* key provisioning: HKDF(master, vm_id) */
+	const char *master_key_path;	/* key provisioning: HKDF(master, vm_id) */
 	const char *vm_id;
 };
 
@@ -53,7 +53,7 @@ struct rpmb_dev {
 	/* Queue buffers (one queue, one worker). */
 	struct rpmb_frame *in, *out;
 	size_t in_cap, out_cap; /* frames */
-	uint8_t *scratch;       /* max_rd blocks */
+	uint8_t *scratch;	/* max_rd blocks */
 	struct rpmb_stats stats;
 };
 
@@ -79,7 +79,8 @@ void rpmb_queue_handle(void *priv, struct vt_queue *q);
 
 /* Key provisioning (keyprov.c). */
 /* Reads a 32-byte key file (raw, or 64 hex digits); refuses group/other access. */
-int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen) VT_MUST_USE;
+int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err,
+		       size_t errlen) VT_MUST_USE;
 /* HKDF-SHA256 (RFC 5869). */
 int rpmb_hkdf(const uint8_t *ikm, size_t ikm_len, const char *salt, const void *info,
 	      size_t info_len, uint8_t *out, size_t out_len) VT_MUST_USE;
@@ -98,9 +99,11 @@ size_t rpmb_blob_size(uint8_t capacity);
  * Export: builds the blob, durably marks the store exported (it refuses
  * service from then on) and returns the blob (malloc'ed) in *ret.
  */
-int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err, size_t errlen) VT_MUST_USE;
+int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err,
+		size_t errlen) VT_MUST_USE;
 /* Import: authenticates, checks the policy (README), replaces the store's state. */
-int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err, size_t errlen) VT_MUST_USE;
+int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err,
+		size_t errlen) VT_MUST_USE;
 /* Operator: the exported copy is declared dead; resume service (generation bumped). */
 int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
 /* DEVICE_STATE save/load (vdev.h). */

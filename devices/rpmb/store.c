@@ -70,7 +70,8 @@ static int fd_sync(void *ctx)
 
 static ssize_t fd_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t off)
 {
-	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = n}; /* lint-ok: guest-copy host buffer */
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf,
+			    .iov_len = n}; /* lint-ok: guest-copy host buffer */
 	ssize_t r = pwritev2((int)(intptr_t)ctx, &iov, 1, (off_t)off, RWF_DSYNC);
 	return r < 0 ? -errno : r;
 }
@@ -87,12 +88,12 @@ static int fd_size(void *ctx, uint64_t *ret)
 void rpmb_io_fd(struct rpmb_io *io, int fd)
 {
 	*io = (struct rpmb_io){
-		.ctx = (void *)(intptr_t)fd,
-		.pread = fd_pread,
-		.pwrite = fd_pwrite,
-		.sync = fd_sync,
-		.pwrite_dsync = fd_pwrite_dsync,
-		.size = fd_size,
+	    .ctx = (void *)(intptr_t)fd,
+	    .pread = fd_pread,
+	    .pwrite = fd_pwrite,
+	    .sync = fd_sync,
+	    .pwrite_dsync = fd_pwrite_dsync,
+	    .size = fd_size,
 	};
 }
 
@@ -225,7 +226,8 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -EBADMSG;
 	}
 	if (le32_get(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
-		snprintf(err, errlen, "unsupported store version %u", le32_get(sb + SB_OFF_VERSION));
+		snprintf(err, errlen, "unsupported store version %u",
+			 le32_get(sb + SB_OFF_VERSION));
 		return -EBADMSG;
 	}
 	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
@@ -236,7 +238,8 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -EBADMSG;
 	}
 	layout(&g, &slot_size, slot_off, &data_off, &file_size);
-	if (le32_get(sb + SB_OFF_SLOT_SIZE) != slot_size || le64_get(sb + SB_OFF_SLOT0) != slot_off[0] ||
+	if (le32_get(sb + SB_OFF_SLOT_SIZE) != slot_size ||
+	    le64_get(sb + SB_OFF_SLOT0) != slot_off[0] ||
 	    le64_get(sb + SB_OFF_SLOT1) != RPMB_SLOTS || le64_get(sb + SB_OFF_DATA) != data_off ||
 	    le64_get(sb + SB_OFF_FILE_SIZE) != file_size) {
 		snprintf(err, errlen, "corrupt superblock (layout does not match its geometry)");
@@ -296,7 +299,7 @@ static int create_file(const char *path, const struct rpmb_create *c, char *err,
 	int r = rpmb_store_format(&io, c);
 	if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
 		r = errno == EEXIST ? 0 : -errno; /* someone else created it: use theirs */
-	(void)unlink(tmp); /* no-op after a successful rename */
+	(void)unlink(tmp);			  /* no-op after a successful rename */
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the store: %s", strerror(-r));
 		return r;

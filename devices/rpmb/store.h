@@ -33,7 +33,7 @@
 #define RPMB_SB_SIZE 4096u
 #define RPMB_REC_HDR_SIZE 256u
 #define RPMB_ID_SIZE 16u
-#define RPMB_SLOTS 16u          /* journal ring */
+#define RPMB_SLOTS 16u		/* journal ring */
 #define RPMB_FULL_SYNC_EVERY 8u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
 
 /* State flags (durable). */
@@ -46,7 +46,7 @@ struct rpmb_io {
 	void *ctx;
 	ssize_t (*pread)(void *ctx, void *buf, size_t n, uint64_t off);
 	ssize_t (*pwrite)(void *ctx, const void *buf, size_t n, uint64_t off);
-	int (*sync)(void *ctx);               /* fdatasync: 0 or -errno */
+	int (*sync)(void *ctx); /* fdatasync: 0 or -errno */
 	/* Write + flush of just that range (pwritev2 RWF_DSYNC): n or -errno. */
 	ssize_t (*pwrite_dsync)(void *ctx, const void *buf, size_t n, uint64_t off);
 	int (*size)(void *ctx, uint64_t *ret); /* current file size */
@@ -54,7 +54,7 @@ struct rpmb_io {
 
 struct rpmb_geom {
 	uint8_t capacity; /* 128 KiB units, 1..128 */
-	uint8_t max_wr;   /* blocks per write, 1..255 (sizes the journal slots) */
+	uint8_t max_wr;	  /* blocks per write, 1..255 (sizes the journal slots) */
 };
 
 /* The durable state of one device, as the newest journal record holds it. */
@@ -73,10 +73,10 @@ struct rpmb_store {
 	struct rpmb_geom geom;
 	uint8_t store_uuid[RPMB_ID_SIZE];
 	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
-	uint32_t blocks; /* capacity in 256-byte blocks */
+	uint32_t blocks;      /* capacity in 256-byte blocks */
 	struct rpmb_state st; /* last committed state */
-	bool failed;          /* an apply failed after a commit: refuse until reopened */
-	uint8_t *rec;         /* record buffer, slot_size bytes (secure memory: holds the key) */
+	bool failed;	      /* an apply failed after a commit: refuse until reopened */
+	uint8_t *rec;	      /* record buffer, slot_size bytes (secure memory: holds the key) */
 	/* Counters for metrics. */
 	uint64_t commits, syncs, range_syncs, recovered_blocks;
 };

@@ -39,23 +39,23 @@ static int rpmb_get_config(void *priv, uint32_t off, void *buf, uint32_t len)
 }
 
 static const struct vt_device_ops rpmb_ops = {
-	.type = "rpmb",
-	.virtio_id = RPMB_VIRTIO_ID,
-	.get_features = rpmb_features,
-	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
-	.num_queues = rpmb_num_queues,
-	.max_queue_size = 1024,
-	.get_config = rpmb_get_config,
-	.queue_handle = rpmb_queue_handle,
-	.save_state = rpmb_save_state,
-	.load_state = rpmb_load_state,
+    .type = "rpmb",
+    .virtio_id = RPMB_VIRTIO_ID,
+    .get_features = rpmb_features,
+    .protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
+    .num_queues = rpmb_num_queues,
+    .max_queue_size = 1024,
+    .get_config = rpmb_get_config,
+    .queue_handle = rpmb_queue_handle,
+    .save_state = rpmb_save_state,
+    .load_state = rpmb_load_state,
 };
 
 static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 {
-	static const char *const known[] = {"store",	   "capacity",	 "max-wr-cnt",
-					    "max-rd-cnt",  "migration-key", "master-key",
-					    "vm-id",	   "initial-counter", NULL};
+	static const char *const known[] = {"store",	  "capacity",	     "max-wr-cnt",
+					    "max-rd-cnt", "migration-key",   "master-key",
+					    "vm-id",	  "initial-counter", NULL};
 	if (vt_devcfg_check_keys(cfg, known) < 0)
 		return -EINVAL;
 	uint64_t cap, wr, rd, ic;
@@ -65,15 +65,15 @@ static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 	    vt_devcfg_u64(cfg, "initial-counter", 0, 0, RPMB_COUNTER_MAX, &ic) < 0)
 		return -EINVAL;
 	struct rpmb_opts o = {
-		.name = cfg->name,
-		.create = {.geom = {.capacity = (uint8_t)cap, .max_wr = (uint8_t)wr},
-			   .initial_counter = (uint32_t)ic},
-		.capacity_set = vt_devcfg_get(cfg, "capacity") != NULL,
-		.max_wr_set = vt_devcfg_get(cfg, "max-wr-cnt") != NULL,
-		.max_rd = (uint8_t)rd,
-		.migration_key_path = vt_devcfg_get(cfg, "migration-key"),
-		.master_key_path = vt_devcfg_get(cfg, "master-key"),
-		.vm_id = vt_devcfg_get(cfg, "vm-id"),
+	    .name = cfg->name,
+	    .create = {.geom = {.capacity = (uint8_t)cap, .max_wr = (uint8_t)wr},
+		       .initial_counter = (uint32_t)ic},
+	    .capacity_set = vt_devcfg_get(cfg, "capacity") != NULL,
+	    .max_wr_set = vt_devcfg_get(cfg, "max-wr-cnt") != NULL,
+	    .max_rd = (uint8_t)rd,
+	    .migration_key_path = vt_devcfg_get(cfg, "migration-key"),
+	    .master_key_path = vt_devcfg_get(cfg, "master-key"),
+	    .vm_id = vt_devcfg_get(cfg, "vm-id"),
 	};
 	if (!o.master_key_path != !o.vm_id) {
 		vt_err("%s: key provisioning needs both master-key and vm-id", cfg->name);
@@ -135,11 +135,17 @@ static void latency_pct(const struct rpmb_dev *d, double p, double *ret_us)
 static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 {
 	struct rpmb_dev *d = priv;
-	static const char *const req[6] = {"malformed", "program_key", "get_write_counter",
-					   "data_write", "data_read", "result_read"};
-	static const char *const res[9] = {"ok", "general_failure", "auth_failure", "count_failure",
-					   "addr_failure", "write_failure", "read_failure",
-					   "no_auth_key", "counter_expired"};
+	static const char *const req[6] = {"malformed",	 "program_key", "get_write_counter",
+					   "data_write", "data_read",	"result_read"};
+	static const char *const res[9] = {"ok",
+					   "general_failure",
+					   "auth_failure",
+					   "count_failure",
+					   "addr_failure",
+					   "write_failure",
+					   "read_failure",
+					   "no_auth_key",
+					   "counter_expired"};
 	char l[64];
 	for (unsigned i = 0; i < 6; i++) {
 		snprintf(l, sizeof(l), "type=\"%s\"", req[i]);
@@ -151,14 +157,15 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 		fn(ctx, "vtrust_rpmb_results_total", l, (double)atomic_load(&d->stats.results[i]),
 		   "RPMB response results", "counter");
 	}
-	fn(ctx, "vtrust_rpmb_blocks_written_total", "", (double)atomic_load(&d->stats.blocks_written),
-	   "256-byte blocks written", "counter");
+	fn(ctx, "vtrust_rpmb_blocks_written_total", "",
+	   (double)atomic_load(&d->stats.blocks_written), "256-byte blocks written", "counter");
 	fn(ctx, "vtrust_rpmb_blocks_read_total", "", (double)atomic_load(&d->stats.blocks_read),
 	   "256-byte blocks read", "counter");
 	fn(ctx, "vtrust_rpmb_refused_total", "", (double)atomic_load(&d->stats.refused),
 	   "requests refused because the store is exported, importing or failed", "counter");
 	pthread_mutex_lock(&d->lock);
-	fn(ctx, "vtrust_rpmb_write_counter", "", d->store->st.counter, "RPMB write counter", "gauge");
+	fn(ctx, "vtrust_rpmb_write_counter", "", d->store->st.counter, "RPMB write counter",
+	   "gauge");
 	fn(ctx, "vtrust_rpmb_key_programmed", "", (d->store->st.flags & RPMB_ST_KEY) ? 1 : 0,
 	   "1 if the authentication key is programmed", "gauge");
 	fn(ctx, "vtrust_rpmb_serving", "", rpmb_refusal(d) ? 0 : 1,
@@ -181,9 +188,11 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	char id[2 * RPMB_ID_SIZE + 1];
 	for (unsigned i = 0; i < RPMB_ID_SIZE; i++)
 		snprintf(id + 2 * i, 3, "%02x", s->st.device_id[i]);
-	json_object_object_add(out, "store", json_object_new_string(d->store_path ? d->store_path : ""));
+	json_object_object_add(out, "store",
+			       json_object_new_string(d->store_path ? d->store_path : ""));
 	json_object_object_add(out, "state", json_object_new_string(state_name(d)));
-	json_object_object_add(out, "key_programmed", json_object_new_boolean(s->st.flags & RPMB_ST_KEY));
+	json_object_object_add(out, "key_programmed",
+			       json_object_new_boolean(s->st.flags & RPMB_ST_KEY));
 	json_object_object_add(out, "write_counter", json_object_new_int64(s->st.counter));
 	json_object_object_add(out, "counter_expired",
 			       json_object_new_boolean(s->st.counter == RPMB_COUNTER_MAX));
@@ -213,7 +222,8 @@ static void rpmb_status(void *priv, struct json_object *out)
 static const char *arg_path(struct json_object *args)
 {
 	struct json_object *p;
-	if (!args || !json_object_object_get_ex(args, "path", &p) || !json_object_is_type(p, json_type_string))
+	if (!args || !json_object_object_get_ex(args, "path", &p) ||
+	    !json_object_is_type(p, json_type_string))
 		return NULL;
 	return json_object_get_string(p);
 }
@@ -227,7 +237,8 @@ static int fail(struct json_object *reply, int r, const char *msg)
 static int control_export(struct rpmb_dev *d, const char *path, struct json_object *reply)
 {
 	char err[300];
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	_cleanup_close_ int fd =
+	    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = -errno;
 		snprintf(err, sizeof(err), "cannot create %s: %s", path, strerror(-e));
@@ -255,7 +266,8 @@ static int control_export(struct rpmb_dev *d, const char *path, struct json_obje
 	free(blob);
 	if (r < 0) {
 		snprintf(err, sizeof(err),
-			 "writing %s failed: %s; the store stays exported (rpmb-cancel-export resumes it)",
+			 "writing %s failed: %s; the store stays exported (rpmb-cancel-export "
+			 "resumes it)",
 			 path, strerror(-r));
 		return fail(reply, r, err);
 	}
@@ -279,7 +291,8 @@ static int control_import(struct rpmb_dev *d, const char *path, struct json_obje
 	struct stat st;
 	size_t want = rpmb_blob_size(d->store->geom.capacity);
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
-		snprintf(err, sizeof(err), "%s is not an export of a device of this capacity", path);
+		snprintf(err, sizeof(err), "%s is not an export of a device of this capacity",
+			 path);
 		return fail(reply, -EINVAL, err);
 	}
 	uint8_t *buf = malloc(want);
@@ -337,12 +350,12 @@ static int rpmb_control(void *priv, const char *command, struct json_object *arg
 }
 
 const struct vt_device_type vt_rpmb_device_type = {
-	.type = "rpmb",
-	.summary = "virtio-rpmb: replay-protected memory block backed by a crash-safe host store",
-	.ops = &rpmb_ops,
-	.create = rpmb_create,
-	.destroy = rpmb_destroy,
-	.metrics = rpmb_metrics,
-	.status = rpmb_status,
-	.control = rpmb_control,
+    .type = "rpmb",
+    .summary = "virtio-rpmb: replay-protected memory block backed by a crash-safe host store",
+    .ops = &rpmb_ops,
+    .create = rpmb_create,
+    .destroy = rpmb_destroy,
+    .metrics = rpmb_metrics,
+    .status = rpmb_status,
+    .control = rpmb_control,
 };

@@ -19,7 +19,8 @@ static char dir[64];
 static int create(const char *name, const struct vt_devopt *opts, unsigned n, void **ret)
 {
 	const struct vt_device_type *t = vt_device_type_find("rpmb");
-	struct vt_devcfg c = {.name = name, .type = "rpmb", .state_dir = dir, .opts = opts, .nopts = n};
+	struct vt_devcfg c = {
+	    .name = name, .type = "rpmb", .state_dir = dir, .opts = opts, .nopts = n};
 	return t->create(&c, ret);
 }
 

@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(blob, valid, len);
 		/* Input = (u32 offset, bytes) patches over the valid blob. */
 		while (size >= 5) {
-			uint32_t off = (uint32_t)(data[0] | data[1] << 8 | data[2] << 16) % (uint32_t)len;
+			uint32_t off =
+			    (uint32_t)(data[0] | data[1] << 8 | data[2] << 16) % (uint32_t)len;
 			blob[off] ^= data[4];
 			data += 5;
 			size -= 5;

@@ -36,7 +36,8 @@ static inline int fx_open(struct fx *f, uint8_t max_rd)
 	return r;
 }
 
-static inline void fx_init(struct fx *f, uint8_t cap, uint8_t max_wr, uint8_t max_rd, uint32_t counter)
+static inline void fx_init(struct fx *f, uint8_t cap, uint8_t max_wr, uint8_t max_rd,
+			   uint32_t counter)
 {
 	memset(f, 0, sizeof(*f));
 	struct rpmb_geom g = {cap, max_wr};
@@ -101,7 +102,8 @@ static inline uint16_t fx_read(struct fx *f, uint16_t addr, uint16_t nblk, uint8
 	uint16_t res = rpmb_result(&f->out[n - 1]);
 	if ((res & 0x7f) == RPMB_RES_OK && n == nblk && data)
 		for (size_t i = 0; i < n; i++)
-			memcpy(data + i * RPMB_BLOCK_SIZE, f->out[i].b + RPMB_OFF_DATA, RPMB_BLOCK_SIZE);
+			memcpy(data + i * RPMB_BLOCK_SIZE, f->out[i].b + RPMB_OFF_DATA,
+			       RPMB_BLOCK_SIZE);
 	return res;
 }
 

@@ -107,7 +107,10 @@ static int s_size(void *ctx, uint64_t *ret)
 
 void simdisk_io(struct simdisk *d, struct rpmb_io *io)
 {
-	*io = (struct rpmb_io){.ctx = d, .pread = s_pread, .pwrite = s_pwrite, .sync = s_sync,
+	*io = (struct rpmb_io){.ctx = d,
+			       .pread = s_pread,
+			       .pwrite = s_pwrite,
+			       .sync = s_sync,
 			       .pwrite_dsync = s_pwrite_dsync,
 			       .size = s_size};
 }

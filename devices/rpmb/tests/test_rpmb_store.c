@@ -83,7 +83,8 @@ static void test_power_loss(void)
 	for (int cyc = 0; cyc < cycles; cyc++) {
 		bool inflight = false, inflight_key = false;
 		uint16_t iaddr = 0, inblk = 0;
-		f.disk.fail_after = rand_r(&seed) % (cyc % 2 ? 24 : 200); /* short and ring-wrapping runs */
+		f.disk.fail_after =
+		    rand_r(&seed) % (cyc % 2 ? 24 : 200); /* short and ring-wrapping runs */
 		if (!m.key) {
 			if (fx_program(&f) == RPMB_RES_OK)
 				m.key = true;
