@@ -6,6 +6,7 @@
  * 512 × frames written.
  */
 #include "rpmb.h"
+#include "secmem.h"
 
 static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
@@ -18,6 +19,8 @@ static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 		return -1;
 	size_t out_max = VT_MIN(wr / RPMB_FRAME_SIZE, d->out_cap);
 	size_t nout = rpmb_request(d, d->in, nin, malformed, d->out, out_max);
+	if (nin && rpmb_req(&d->in[0]) == RPMB_REQ_PROGRAM_KEY)
+		vt_wipe(d->in, nin * RPMB_FRAME_SIZE); /* our copy of the key */
 	if (nout && vt_chain_write(c, d->out, nout * RPMB_FRAME_SIZE) < 0)
 		return -1;
 	return (int)(nout * RPMB_FRAME_SIZE);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store file: superblock, creation, locking, opening. Commits are in journal.c. */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,12 +69,29 @@ static int fd_sync(void *ctx)
 	return fdatasync((int)(intptr_t)ctx) < 0 ? -errno : 0;
 }
 
+static _Atomic bool dsync_unavailable;
+
 static ssize_t fd_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t off)
 {
-	/* Host memory (the journal record), never guest memory. */
-	struct iovec iov = {(void *)(uintptr_t)buf, n};
-	ssize_t r = pwritev2((int)(intptr_t)ctx, &iov, 1, (off_t)off, RWF_DSYNC);
-	return r < 0 ? -errno : r;
+	int fd = (int)(intptr_t)ctx;
+	if (!atomic_load_explicit(&dsync_unavailable, memory_order_relaxed)) {
+		/* Host memory (the journal record), never guest memory. */
+		struct iovec iov = {(void *)(uintptr_t)buf, n};
+		ssize_t r = pwritev2(fd, &iov, 1, (off_t)off, RWF_DSYNC);
+		if (r >= 0)
+			return r;
+		if (errno != ENOSYS && errno != EPERM && errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		/* Old kernel or a seccomp filter without pwritev2: a whole-file flush instead. */
+		atomic_store_explicit(&dsync_unavailable, true, memory_order_relaxed);
+		vt_warn(
+		    "rpmb store: pwritev2(RWF_DSYNC) unavailable (%s); using pwrite + fdatasync",
+		    strerror(errno));
+	}
+	ssize_t r = pwrite(fd, buf, n, (off_t)off);
+	if (r < 0)
+		return -errno;
+	return fdatasync(fd) < 0 ? -errno : r;
 }
 
 static int fd_size(void *ctx, uint64_t *ret)
