@@ -23,8 +23,8 @@ uint64_t rng_now_ns(void)
 
 static void wipe_buffer(struct rng_drbg *g)
 {
-	if (g->buf_len > g->buf_off)
-		OPENSSL_cleanse(g->buf + g->buf_off, g->buf_len - g->buf_off);
+	if (g->buf_len)
+		OPENSSL_cleanse(g->buf, g->buf_len);
 	g->buf_off = g->buf_len = 0;
 }
 
@@ -47,30 +47,27 @@ static void set_failed(struct rng_drbg *g, const char *why)
 /* Draws a seed and mixes it in as entropy input. Lock held. */
 static int reseed_fresh(struct rng_drbg *g, const void *adin, size_t adin_len)
 {
-	uint8_t *seed = vt_secmem_alloc(RNG_DRBG_SEED_LEN);
-	if (!seed) {
-		set_failed(g, "out of memory for a seed");
-		return -EIO;
-	}
+	uint8_t *seed = g->seed_buf;
 	int e = rng_seed_draw(&g->seed, seed, RNG_DRBG_SEED_LEN);
 	if (e < 0) {
 		atomic_fetch_add(
 		    e == -EBADMSG ? &g->stats.health_failures : &g->stats.seed_failures, 1);
 		char why[128];
 		snprintf(why, sizeof(why), "seed source: %s", g->seed.last_error);
-		vt_secmem_free(seed);
 		set_failed(g, why);
 		return -EIO;
 	}
 	int ok = EVP_RAND_reseed(g->ctx, 0, seed, RNG_DRBG_SEED_LEN, adin, adin_len);
-	vt_secmem_free(seed); /* wipes */
+	OPENSSL_cleanse(seed, RNG_DRBG_SEED_LEN);
 	if (!ok || EVP_RAND_get_state(g->ctx) != EVP_RAND_STATE_READY) {
 		atomic_fetch_add(&g->stats.drbg_failures, 1);
 		set_failed(g, "EVP_RAND_reseed failed");
 		return -EIO;
 	}
 	wipe_buffer(g);
+	g->small_refill = true;
 	g->since_reseed = 0;
+	g->clock_check_at = RNG_DRBG_CLOCK_EVERY;
 	g->last_reseed_ns = rng_now_ns();
 	atomic_fetch_add(&g->stats.reseeds, 1);
 	return 0;
@@ -115,8 +112,9 @@ int rng_drbg_new(const struct rng_drbg_cfg *cfg, struct rng_drbg **ret)
 	g->cfg.name = g->name;
 	rng_seed_init(&g->seed, cfg->fault, cfg->fault_after);
 	g->buf = vt_secmem_alloc(RNG_DRBG_BUF);
+	g->seed_buf = vt_secmem_alloc(RNG_DRBG_SEED_LEN);
 	int err = -ENOMEM;
-	if (!g->buf)
+	if (!g->buf || !g->seed_buf)
 		goto fail;
 	if (cfg->own_libctx) {
 		g->libctx = OSSL_LIB_CTX_new();
@@ -174,9 +172,20 @@ void rng_drbg_free(struct rng_drbg *g)
 	EVP_RAND_free(g->rand);
 	OSSL_LIB_CTX_free(g->libctx);
 	vt_secmem_free(g->buf);
+	vt_secmem_free(g->seed_buf);
 	OPENSSL_cleanse(&g->seed, sizeof(g->seed));
 	pthread_mutex_destroy(&g->mu);
 	free(g);
+}
+
+/* The time-based reseed, checked once per batch or per RNG_DRBG_CLOCK_EVERY bytes. */
+static bool reseed_time_due(struct rng_drbg *g)
+{
+	if (!g->cfg.reseed_ns || (!g->clock_check && g->since_reseed < g->clock_check_at))
+		return false;
+	g->clock_check = false;
+	g->clock_check_at = g->since_reseed + RNG_DRBG_CLOCK_EVERY;
+	return rng_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns;
 }
 
 int rng_drbg_begin(struct rng_drbg *g, uint64_t *retry_ns)
@@ -189,8 +198,7 @@ int rng_drbg_begin(struct rng_drbg *g, uint64_t *retry_ns)
 			pthread_mutex_unlock(&g->mu);
 			return -EAGAIN;
 		}
-	} else if (g->since_reseed >= g->cfg.reseed_bytes ||
-		   (g->cfg.reseed_ns && rng_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns)) {
+	} else if (g->since_reseed >= g->cfg.reseed_bytes || reseed_time_due(g)) {
 		if (reseed_fresh(g, NULL, 0) < 0) {
 			*retry_ns = g->cfg.retry_ns;
 			pthread_mutex_unlock(&g->mu);
@@ -237,6 +245,9 @@ int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n)
 				continue;
 			}
 			size_t k = VT_MIN((size_t)RNG_DRBG_BUF, g->max_request);
+			if (g->small_refill && n <= RNG_DRBG_FIRST_REFILL)
+				k = RNG_DRBG_FIRST_REFILL;
+			g->small_refill = false;
 			if (generate(g, g->buf, k) < 0)
 				return -EIO;
 			g->buf_off = 0;
@@ -245,7 +256,6 @@ int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n)
 		}
 		size_t k = VT_MIN(n, have);
 		memcpy(out, g->buf + g->buf_off, k);
-		memset(g->buf + g->buf_off, 0, k); /* handed out: no copy stays behind */
 		g->buf_off += k;
 		out += k;
 		n -= k;
@@ -258,6 +268,24 @@ int rng_drbg_reseed(struct rng_drbg *g, const void *adin, size_t adin_len)
 	if (g->failed)
 		return -EIO;
 	return reseed_fresh(g, adin, adin_len);
+}
+
+int rng_drbg_reseed_for_event(struct rng_drbg *g, uint64_t epoch, uint64_t *retry_ns)
+{
+	if (rng_drbg_begin(g, retry_ns) < 0)
+		return -EAGAIN;
+	int e = 0;
+	if (g->event_epoch < epoch) {
+		uint8_t adin[24] = "vtrust-leak-epoch";
+		memcpy(adin + 16, &epoch, sizeof(epoch));
+		e = reseed_fresh(g, adin, sizeof(adin));
+		if (e == 0)
+			g->event_epoch = epoch;
+		else
+			*retry_ns = g->cfg.retry_ns;
+	}
+	rng_drbg_end(g);
+	return e < 0 ? -EAGAIN : 0;
 }
 
 void rng_drbg_reason(struct rng_drbg *g, char *buf, size_t len)

@@ -13,13 +13,18 @@
  * the schedule is ours, so that every reseed passes the health tests.
  *
  * Output buffer: EVP_RAND_generate costs ~0.6 µs per call on top of the
- * AES-CTR keystream (~0.15 µs per KiB here), so small requests are served
- * from a 16 KiB buffer filled by one generate call; consumed bytes are
- * wiped at once. Spans of 16 KiB or more are generated straight into the
- * destination, one call per max_request (64 KiB) chunk. Any reseed discards
- * (wipes) the buffer, so no byte produced before a leak event is handed out
- * after it. The buffer and the seed are in vt_secmem (locked, not dumped,
- * wiped on free).
+ * AES-CTR keystream (~0.15 µs per KiB here; OpenSSL 3.0 makes a getpid()
+ * system call and several parameter look-ups per call), so small requests
+ * are served from a 32 KiB buffer filled by one generate call. Spans of
+ * 32 KiB or more are generated straight into the destination, one call per
+ * max_request (64 KiB) chunk. Any reseed discards (wipes) the buffer, so no
+ * byte produced before a leak event is handed out after it; the whole
+ * buffer is wiped on reseed and free, and consumed bytes are overwritten by
+ * the next refill (they are not wiped one request at a time: that cost 7 %
+ * of the device's time, for bytes the guest already holds). The first
+ * refill after a reseed is only 4 KiB, so a leak event (reseed, then 64
+ * small buffers) does not wait for 32 KiB of keystream. The buffer and
+ * the seed are in vt_secmem (locked, not dumped, wiped on free).
  *
  * Failure: a seed draw that fails (source error or health test), or any
  * EVP_RAND failure, puts the generator in the failed ("degraded") state:
@@ -45,7 +50,11 @@
 #include "compiler.h"
 #include "seed.h"
 
-#define RNG_DRBG_BUF 16384u
+#define RNG_DRBG_BUF 32768u
+/* The first refill after a reseed: leak events need a few KiB, soon. */
+#define RNG_DRBG_FIRST_REFILL 4096u
+/* The clock is read for the time-based reseed at most once per this much output. */
+#define RNG_DRBG_CLOCK_EVERY 262144u
 #define RNG_DRBG_SEED_LEN 48u
 
 struct rng_drbg_cfg {
@@ -76,13 +85,19 @@ struct rng_drbg {
 	EVP_RAND *rand;
 	EVP_RAND_CTX *ctx;
 	struct rng_seed seed;
-	uint8_t *buf; /* RNG_DRBG_BUF bytes, secmem */
+	uint8_t *buf;	   /* RNG_DRBG_BUF bytes, secmem */
+	uint8_t *seed_buf; /* RNG_DRBG_SEED_LEN bytes, secmem (allocated once: no
+			    * mmap/munmap, and so no TLB shoot-down, per reseed) */
 	size_t buf_off, buf_len;
+	bool small_refill; /* next refill is RNG_DRBG_FIRST_REFILL bytes */
 	size_t max_request;
 	bool instantiated;
 	bool failed;
-	_Atomic bool degraded; /* failed, readable without the lock */
-	uint64_t since_reseed; /* bytes */
+	_Atomic bool degraded;	 /* failed, readable without the lock */
+	uint64_t event_epoch;	 /* newest leak event this generator was reseeded for */
+	uint64_t since_reseed;	 /* bytes */
+	uint64_t clock_check_at; /* since_reseed value at which to read the clock next */
+	bool clock_check;	 /* read it at the next rng_drbg_begin (rng_drbg_tick) */
 	uint64_t last_reseed_ns;
 	uint64_t next_retry_ns;
 	char reason[128]; /* why degraded (under mu) */
@@ -99,6 +114,12 @@ void rng_drbg_free(struct rng_drbg *g);
 
 uint64_t rng_now_ns(void);
 
+/* Asks the next rng_drbg_begin to check the time-based reseed (once per queue batch). */
+static inline void rng_drbg_tick(struct rng_drbg *g)
+{
+	g->clock_check = true; /* a hint: racy writes are harmless */
+}
+
 /*
  * Takes the lock and makes the generator ready: reseeds first when due,
  * retries a degraded generator when its retry time has come. 0: ready, the
@@ -111,6 +132,14 @@ int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n) VT_MUST_USE;
 /* With the lock held: reseed now from a fresh seed, mixing adin; wipes the buffer. */
 int rng_drbg_reseed(struct rng_drbg *g, const void *adin, size_t adin_len) VT_MUST_USE;
 void rng_drbg_end(struct rng_drbg *g);
+/*
+ * Reseeds for leak event `epoch` (mixed in as additional input) unless that
+ * or a later event's reseed is done already; takes the lock itself. The
+ * control thread calls it right after waking the leak queue, so the reseed
+ * overlaps the worker's wake-up; the worker calls it again and finds it
+ * done. 0, or -EAGAIN (degraded) with *retry_ns.
+ */
+int rng_drbg_reseed_for_event(struct rng_drbg *g, uint64_t epoch, uint64_t *retry_ns) VT_MUST_USE;
 
 static inline bool rng_drbg_degraded(const struct rng_drbg *g)
 {

@@ -143,17 +143,8 @@ static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q
 static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch)
 {
 	uint64_t retry;
-	if (rng_drbg_begin(g, &retry) < 0) {
+	if (rng_drbg_reseed_for_event(g, epoch, &retry) < 0) {
 		vt_queue_arm_timer(q, retry);
-		q->deferred = true;
-		return -EAGAIN;
-	}
-	uint8_t adin[24] = "vtrust-leak-epoch";
-	memcpy(adin + 16, &epoch, sizeof(epoch));
-	int e = rng_drbg_reseed(g, adin, sizeof(adin));
-	rng_drbg_end(g);
-	if (e < 0) {
-		vt_queue_arm_timer(q, g->cfg.retry_ns);
 		q->deferred = true;
 		return -EAGAIN;
 	}

@@ -35,6 +35,7 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 	struct vt_chain c;
 	unsigned unsignalled = 0;
 	bool stop = false;
+	rng_drbg_tick(d->drbg);
 	do {
 		int r;
 		while ((r = vt_queue_pop(q, &c)) != 0) {

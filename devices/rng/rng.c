@@ -54,6 +54,13 @@ static void rng_queue_handle(void *priv, struct vt_queue *q)
 		rng_leak_handle(&d->leak, d->drbg, q);
 }
 
+/* Right after an event: reseed now, overlapping the leak worker's wake-up. */
+static void reseed_early(struct rng_dev *d, uint64_t epoch)
+{
+	uint64_t retry;
+	(void)!rng_drbg_reseed_for_event(d->drbg, epoch, &retry); /* the worker retries */
+}
+
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
@@ -79,6 +86,7 @@ static int rng_save_state(void *priv, int fd)
 		return e;
 	if (d->o.leak_on_save) {
 		uint64_t epoch = rng_leak_event(&d->leak);
+		reseed_early(d, epoch);
 		vt_notice("%s: leak event (state saved), epoch %" PRIu64, d->name, epoch);
 	}
 	return 0;
@@ -108,6 +116,7 @@ static int rng_load_state(void *priv, int fd)
 	}
 	/* The restore is a leak event: rings are stopped now; the active leak
 	 * queue completes its parked buffers when it starts again. */
+	reseed_early(d, rng_leak_epoch(&d->leak));
 	vt_notice("%s: leak event (state loaded), epoch %" PRIu64, d->name,
 		  rng_leak_epoch(&d->leak));
 	return 0;
@@ -203,6 +212,7 @@ uint64_t vt_rng_leak(void *priv)
 {
 	struct rng_dev *d = priv;
 	uint64_t epoch = rng_leak_event(&d->leak);
+	reseed_early(d, epoch);
 	vt_notice("%s: leak event (control), epoch %" PRIu64, d->name, epoch);
 	return epoch;
 }
