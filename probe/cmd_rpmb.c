@@ -223,7 +223,8 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 		mreads++;
 	}
 	double mrps = (double)mreads * 1e9 / (double)(fe_now_ns() - t0);
-	fprintf(out, "%-44s %10s %10s\n", "measurement (n=", "p50 us", "p99 us");
+	fprintf(out, "%-44s %10s %10s\n", "rpmb bench (end to end, interleaved rounds)", "p50 us",
+		"p99 us");
 	fprintf(out, "%-44s %10.1f %10.1f\n", "baseline: 4 KiB pwrite + fdatasync", res[0], b99);
 	fprintf(out, "%-44s %10.1f %10.1f\n", "rpmb write, 1 block (end to end)", res[1], w99);
 	char lbl[64];

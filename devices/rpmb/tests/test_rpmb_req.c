@@ -301,7 +301,7 @@ static void test_malformed(void)
 		CHECK_EQ(rpmb_result(&f.out[0]), RPMB_RES_GENERAL_FAILURE);
 	}
 	/* A trailing RESULT_READ with block_count 0: nothing executed. */
-	uint8_t data[256] = {7};
+	uint8_t data[512] = {7};
 	size_t n = rpmb_cl_write(f.in, f.key, 0, 0, 1, data, true);
 	rpmb_put16(&f.in[1], RPMB_OFF_BLOCK_COUNT, 0);
 	CHECK_EQ(fx_req(&f, n, 1), 1);
