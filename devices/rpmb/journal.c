@@ -3,6 +3,7 @@
  * The redo journal: two alternating slots, one record per commit, one sync
  * per commit. See store.h and README.md ("Store design") for the argument.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -11,13 +12,22 @@
 #include "log.h"
 #include "secmem.h"
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* an explicit fetch, once */
+}
+
 int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_MD_CTX *ctx = sha256_md ? EVP_MD_CTX_new() : NULL;
 	if (!ctx)
 		return -ENOMEM;
 	unsigned len = 0;
-	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, a, alen) &&
+	int ok = EVP_DigestInit_ex(ctx, sha256_md, NULL) && EVP_DigestUpdate(ctx, a, alen) &&
 		 (!b || !blen || EVP_DigestUpdate(ctx, b, blen)) &&
 		 EVP_DigestFinal_ex(ctx, out, &len);
 	EVP_MD_CTX_free(ctx);

@@ -51,7 +51,8 @@ static void finish(struct rpmb_dev *d, struct rpmb_frame *out, size_t n, uint16_
 		rpmb_put16(&out[i], RPMB_OFF_REQ_RESP, resp);
 	}
 	/* With a key every response carries a MAC (eMMC); without one it stays zero. */
-	if (key_set(d) && rpmb_mac(d->store->st.key, out, n, out[n - 1].b + RPMB_OFF_KEY_MAC) < 0)
+	if (key_set(d) && rpmb_hmac_frames(d->hmac, d->store->st.key, out, n,
+					   out[n - 1].b + RPMB_OFF_KEY_MAC) < 0)
 		vt_err("%s: HMAC failed", d->name);
 	unsigned r = result & 0x7f;
 	atomic_fetch_add_explicit(&d->stats.results[r < 8 ? r : 1], 1, memory_order_relaxed);
@@ -186,7 +187,7 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 		result = RPMB_RES_ADDR_FAILURE;
 	} else {
 		uint8_t mac[RPMB_MAC_SIZE];
-		if (rpmb_mac(s->st.key, in, nop, mac) < 0) {
+		if (rpmb_hmac_frames(d->hmac, s->st.key, in, nop, mac) < 0) {
 			result = RPMB_RES_GENERAL_FAILURE;
 		} else if (vt_ct_memcmp(mac, in[nop - 1].b + RPMB_OFF_KEY_MAC, RPMB_MAC_SIZE) !=
 			   0) {
@@ -340,7 +341,8 @@ int rpmb_dev_from_store(struct rpmb_store *s, uint8_t max_rd, struct rpmb_dev **
 	d->in = calloc(d->in_cap, sizeof(*d->in));
 	d->out = calloc(d->out_cap, sizeof(*d->out));
 	d->scratch = malloc((size_t)d->max_rd * RPMB_BLOCK_SIZE);
-	if (!d->in || !d->out || !d->scratch) {
+	d->hmac = rpmb_hmac_new();
+	if (!d->in || !d->out || !d->scratch || !d->hmac) {
 		d->store = NULL;
 		rpmb_dev_free(d);
 		return -ENOMEM;
@@ -356,6 +358,7 @@ void rpmb_dev_free(struct rpmb_dev *d)
 	rpmb_store_close(d->store);
 	if (d->mig_key)
 		vt_secmem_free(d->mig_key);
+	rpmb_hmac_free(d->hmac);
 	vt_wipe(&d->last_result, sizeof(d->last_result));
 	if (d->in)
 		vt_wipe(d->in, d->in_cap * sizeof(*d->in));

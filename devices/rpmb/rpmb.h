@@ -54,6 +54,7 @@ struct rpmb_dev {
 	struct rpmb_frame *in, *out;
 	size_t in_cap, out_cap; /* frames */
 	uint8_t *scratch;	/* max_rd blocks */
+	struct rpmb_hmac *hmac; /* keyed HMAC context, under lock */
 	struct rpmb_stats stats;
 };
 
