@@ -181,9 +181,10 @@ void rng_drbg_free(struct rng_drbg *g)
 /* The time-based reseed, checked once per batch or per RNG_DRBG_CLOCK_EVERY bytes. */
 static bool reseed_time_due(struct rng_drbg *g)
 {
-	if (!g->cfg.reseed_ns || (!g->clock_check && g->since_reseed < g->clock_check_at))
+	if (!g->cfg.reseed_ns ||
+	    (!atomic_exchange_explicit(&g->clock_check, false, memory_order_relaxed) &&
+	     g->since_reseed < g->clock_check_at))
 		return false;
-	g->clock_check = false;
 	g->clock_check_at = g->since_reseed + RNG_DRBG_CLOCK_EVERY;
 	return rng_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns;
 }

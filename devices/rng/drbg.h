@@ -93,11 +93,11 @@ struct rng_drbg {
 	size_t max_request;
 	bool instantiated;
 	bool failed;
-	_Atomic bool degraded;	 /* failed, readable without the lock */
-	uint64_t event_epoch;	 /* newest leak event this generator was reseeded for */
-	uint64_t since_reseed;	 /* bytes */
-	uint64_t clock_check_at; /* since_reseed value at which to read the clock next */
-	bool clock_check;	 /* read it at the next rng_drbg_begin (rng_drbg_tick) */
+	_Atomic bool degraded;	  /* failed, readable without the lock */
+	uint64_t event_epoch;	  /* newest leak event this generator was reseeded for */
+	uint64_t since_reseed;	  /* bytes */
+	uint64_t clock_check_at;  /* since_reseed value at which to read the clock next */
+	_Atomic bool clock_check; /* read it at the next rng_drbg_begin (rng_drbg_tick) */
 	uint64_t last_reseed_ns;
 	uint64_t next_retry_ns;
 	char reason[128]; /* why degraded (under mu) */
@@ -117,7 +117,7 @@ uint64_t rng_now_ns(void);
 /* Asks the next rng_drbg_begin to check the time-based reseed (once per queue batch). */
 static inline void rng_drbg_tick(struct rng_drbg *g)
 {
-	g->clock_check = true; /* a hint: racy writes are harmless */
+	atomic_store_explicit(&g->clock_check, true, memory_order_relaxed); /* a hint */
 }
 
 /*
