@@ -23,7 +23,8 @@
  * exactly as QEMU 7.2 creates them: SET_FEATURES 0x40000000 so legacy
  * layouts, no SET_VRING_ENABLE, data queue 0 only, indirect + event-idx
  * rings; --vhost-layout 1072 for newer QEMU, needed for akcipher),
- * --legacy (do not ack REVISION_1: Linux 6.1's layouts), --queue Q (data
+ * --legacy (do not ack REVISION_1: Linux 6.1's layouts), --rev1-only (ack
+ * REVISION_1 but no stateless bit), --queue Q (data
  * queue), --split N (segment size), --alg-id N (send this algorithm number),
  * --session-id N (use an existing/foreign id, no create), --keep-session.
  *
@@ -370,7 +371,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		O_SIG, O_PADDING, O_RSA_HASH, O_CURVE, O_ENC, O_DEC, O_STATELESS, O_VHOST,
 		O_VHOST_LAYOUT, O_LEGACY, O_PUBLIC, O_TAG, O_RESULT, O_OUTLEN, O_SPLIT, O_QUEUE,
 		O_ALGID, O_SID, O_KEEP, O_COFF, O_CLEN, O_HOFF, O_HLEN, O_SECONDS, O_REPS, O_SIZES,
-		O_DEPTHS, O_QUICK,
+		O_DEPTHS, O_QUICK, O_REV1_ONLY,
 	};
 	static const struct option lo[] = {
 		{"alg", 1, 0, O_ALG},           {"key", 1, 0, O_KEY},
@@ -391,7 +392,8 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		{"hash-offset", 1, 0, O_HOFF},  {"hash-len", 1, 0, O_HLEN},
 		{"seconds", 1, 0, O_SECONDS},   {"reps", 1, 0, O_REPS},
 		{"sizes", 1, 0, O_SIZES},       {"depths", 1, 0, O_DEPTHS},
-		{"quick", 0, 0, O_QUICK},       {0, 0, 0, 0},
+		{"quick", 0, 0, O_QUICK},       {"rev1-only", 0, 0, O_REV1_ONLY},
+		{0, 0, 0, 0},
 	};
 	*a = (struct cc_args){.enc = -1, .tag_len = -1, .result_len = 0, .out_len = 1024,
 			      .alg_id = -1, .vhost_layout = 632, .cipher_off = -1, .cipher_len = -1,
@@ -425,6 +427,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		case O_PUBLIC: a->public_key = true; break;
 		case O_KEEP: a->keep = true; break;
 		case O_QUICK: a->quick = true; break;
+		case O_REV1_ONLY: a->rev1_only = true; break;
 		case O_SIZES: a->sizes = optarg; break;
 		case O_DEPTHS: a->depths = optarg; break;
 		case O_SECONDS:
@@ -660,9 +663,10 @@ static int run_op(struct probe_ctx *ctx, const struct cc_args *a, struct cc_op *
 		opts.no_vring_enable = true;
 		opts.nvqs = 1;
 	} else if (opts.feat_mode == FE_FEAT_AUTO) {
-		if (a->legacy)
-			opts.device_features &= ~(uint64_t)CP_DRIVER_FEATURES;
-		else
+		opts.device_features &= ~(uint64_t)CP_DRIVER_FEATURES;
+		if (a->rev1_only)
+			opts.device_features |= VT_BIT(VC_F_REVISION_1);
+		else if (!a->legacy)
 			opts.device_features |= CP_DRIVER_FEATURES;
 	}
 	struct cp_conn c;

@@ -68,7 +68,7 @@ struct cc_args {
 	const char *alg, *key, *iv, *aad, *auth_key, *hash, *mac, *order, *key_file, *sig_file;
 	const char *padding, *rsa_hash, *curve, *sizes, *depths;
 	int enc; /* 1 encrypt, 0 decrypt, -1 unset */
-	bool stateless, vhost, legacy, public_key, keep, session_id_set, quick;
+	bool stateless, vhost, legacy, rev1_only, public_key, keep, session_id_set, quick;
 	long tag_len, result_len, out_len, split, queue, alg_id, vhost_layout;
 	long cipher_off, cipher_len, hash_off, hash_len, reps;
 	double seconds;

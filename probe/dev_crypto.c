@@ -241,6 +241,10 @@ static enum conf_result case_qemu72(struct conf_ctx *c)
 	if (fe_vu_close_crypto_session(cc.d->vu, (uint64_t)enc) < 0 ||
 	    fe_vu_close_crypto_session(cc.d->vu, (uint64_t)dec) < 0)
 		return conf_fail(c, "CLOSE_CRYPTO_SESSION: %s", cc.d->vu->error);
+	/* CLOSE has no reply: a round trip makes sure the back-end has handled it. */
+	uint64_t f;
+	if (fe_vu_get_features(cc.d->vu, &f) < 0)
+		return conf_fail(c, "GET_FEATURES after CLOSE: %s", cc.d->vu->error);
 	if (cbc_block(&cc, 0, (uint64_t)enc, 0, &st, why, sizeof(why)) < 0 || st != VC_INVSESS)
 		return conf_fail(c, "closed session: status %s, expected INVSESS", cp_status_name(st));
 	/* An error the way QEMU sees it: a negative id. */
