@@ -818,6 +818,25 @@ static int cmd_bench(struct probe_ctx *ctx, const struct rng_args *a)
 			a->control ? "control-socket leak command"
 				   : "DEVICE_STATE stop+save+load+restart",
 			p50, lat.v[0], lat.v[lat.n - 1], lat.n);
+		if (a->control) {
+			/* Baseline: the same control-socket round trip for a command that does
+			 * nothing. */
+			struct bench_cell rtt = {0};
+			char reply[8192];
+			for (unsigned i = 0; i < VT_ARRAY_SIZE(rtt.v); i++) {
+				uint64_t t0 = fe_now_ns();
+				if (rng_probe_control(a->control, "{\"cmd\":\"commands\"}", reply,
+						      sizeof(reply), ctx->dev.timeout_ms) < 0)
+					break;
+				rtt.v[rtt.n++] = (double)(fe_now_ns() - t0) / 1e3;
+			}
+			if (rtt.n)
+				fprintf(out,
+					"control-socket round trip alone (connect, "
+					"{\"cmd\":\"commands\"}, "
+					"reply), us: p50 %.1f\n",
+					median(&rtt));
+		}
 	} else {
 		fprintf(out, "leak latency: not measured (device without VIRTIO_RNG_F_LEAK?)\n");
 	}
