@@ -17,6 +17,7 @@
  *                 [--padding pkcs1|raw] [--rsa-hash none|sha1|sha256|...] [--curve p256|p384|...]
  *                 [--signature FILE (verify)] [--out-len N]
  *   crypto bench  [--seconds S] [--reps R] [--depths 1,64] [--sizes 64,1024,16384] [--quick]
+ *                 [--control VTRUSTD_CONTROL_SOCKET]   (adds the worker's time per request)
  *
  * Common: --stateless (stateless request, REVISION_1 + the service's
  * stateless bit), --vhost-session (sessions through CREATE_CRYPTO_SESSION
@@ -371,7 +372,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		O_SIG, O_PADDING, O_RSA_HASH, O_CURVE, O_ENC, O_DEC, O_STATELESS, O_VHOST,
 		O_VHOST_LAYOUT, O_LEGACY, O_PUBLIC, O_TAG, O_RESULT, O_OUTLEN, O_SPLIT, O_QUEUE,
 		O_ALGID, O_SID, O_KEEP, O_COFF, O_CLEN, O_HOFF, O_HLEN, O_SECONDS, O_REPS, O_SIZES,
-		O_DEPTHS, O_QUICK, O_REV1_ONLY,
+		O_DEPTHS, O_QUICK, O_REV1_ONLY, O_CONTROL,
 	};
 	static const struct option lo[] = {
 		{"alg", 1, 0, O_ALG},           {"key", 1, 0, O_KEY},
@@ -393,6 +394,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		{"seconds", 1, 0, O_SECONDS},   {"reps", 1, 0, O_REPS},
 		{"sizes", 1, 0, O_SIZES},       {"depths", 1, 0, O_DEPTHS},
 		{"quick", 0, 0, O_QUICK},       {"rev1-only", 0, 0, O_REV1_ONLY},
+		{"control", 1, 0, O_CONTROL},
 		{0, 0, 0, 0},
 	};
 	*a = (struct cc_args){.enc = -1, .tag_len = -1, .result_len = 0, .out_len = 1024,
@@ -428,6 +430,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		case O_KEEP: a->keep = true; break;
 		case O_QUICK: a->quick = true; break;
 		case O_REV1_ONLY: a->rev1_only = true; break;
+		case O_CONTROL: a->control = optarg; break;
 		case O_SIZES: a->sizes = optarg; break;
 		case O_DEPTHS: a->depths = optarg; break;
 		case O_SECONDS:

@@ -66,7 +66,7 @@ const char *cp_status_name(unsigned status);
 /* The `crypto` command's options (cmd_crypto.c parses them). */
 struct cc_args {
 	const char *alg, *key, *iv, *aad, *auth_key, *hash, *mac, *order, *key_file, *sig_file;
-	const char *padding, *rsa_hash, *curve, *sizes, *depths;
+	const char *padding, *rsa_hash, *curve, *sizes, *depths, *control;
 	int enc; /* 1 encrypt, 0 decrypt, -1 unset */
 	bool stateless, vhost, legacy, rev1_only, public_key, keep, session_id_set, quick;
 	long tag_len, result_len, out_len, split, queue, alg_id, vhost_layout;

@@ -311,6 +311,7 @@ struct vc_qctx {
 	uint8_t *scratch; /* one-shot algorithms, chains, akcipher */
 	size_t scratch_cap;
 	struct vc_stateless_ctx sl;
+	uint64_t busy_mark; /* worker-time accounting (crypto.c) */
 };
 
 struct vc_stats {
