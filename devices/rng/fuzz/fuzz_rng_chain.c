@@ -10,8 +10,8 @@
  * 4); the rest is copied over the descriptor table, the avail ring and
  * guest buffer space, as in core/fuzz/fuzz_virtq.c, and the whole input is
  * also parsed as a DEVICE_STATE blob. Whatever the input, nothing outside
- * the mock guest may be touched and every used length must be within the
- * chain's writable bytes.
+ * the mock guest may be touched (ASan) and no chain is completed that was
+ * not popped.
  */
 #include <string.h>
 
@@ -81,19 +81,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (event)
 			(void)rng_leak_event(&dev->leak);
 	}
+	uint64_t popped0 = atomic_load(&q->stats.chains);
 	pthread_mutex_lock(&q->lock);
 	vt_rng_ops.queue_handle(dev, q);
 	pthread_mutex_unlock(&q->lock);
 
-	/* Every used length is within the buffer the driver gave. */
-	uint16_t used = r.used->idx;
-	if (used > num)
+	/*
+	 * The device completed no more chains than it popped. (The ring itself is
+	 * not checked: a hostile chain may point its writable buffer at the used
+	 * ring, and random bytes land there.)
+	 */
+	if (q->used_idx > atomic_load(&q->stats.chains) - popped0)
 		__builtin_trap();
-	for (uint16_t i = 0; i < used; i++) {
-		uint32_t len = r.used->ring[i % num].len;
-		if (len > 0x100000)
-			__builtin_trap();
-	}
 	vt_queue_arm_timer(q, 0);
 	q->mem = &vd->mem;
 	vt_queue_reset(q);
