@@ -124,6 +124,12 @@ static int io_read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t o
 int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint16_t addr,
 		      uint16_t nblk, const uint8_t *data)
 {
+	if (s->pending) {
+		/* The caller may have gathered new blocks into s->rec already: move them. */
+		if (nblk && data == s->rec + RPMB_REC_HDR_SIZE)
+			return -EINVAL;
+		rpmb_store_apply(s);
+	}
 	if (s->failed)
 		return -EIO;
 	if (nblk > s->geom.max_wr || (uint32_t)addr + nblk > s->blocks ||
@@ -166,21 +172,38 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	}
 	s->st = st;
 	s->commits++;
-	/* Committed. Apply to the data area; the next commit's sync makes it durable. */
+	/*
+	 * Committed. The blocks reach the data area (page cache) in
+	 * rpmb_store_apply: after the answer went out, or before any other
+	 * store operation, whichever comes first. A later whole-file flush
+	 * makes them durable; until then recovery redoes the record.
+	 */
 	if (dlen) {
-		r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE, dlen,
-				 s->data_off + (uint64_t)addr * RPMB_BLOCK_SIZE);
-		if (r < 0) {
-			s->failed = true;
-			vt_err("rpmb store: applying record %llu failed: %s; recovery will redo it",
-			       (unsigned long long)st.seq, strerror(-r));
-		}
+		s->pending = true;
+		s->pending_addr = addr;
+		s->pending_nblk = nblk;
 	}
 	return 0;
 }
 
+void rpmb_store_apply(struct rpmb_store *s)
+{
+	if (!s->pending)
+		return;
+	s->pending = false;
+	int r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
+			     (size_t)s->pending_nblk * RPMB_BLOCK_SIZE,
+			     s->data_off + (uint64_t)s->pending_addr * RPMB_BLOCK_SIZE);
+	if (r < 0) {
+		s->failed = true;
+		vt_err("rpmb store: applying record %llu failed: %s; recovery will redo it",
+		       (unsigned long long)s->st.seq, strerror(-r));
+	}
+}
+
 int rpmb_store_read(struct rpmb_store *s, uint32_t addr, uint32_t nblk, uint8_t *out)
 {
+	rpmb_store_apply(s);
 	if (s->failed)
 		return -EIO;
 	if (addr > s->blocks || nblk > s->blocks - addr)

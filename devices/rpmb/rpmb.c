@@ -196,6 +196,7 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 			result = RPMB_RES_COUNT_FAILURE;
 		} else {
 			/* Gather the blocks straight into the journal record buffer. */
+			rpmb_store_apply(s); /* frees the record buffer */
 			uint8_t *buf = s->rec + RPMB_REC_HDR_SIZE;
 			for (size_t i = 0; i < nop; i++)
 				memcpy(buf + i * RPMB_BLOCK_SIZE, in[i].b + RPMB_OFF_DATA,
@@ -349,6 +350,13 @@ int rpmb_dev_from_store(struct rpmb_store *s, uint8_t max_rd, struct rpmb_dev **
 	}
 	*ret = d;
 	return 0;
+}
+
+void rpmb_apply_pending(struct rpmb_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	rpmb_store_apply(d->store);
+	pthread_mutex_unlock(&d->lock);
 }
 
 void rpmb_dev_free(struct rpmb_dev *d)

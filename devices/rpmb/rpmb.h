@@ -72,6 +72,9 @@ void rpmb_dev_free(struct rpmb_dev *d);
 size_t rpmb_request(struct rpmb_dev *d, const struct rpmb_frame *in, size_t nin, bool malformed,
 		    struct rpmb_frame *out, size_t out_max);
 
+/* Applies a committed write's blocks to the data area (after its answer went out). */
+void rpmb_apply_pending(struct rpmb_dev *d);
+
 /* Why the device refuses service now ("exported", ...), or NULL. Caller holds d->lock. */
 const char *rpmb_refusal(const struct rpmb_dev *d);
 

@@ -203,6 +203,7 @@ void rpmb_store_close(struct rpmb_store *s)
 {
 	if (!s)
 		return;
+	rpmb_store_apply(s);
 	if (s->fd >= 0) {
 		(void)s->io.sync(s->io.ctx); /* the last apply; not needed for correctness */
 		close(s->fd);

@@ -76,7 +76,9 @@ struct rpmb_store {
 	uint32_t blocks;      /* capacity in 256-byte blocks */
 	struct rpmb_state st; /* last committed state */
 	bool failed;	      /* an apply failed after a commit: refuse until reopened */
-	uint8_t *rec;	      /* record buffer, slot_size bytes (secure memory: holds the key) */
+	bool pending;	      /* the last record's blocks are not applied yet */
+	uint16_t pending_addr, pending_nblk;
+	uint8_t *rec; /* record buffer, slot_size bytes (secure memory: holds the key) */
 	/* Counters for metrics. */
 	uint64_t commits, syncs, range_syncs, recovered_blocks;
 };
@@ -127,6 +129,9 @@ void rpmb_store_close(struct rpmb_store *s);
  */
 int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint16_t addr,
 		      uint16_t nblk, const uint8_t *data) VT_MUST_USE;
+
+/* Applies the last committed record's blocks to the data area if still pending. */
+void rpmb_store_apply(struct rpmb_store *s);
 
 /* Reads nblk blocks at addr (bounds are the caller's job, checked again here). */
 int rpmb_store_read(struct rpmb_store *s, uint32_t addr, uint32_t nblk, uint8_t *out) VT_MUST_USE;

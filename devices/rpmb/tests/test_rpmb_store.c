@@ -103,9 +103,19 @@ static void test_power_loss(void)
 			memcpy(m.data + (size_t)iaddr * 256, idata, (size_t)inblk * 256);
 			m.counter++;
 		}
-		simdisk_crash(&f.disk);
-		rpmb_dev_free(f.d);
-		f.d = NULL;
+		if (cyc % 3 == 0) {
+			/* Power loss after the process closed the store (pending apply written). */
+			rpmb_dev_free(f.d);
+			f.d = NULL;
+			simdisk_crash(&f.disk);
+		} else {
+			/* Power loss with the process still running: nothing more reaches the disk.
+			 */
+			f.d->store->pending = false;
+			simdisk_crash(&f.disk);
+			rpmb_dev_free(f.d);
+			f.d = NULL;
+		}
 		if (fx_open(&f, 8) < 0) {
 			bad++;
 			break;
