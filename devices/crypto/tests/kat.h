@@ -76,7 +76,8 @@ static inline size_t kat_data_req(const struct layout *L, const struct op *o, ui
 		memcpy(req + n, o->key, o->key_len);
 		n += o->key_len;
 	}
-	memcpy(req + n, o->iv, o->iv_len);
+	if (o->iv_len)
+		memcpy(req + n, o->iv, o->iv_len);
 	n += o->iv_len;
 	memcpy(req + n, o->src, o->src_len);
 	n += o->src_len;

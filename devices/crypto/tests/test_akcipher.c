@@ -40,8 +40,8 @@ static uint8_t ak(struct cx *x, uint32_t opcode, uint64_t id, const uint8_t *in,
 	long u = cx_submit(x, 0, &rq, buf);
 	if (used)
 		*used = u;
-	if (out)
-		memcpy(out, buf, wr);
+	if (out && wr > 1)
+		memcpy(out, buf, wr - 1); /* the result; the status is returned */
 	return u < 0 ? 0xff : buf[wr - 1];
 }
 
