@@ -2,7 +2,7 @@
 # vtrust-probe rpmb program-key/counter/write/read against vtrustd, and the
 # store's safety rules: lock, mode, corruption, restart, key provisioning.
 set -u
-probe=$1 vtrustd=$2
+probe=$1 vtrustd=$2 ctl=${3:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/rpmb-cli.XXXXXX")
 pid=
 fail() { echo "FAIL: $*"; [ -f "$work/d.log" ] && tail -5 "$work/d.log"; exit 1; }
@@ -75,4 +75,36 @@ stop
 "$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" \
   --opt master-key="$work/master" --opt vm-id=vm-43 >"$work/d6.log" 2>&1 && fail "vm-id mismatch accepted"
 grep -q 'different key' "$work/d6.log" || fail "no clear provisioning error"
+
+# Migration through the control socket (vtrustctl rpmb export/import/cancel-export).
+if [ -x "$ctl" ]; then
+  head -c 32 /dev/urandom > "$work/mig"; chmod 600 "$work/mig"
+  rm -f "$work/a.rpmb" "$work/b.rpmb"
+  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --control-socket "$work/c1.sock" \
+    --opt store="$work/a.rpmb" --opt capacity=1 --opt migration-key="$work/mig" >>"$work/d.log" 2>&1 & pid=$!
+  P rpmb program-key --key "$key" >/dev/null || fail "program-key (migration)"
+  P rpmb write --key "$key" --address 7 < "$work/data" >/dev/null || fail "write (migration)"
+  C1() { "$ctl" --socket "$work/c1.sock" "$@"; }
+  C1 rpmb info rpmb0 | grep -q . || fail "rpmb info"
+  C1 rpmb export rpmb0 "$work/blob" >/dev/null || fail "rpmb export"
+  [ "$(stat -c %a "$work/blob")" = 600 ] || fail "blob mode"
+  P rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "source still serves after export"
+  C1 rpmb export rpmb0 "$work/blob2" >/dev/null 2>&1 && fail "second export accepted"
+  stop
+  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" >>"$work/d.log" 2>&1 & pid=$!
+  P rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "export not durable"
+  stop
+  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --control-socket "$work/c2.sock" \
+    --opt store="$work/b.rpmb" --opt capacity=1 --opt migration-key="$work/mig" >>"$work/d.log" 2>&1 & pid=$!
+  C2() { "$ctl" --socket "$work/c2.sock" "$@"; }
+  P rpmb counter 2>&1 | grep -q NO_AUTH_KEY || fail "destination not fresh"
+  C2 rpmb import rpmb0 "$work/blob" >/dev/null || fail "rpmb import"
+  [ "$(P rpmb counter --key "$key")" = "counter=1" ] || fail "counter after import"
+  P rpmb read --key "$key" --address 7 --blocks 12 | cmp -s - "$work/data" || fail "data after import"
+  C2 rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "import over a live device accepted"
+  printf 'X' | dd of="$work/blob" bs=1 seek=30 conv=notrunc 2>/dev/null
+  stop
+else
+  echo "vtrustctl not built: control-socket migration skipped"
+fi
 echo "rpmb-cli: all checks passed"
