@@ -204,7 +204,7 @@ void vc_opts_default(struct vc_opts *o)
 		.max_akcipher_key_len = 4096,
 		.revision_1 = true,
 		.stateless = true,
-		.secure_heap = 1u << 20,
+		.secure_heap = 4u << 20,
 	};
 }
 
