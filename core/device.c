@@ -168,6 +168,7 @@ int vt_device_adopt_fd(struct vt_device *d, int fd)
 
 void vt_device_stop(struct vt_device *d)
 {
+	atomic_store(&d->draining, true);
 	uint64_t one = 1;
 	ssize_t w = write(d->stop_fd, &one, sizeof(one));
 	(void)w;

@@ -46,6 +46,8 @@ struct vt_device {
 	uint64_t acked_protocol;
 	uint8_t status;
 	uint32_t busy_poll_us;
+	/* Set by vt_device_stop(): workers serve what is available before they exit. */
+	_Atomic bool draining;
 	/* Tests and fuzzing: started queues get no worker thread (served by hand). */
 	bool manual_queues;
 
@@ -78,7 +80,10 @@ int vt_device_adopt_fd(struct vt_device *d, int fd) VT_MUST_USE;
 
 /* The protocol loop; returns 0 after vt_device_stop(), negative errno on fatal errors. */
 int vt_device_run(struct vt_device *d);
-/* Async-signal-safe request to leave vt_device_run (in-flight requests finish). */
+/*
+ * Async-signal-safe request to leave vt_device_run. In-flight requests finish:
+ * every chain the driver made available before the rings stop is served.
+ */
 void vt_device_stop(struct vt_device *d);
 
 /*

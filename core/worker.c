@@ -121,6 +121,9 @@ static void *worker_main(void *arg)
 		atomic_store(&q->wake_pending, false);
 		serve(q);
 	}
+	/* Shutdown (not a ring stop): complete what the driver already handed us. */
+	if (atomic_load(&q->dev->draining))
+		serve(q);
 	close(ep);
 	return NULL;
 }
