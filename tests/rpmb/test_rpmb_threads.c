@@ -52,6 +52,7 @@ static void *control_thread(void *arg)
 		(void)unlink(path);
 		json_object_put(o);
 		json_object_put(args);
+		usleep(2000); /* leave the device serving most of the time */
 	}
 	return NULL;
 }
