@@ -656,7 +656,14 @@ def case_sandbox(tmp):
     d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "errno"), env=nolsan)
     fe = connect_fe(os.path.join(tmp, "run", "n0.sock"))
     check(fe.request(b"x") == b"x", "traffic under seccomp=errno")
-    counts = seccomp_counts(d)
+    # Threads load their own filter as they start: wait (bounded) until all have.
+    want = {"vtrustd": 2, "vt-control": 2, "vtp-n0": 2, "vt-q0": 3}
+    deadline = time.monotonic() + 10
+    while True:
+        counts = seccomp_counts(d)
+        if all(counts.get(k, (0, 0))[1] >= v for k, v in want.items()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     print("threads:", counts)
     check(all(v[0] == "2" for v in counts.values()), "every thread is in seccomp filter mode (2)")
     check(counts.get("vtrustd", (0, 0))[1] >= 2 and counts.get("vt-control", (0, 0))[1] >= 2
