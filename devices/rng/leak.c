@@ -59,15 +59,23 @@ enum rng_leak_kind rng_leak_classify(const struct vt_chain *c, size_t cap, size_
 
 uint64_t rng_leak_event(struct rng_leak *l)
 {
+	uint64_t e = rng_leak_record(l);
+	pthread_mutex_lock(&l->mu);
+	struct vt_queue *a = l->queues[l->active];
+	pthread_mutex_unlock(&l->mu);
+	if (a)
+		vt_queue_wake(a);
+	return e;
+}
+
+uint64_t rng_leak_record(struct rng_leak *l)
+{
 	pthread_mutex_lock(&l->mu);
 	uint64_t e = ++l->epoch;
 	if (l->handled + 1 == l->epoch)
 		l->event_ns = rng_now_ns(); /* the oldest unapplied event: latency is from here */
-	struct vt_queue *a = l->queues[l->active];
 	pthread_mutex_unlock(&l->mu);
 	atomic_store(&l->stats.events, e);
-	if (a)
-		vt_queue_wake(a);
 	return e;
 }
 
@@ -96,9 +104,23 @@ static void switch_active(struct rng_leak *l, unsigned from, unsigned to, bool f
 	atomic_fetch_add(&l->stats.switches, 1);
 }
 
+/*
+ * The chains left must wait: on the worker, arm the timer (timer_ns > 0) and
+ * mark the queue deferred. Off the worker (rng_leak_deliver) neither is
+ * touched: the worker was woken too and comes to the same conclusion.
+ */
+static void defer(struct vt_queue *q, bool worker, uint64_t timer_ns)
+{
+	if (!worker)
+		return;
+	if (timer_ns)
+		vt_queue_arm_timer(q, timer_ns);
+	q->deferred = true;
+}
+
 /* Completes one popped, well-formed-or-not leak chain. <0: stop (the chain was put back). */
 static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q,
-		      struct vt_chain *c)
+		      struct vt_chain *c, bool worker)
 {
 	size_t n;
 	switch (rng_leak_classify(c, l->cap, &n)) {
@@ -118,16 +140,14 @@ static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q
 		uint64_t retry;
 		if (rng_drbg_begin(g, &retry) < 0) {
 			vt_queue_unpop(q);
-			vt_queue_arm_timer(q, retry);
-			q->deferred = true;
+			defer(q, worker, retry);
 			return -EAGAIN;
 		}
 		int e = rng_fill_chain(g, c, n);
 		rng_drbg_end(g);
 		if (e < 0) {
 			vt_queue_unpop(q);
-			vt_queue_arm_timer(q, g->cfg.retry_ns);
-			q->deferred = true;
+			defer(q, worker, g->cfg.retry_ns);
 			return -EAGAIN;
 		}
 		atomic_fetch_add(&l->stats.filled, 1);
@@ -140,18 +160,18 @@ static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q
 }
 
 /* Reseeds for a newly applied event (mixing the epoch). <0: degraded, retry later. */
-static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch)
+static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch, bool worker)
 {
 	uint64_t retry;
 	if (rng_drbg_reseed_for_event(g, epoch, &retry) < 0) {
-		vt_queue_arm_timer(q, retry);
-		q->deferred = true;
+		defer(q, worker, retry);
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
+/* The queue handler proper; worker: on q's worker thread (else rng_leak_deliver). */
+static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, bool worker)
 {
 	unsigned me = q->index;
 	if (me != RNG_LEAKQ1 && me != RNG_LEAKQ2)
@@ -163,14 +183,15 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 	if (!l->negotiated) {
 		/* Without VIRTIO_RNG_F_LEAK the leak queues do not exist: never used. */
 		pthread_mutex_unlock(&l->mu);
-		q->deferred = true;
+		defer(q, worker, 0);
 		return;
 	}
 	if (me != l->active) {
 		/* Inactive: buffers wait; tell the active queue they exist. */
 		bool has = vt_queue_enable_notify(q);
 		l->waiting[me] = has;
-		q->deferred = has; /* they wait: no busy-polling on them */
+		if (has)
+			defer(q, worker, 0); /* they wait: no busy-polling on them */
 		if ((has && l->firing) || l->epoch != l->handled)
 			wake = l->queues[l->active];
 		pthread_mutex_unlock(&l->mu);
@@ -192,7 +213,7 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 			} else if (vt_queue_enable_notify(q)) {
 				continue; /* buffers arrived meanwhile: use them */
 			}
-			q->deferred = true;
+			defer(q, worker, 0);
 			pthread_mutex_unlock(&l->mu);
 			if (wake)
 				vt_queue_wake(wake);
@@ -208,11 +229,12 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 
 	if (!firing) {
 		/* Parked buffers wait for an event (no busy-polling on them). */
-		q->deferred = vt_queue_enable_notify(q);
+		if (vt_queue_enable_notify(q))
+			defer(q, worker, 0);
 		return;
 	}
 	if (ev_ns) {
-		if (reseed_for_event(g, q, epoch) < 0) {
+		if (reseed_for_event(g, q, epoch, worker) < 0) {
 			/* Degraded: nothing is used until a healthy reseed; the timer retries. */
 			pthread_mutex_lock(&l->mu);
 			if (l->handled == epoch)
@@ -238,7 +260,7 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 				atomic_fetch_add(&l->stats.malformed, 1);
 				continue;
 			}
-			if (use_buffer(l, g, q, &c) < 0) {
+			if (use_buffer(l, g, q, &c, worker) < 0) {
 				stopped = true;
 				break;
 			}
@@ -256,6 +278,37 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 	if (l->active == me && l->firing && l->epoch == l->handled && l->waiting[other])
 		switch_active(l, me, other, false);
 	pthread_mutex_unlock(&l->mu);
+}
+
+void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
+{
+	handle(l, g, q, true);
+}
+
+void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g)
+{
+	/* Twice at most: the first pass may complete a due switch to the other queue. */
+	for (int pass = 0; pass < 2; pass++) {
+		pthread_mutex_lock(&l->mu);
+		struct vt_queue *q =
+		    l->negotiated && l->epoch != l->handled ? l->queues[l->active] : NULL;
+		pthread_mutex_unlock(&l->mu);
+		if (!q)
+			return;
+		if (pthread_mutex_trylock(&q->lock) != 0) {
+			/* The worker is busy and may have missed the event: wake it. */
+			vt_queue_wake(q);
+			return;
+		}
+		/* What the core's worker checks before serving; stopped rings wait for the restart.
+		 */
+		bool ran = q->started && q->enabled && !q->broken;
+		if (ran)
+			handle(l, g, q, false);
+		pthread_mutex_unlock(&q->lock);
+		if (!ran)
+			return;
+	}
 }
 
 static void put_u32(uint8_t *p, uint32_t v)

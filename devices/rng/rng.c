@@ -211,8 +211,9 @@ void rng_dev_attach(struct rng_dev *d, struct vt_device *dev)
 uint64_t vt_rng_leak(void *priv)
 {
 	struct rng_dev *d = priv;
-	uint64_t epoch = rng_leak_event(&d->leak);
+	uint64_t epoch = rng_leak_record(&d->leak);
 	reseed_early(d, epoch);
+	rng_leak_deliver(&d->leak, d->drbg); /* here, or by the worker it wakes */
 	vt_notice("%s: leak event (control), epoch %" PRIu64, d->name, epoch);
 	return epoch;
 }
