@@ -115,6 +115,8 @@ int main(int argc, char **argv)
 			if (got != 1 || rpmb_result(&out[0]) != RPMB_RES_OK)
 				return 1;
 			counter++;
+			/* As the queue does once the answer is published. */
+			rpmb_apply_pending(d);
 		}
 	}
 	/* Reads per second (page cache: no I/O to wait for). */

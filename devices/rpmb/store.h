@@ -4,14 +4,14 @@
  * counter and the data, with atomic and durable commits (README.md, "Store").
  *
  *   [0, 4096)            superblock: geometry, store uuid, SHA-256; written once
- *   16 journal slots     of slot_size bytes (4 KiB multiples), a ring: each
+ *   32 journal slots     of slot_size bytes (4 KiB multiples), a ring: each
  *                        holds one record = 256-byte header (seq, counter,
  *                        flags, key, device id, address, block count, SHA-256)
  *                        + the blocks it writes
  *   data area            capacity × 128 KiB, the blocks themselves
  *
- * A commit writes record seq into slot seq % 16 with one flush: a durable
- * write of just that range (RWF_DSYNC), or, every 8th record, a write plus
+ * A commit writes record seq into slot seq % 32 with one flush: a durable
+ * write of just that range (RWF_DSYNC), or, every 16th record, a write plus
  * fdatasync of the whole file, which also makes the data area durable. Only
  * then is the record applied to the data area (page cache). A slot is
  * reused only after a full flush covered the applies of its old record.
@@ -33,8 +33,8 @@
 #define RPMB_SB_SIZE 4096u
 #define RPMB_REC_HDR_SIZE 256u
 #define RPMB_ID_SIZE 16u
-#define RPMB_SLOTS 16u		/* journal ring */
-#define RPMB_FULL_SYNC_EVERY 8u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
+#define RPMB_SLOTS 32u		 /* journal ring */
+#define RPMB_FULL_SYNC_EVERY 16u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
 
 /* State flags (durable). */
 #define RPMB_ST_KEY 0x1u       /* the key is programmed */
