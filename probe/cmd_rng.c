@@ -58,15 +58,29 @@ void rng_probe_leak_opts(struct fe_dev_opts *o)
 		o->device_features |= RNG_PROBE_F_LEAK;
 }
 
-int rng_probe_control(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
+/* A connected control-socket fd, or -errno. */
+static int control_connect(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int rng_probe_control(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
+{
+	_cleanup_close_ int fd = control_connect(path);
+	if (fd < 0)
+		return fd;
 	size_t n = strlen(line);
 	if (write(fd, line, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
 		return -errno;
@@ -668,8 +682,23 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 	struct timespec ts = {0, 5000000};
 	nanosleep(&ts, NULL);
 	char err[256];
+	_cleanup_close_ int cfd = -1;
+	if (trig->kind == RNG_TRIGGER_CONTROL) {
+		/* Connected before the clock starts: the latency is from the command itself. */
+		cfd = control_connect(trig->control_path);
+		if (cfd < 0) {
+			fprintf(stderr, "rng bench: control socket: %s\n", strerror(-cfd));
+			return -1;
+		}
+	}
 	uint64_t t0 = fe_now_ns();
-	if (rng_probe_trigger(d, trig, err, sizeof(err)) < 0) {
+	if (cfd >= 0) {
+		char line[160];
+		int len = snprintf(line, sizeof(line), "{\"cmd\":\"leak\",\"device\":\"%s\"}\n",
+				   trig->device_name ? trig->device_name : "rng0");
+		if (write(cfd, line, (size_t)len) != len)
+			return -1;
+	} else if (rng_probe_trigger(d, trig, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rng bench: %s\n", err);
 		return -1;
 	}
@@ -681,7 +710,47 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 		while (fe_vq_get_used(vq, &u) == 0)
 			got++;
 	}
-	return (double)(fe_now_ns() - t0) / 1e3;
+	double us = (double)(fe_now_ns() - t0) / 1e3;
+	if (cfd >= 0) {
+		/* The reply must say ok. */
+		char reply[512];
+		ssize_t k = 0;
+		struct pollfd p = {.fd = cfd, .events = POLLIN};
+		if (poll(&p, 1, d->opts.timeout_ms) == 1)
+			k = read(cfd, reply, sizeof(reply) - 1);
+		reply[k > 0 ? k : 0] = '\0';
+		if (!strstr(reply, "\"ok\":true")) {
+			fprintf(stderr, "rng bench: leak command refused: %s\n", reply);
+			return -1;
+		}
+	}
+	return us;
+}
+
+/* µs from writing {"cmd":"commands"} on a connected socket to its whole reply line; <0 on error. */
+static double control_rtt(const char *path, int timeout_ms)
+{
+	_cleanup_close_ int fd = control_connect(path);
+	if (fd < 0)
+		return -1;
+	static const char line[] = "{\"cmd\":\"commands\"}\n";
+	char reply[8192];
+	size_t got = 0;
+	uint64_t t0 = fe_now_ns();
+	if (write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1))
+		return -1;
+	while (got < sizeof(reply) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, timeout_ms) != 1)
+			return -1;
+		ssize_t k = read(fd, reply + got, sizeof(reply) - 1 - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+		if (memchr(reply, '\n', got))
+			return (double)(fe_now_ns() - t0) / 1e3;
+	}
+	return -1;
 }
 
 static int bench_leak(struct probe_ctx *ctx, const struct rng_args *a, struct bench_cell *lat)
@@ -815,26 +884,24 @@ static int cmd_bench(struct probe_ctx *ctx, const struct rng_args *a)
 		fprintf(out,
 			"leak latency (%s -> 64 parked buffers used, call signalled), us: "
 			"p50 %.1f [min %.1f, max %.1f] over %u events\n",
-			a->control ? "control-socket leak command"
+			a->control ? "leak command written on an open control connection"
 				   : "DEVICE_STATE stop+save+load+restart",
 			p50, lat.v[0], lat.v[lat.n - 1], lat.n);
 		if (a->control) {
-			/* Baseline: the same control-socket round trip for a command that does
-			 * nothing. */
+			/* Baseline: a command that does nothing, same open connection, to its
+			 * reply. */
 			struct bench_cell rtt = {0};
-			char reply[8192];
 			for (unsigned i = 0; i < VT_ARRAY_SIZE(rtt.v); i++) {
-				uint64_t t0 = fe_now_ns();
-				if (rng_probe_control(a->control, "{\"cmd\":\"commands\"}", reply,
-						      sizeof(reply), ctx->dev.timeout_ms) < 0)
+				double us = control_rtt(a->control, ctx->dev.timeout_ms);
+				if (us < 0)
 					break;
-				rtt.v[rtt.n++] = (double)(fe_now_ns() - t0) / 1e3;
+				rtt.v[rtt.n++] = us;
 			}
 			if (rtt.n)
 				fprintf(out,
-					"control-socket round trip alone (connect, "
-					"{\"cmd\":\"commands\"}, "
-					"reply), us: p50 %.1f\n",
+					"baseline: control-socket round trip of "
+					"{\"cmd\":\"commands\"} on "
+					"an open connection, us: p50 %.1f\n",
 					median(&rtt));
 		}
 	} else {
