@@ -21,6 +21,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "secmem.h"
 
 enum qidx_kind {
 	QIDX_NONE,
@@ -653,6 +654,10 @@ int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m)
 	r.size = 0;
 	int e = s->handler(d, m, &r);
 	vt_vu_msg_close_fds(m); /* whatever the handler did not take */
+	/* Session messages carry the guest's keys: no copy outlives the request. */
+	bool secret = req == VHOST_USER_CREATE_CRYPTO_SESSION;
+	if (secret)
+		vt_wipe(m->p.raw, m->hdr.size);
 	if (e < 0)
 		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
 
@@ -671,5 +676,7 @@ int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m)
 	case REPLY_NEVER:
 		break;
 	}
+	if (secret)
+		vt_wipe(r.buf, r.size);
 	return ret;
 }
