@@ -300,15 +300,24 @@ void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g)
 			vt_queue_wake(q);
 			return;
 		}
-		/* What the core's worker checks before serving; stopped rings wait for the restart.
-		 */
-		bool ran = q->started && q->enabled && !q->broken;
+		/* Started (our queue_start/stop, under this lock) and servable as the worker
+		 * checks; stopped rings wait for the restart. */
+		bool ran = l->running[q->index] && q->started && q->enabled && !q->broken;
 		if (ran)
 			handle(l, g, q, false);
 		pthread_mutex_unlock(&q->lock);
 		if (!ran)
 			return;
 	}
+}
+
+void rng_leak_queue_running(struct rng_leak *l, struct vt_queue *q, bool running)
+{
+	if (q->index != RNG_LEAKQ1 && q->index != RNG_LEAKQ2)
+		return;
+	pthread_mutex_lock(&q->lock); /* waits for a delivery in progress on another thread */
+	l->running[q->index] = running;
+	pthread_mutex_unlock(&q->lock);
 }
 
 static void put_u32(uint8_t *p, uint32_t v)

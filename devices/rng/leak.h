@@ -100,6 +100,13 @@ struct rng_leak {
 	bool waiting[3];	    /* leak queue i has buffers parked (reported by queue i) */
 	size_t cap;		    /* max bytes per leak buffer */
 	struct vt_queue *queues[3]; /* for wake-ups (attach); NULL until known */
+	/*
+	 * Queue i is started (ops queue_start .. queue_stop). Written and read
+	 * under queue i's lock: the core calls queue_stop before it resets a ring
+	 * or unmaps guest memory, and our queue_stop takes the lock, so
+	 * rng_leak_deliver never touches a ring that is going away.
+	 */
+	bool running[3];
 	struct rng_leak_stats stats;
 };
 
@@ -127,6 +134,8 @@ void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
  * served when they start again.
  */
 void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g);
+/* ops queue_start / queue_stop of a leak queue (take q->lock). */
+void rng_leak_queue_running(struct rng_leak *l, struct vt_queue *q, bool running);
 
 /* DEVICE_STATE blob: "VTRNGLK1", u32 version, u32 flags, u32 active, u32 0, u64 epoch (LE). */
 #define RNG_LEAK_STATE_SIZE 32u

@@ -43,6 +43,14 @@ static void rng_queue_start(void *priv, struct vt_queue *q)
 	/* A fresh leakq1 ring means the driver (re)initialised the device. */
 	if (q->index == RNG_LEAKQ1 && q->last_avail_idx == 0 && q->used_idx == 0)
 		rng_leak_reset_driver(&d->leak);
+	rng_leak_queue_running(&d->leak, q, true);
+}
+
+static void rng_queue_stop(void *priv, struct vt_queue *q)
+{
+	struct rng_dev *d = priv;
+	/* Before the core resets the ring or unmaps guest memory: no delivery from now on. */
+	rng_leak_queue_running(&d->leak, q, false);
 }
 
 static void rng_queue_handle(void *priv, struct vt_queue *q)
@@ -130,6 +138,7 @@ const struct vt_device_ops vt_rng_ops = {
     .max_queue_size = RNG_MAX_QUEUE_SIZE,
     .set_features = rng_set_features,
     .queue_start = rng_queue_start,
+    .queue_stop = rng_queue_stop,
     .queue_handle = rng_queue_handle,
     .save_state = rng_save_state,
     .load_state = rng_load_state,

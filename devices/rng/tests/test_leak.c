@@ -325,6 +325,41 @@ static void test_fresh_ring_resets(void)
 	fx_free(&f);
 }
 
+static void test_control_delivery(void)
+{
+	struct fx f;
+	fx_leak(&f);
+	fx_add_fill(&f, 1, fx_buf(&f, 64, 0), 64);
+	fx_pump(&f);
+	/* The control path fills at once on its own thread when the worker is idle. */
+	vt_rng_leak(f.d);
+	CHECK_EQ(fx_used(&f, 1), 1);
+	/* A stopped ring (GET_VRING_BASE, disconnect) is never touched off its worker... */
+	fx_add_fill(&f, 2, fx_buf(&f, 64, 0), 64);
+	fx_pump(&f); /* switch to leakq2 */
+	vt_rng_ops.queue_stop(f.d, fx_q(&f, 2));
+	vt_rng_leak(f.d);
+	CHECK_EQ(fx_used(&f, 2), 0);
+	/* ...it is served when it starts again. */
+	vt_rng_ops.queue_start(f.d, fx_q(&f, 2));
+	fx_serve(&f, 2);
+	CHECK_EQ(fx_used(&f, 2), 1);
+	/* A busy worker (its lock held) is woken instead. */
+	fx_add_fill(&f, 1, fx_buf(&f, 64, 0), 64);
+	fx_pump(&f);
+	uint64_t v;
+	while (read(fx_q(&f, 1)->wake_fd, &v, 8) == 8)
+		;
+	pthread_mutex_lock(&fx_q(&f, 1)->lock);
+	vt_rng_leak(f.d);
+	pthread_mutex_unlock(&fx_q(&f, 1)->lock);
+	CHECK_EQ(fx_used(&f, 1), 1);
+	CHECK_EQ(read(fx_q(&f, 1)->wake_fd, &v, 8), 8);
+	fx_serve(&f, 1);
+	CHECK_EQ(fx_used(&f, 1), 2);
+	fx_free(&f);
+}
+
 static void test_degraded_leak(void)
 {
 	struct rng_opts o;
@@ -362,6 +397,7 @@ int main(void)
 	TEST_RUN(test_state_load);
 	TEST_RUN(test_state_restores_active);
 	TEST_RUN(test_fresh_ring_resets);
+	TEST_RUN(test_control_delivery);
 	TEST_RUN(test_degraded_leak);
 	TEST_DONE();
 }
