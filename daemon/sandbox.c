@@ -143,7 +143,8 @@ int vtd_sandbox_no_new_privs(void)
 
 /* Everything any thread may need (the base filter, loaded on every thread). */
 static const char *const sys_common[] = {
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+	"pwritev2", "close",
 	"lseek", "fstat", "newfstatat", "statx", "fcntl", "dup", "futex", "exit", "exit_group",
 	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall", "clock_gettime", "clock_getres",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "getpid", "gettid", "getuid", "geteuid",
