@@ -62,13 +62,17 @@ void vt_device_disconnect(struct vt_device *d)
 {
 	for (unsigned i = 0; i < d->nqueues; i++) {
 		struct vt_queue *q = &d->queues[i];
-		if (q->started) {
-			vt_queue_stop_worker(q);
-			q->started = false;
-			if (d->ops->queue_stop)
-				d->ops->queue_stop(d->priv, q);
-		}
+		bool was_started = q->started;
+		vt_queue_stop_worker(q);
+		/* Other threads (a device's control path) may look at the ring under the lock. */
+		pthread_mutex_lock(&q->lock);
+		q->started = false;
+		pthread_mutex_unlock(&q->lock);
+		if (was_started && d->ops->queue_stop)
+			d->ops->queue_stop(d->priv, q);
+		pthread_mutex_lock(&q->lock);
 		vt_queue_reset(q);
+		pthread_mutex_unlock(&q->lock);
 	}
 	if (d->xfer_running) {
 		pthread_join(d->xfer_thread, NULL);

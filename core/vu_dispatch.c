@@ -216,8 +216,11 @@ static int h_reset_owner(struct vt_device *d, struct vt_vu_msg *m, struct reply 
 	(void)m;
 	(void)r;
 	for (unsigned i = 0; i < d->nqueues; i++) {
-		queue_stop(d, &d->queues[i]);
-		vt_queue_reset(&d->queues[i]);
+		struct vt_queue *q = &d->queues[i];
+		queue_stop(d, q);
+		pthread_mutex_lock(&q->lock);
+		vt_queue_reset(q);
+		pthread_mutex_unlock(&q->lock);
 	}
 	return 0;
 }
