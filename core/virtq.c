@@ -407,13 +407,19 @@ void vt_queue_wake(struct vt_queue *q)
 
 void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv)
 {
+	vt_queue_serve_ex(q, handle, NULL, priv);
+}
+
+void vt_queue_serve_ex(struct vt_queue *q, vt_chain_handler handle, vt_batch_hook after_batch,
+		       void *priv)
+{
 	struct vt_chain c;
 	do {
 		int r;
 		bool any = false;
 		while ((r = vt_queue_pop(q, &c)) != 0) {
 			if (r == -EIO)
-				return;
+				break;
 			any = true;
 			if (r == -EBADMSG) {
 				vt_queue_push_malformed(q, &c);
@@ -427,5 +433,9 @@ void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv)
 		}
 		if (any)
 			vt_queue_notify(q);
+		if (after_batch)
+			after_batch(priv, q);
+		if (r == -EIO)
+			return;
 	} while (vt_queue_enable_notify(q));
 }

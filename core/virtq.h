@@ -159,5 +159,12 @@ void vt_queue_wake(struct vt_queue *q);
  */
 typedef int (*vt_chain_handler)(void *priv, struct vt_queue *q, struct vt_chain *c);
 void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv);
+/*
+ * vt_queue_serve with a hook run after each batch was published and the
+ * driver notified (RPMB applies committed blocks there, off the latency path).
+ */
+typedef void (*vt_batch_hook)(void *priv, struct vt_queue *q);
+void vt_queue_serve_ex(struct vt_queue *q, vt_chain_handler handle, vt_batch_hook after_batch,
+		       void *priv);
 
 #endif

@@ -26,36 +26,18 @@ static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 	return (int)(nout * RPMB_FRAME_SIZE);
 }
 
+static void rpmb_after_batch(void *priv, struct vt_queue *q)
+{
+	(void)q;
+	rpmb_apply_pending(priv);
+}
+
 /*
- * vt_queue_serve, plus: a committed write's blocks are applied to the data
- * area only after the batch's answers were published and the driver
- * notified (or earlier, by the next request that touches the store).
+ * A committed write's blocks are applied to the data area only after the
+ * batch's answers were published and the driver notified (or earlier, by the
+ * next request that touches the store): off the latency path.
  */
 void rpmb_queue_handle(void *priv, struct vt_queue *q)
 {
-	struct rpmb_dev *d = priv;
-	struct vt_chain c;
-	do {
-		int r;
-		bool any = false;
-		while ((r = vt_queue_pop(q, &c)) != 0) {
-			if (r == -EIO)
-				break;
-			any = true;
-			if (r == -EBADMSG) {
-				vt_queue_push_malformed(q, &c);
-				continue;
-			}
-			int len = rpmb_chain(d, q, &c);
-			if (len < 0)
-				vt_queue_push_malformed(q, &c);
-			else
-				vt_queue_push(q, &c, (uint32_t)len);
-		}
-		if (any)
-			vt_queue_notify(q);
-		rpmb_apply_pending(d);
-		if (r == -EIO)
-			return;
-	} while (vt_queue_enable_notify(q));
+	vt_queue_serve_ex(q, rpmb_chain, rpmb_after_batch, priv);
 }
