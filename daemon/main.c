@@ -217,11 +217,25 @@ static void print_attach(struct vtd_config *c)
 			   "shared memfd):\n",
 		       c->ninst, c->ninst == 1 ? "" : "s");
 	vtd_buf_printf(&b, "  qemu-system-x86_64 -machine q35,memory-backend=mem -m 1G "
-			   "-object memory-backend-memfd,id=mem,size=1G,share=on \\\n");
+			   "-object memory-backend-memfd,id=mem,size=1G,share=on");
 	for (unsigned i = 0; i < c->ninst; i++) {
-		vtd_buf_printf(&b, "    ");
-		vtd_instance_qemu_args(c->inst[i], &b);
-		vtd_buf_printf(&b, "%s\n", i + 1 < c->ninst ? " \\" : "");
+		struct vtd_buf args = {0};
+		if (vtd_instance_qemu_args(c->inst[i], &args))
+			vtd_buf_printf(&b, " \\\n    %s", args.data);
+		vtd_buf_free(&args);
+	}
+	vtd_buf_printf(&b, "\n");
+	/* Devices QEMU 7.2 cannot front: how to drive them instead. */
+	for (unsigned i = 0; i < c->ninst; i++) {
+		struct vtd_buf args = {0};
+		bool qemu = vtd_instance_qemu_args(c->inst[i], &args);
+		vtd_buf_free(&args);
+		if (!qemu)
+			vtd_buf_printf(&b,
+				       "%s (%s): no QEMU 7.2 front-end; drive it with "
+				       "vtrust-probe --socket %s %s ...\n",
+				       c->inst[i]->name, c->inst[i]->type->type,
+				       c->inst[i]->socket_path, c->inst[i]->type->type);
 	}
 	if (c->control_socket) {
 		char cwd[4096];

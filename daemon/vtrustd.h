@@ -132,7 +132,8 @@ void vtd_instance_destroy(struct vtd_instance *in);
 struct vtd_instance *vtd_instance_find(struct vtd_config *c, const char *name);
 const char *vtd_instance_state_name(int state);
 /* Appends the QEMU 7.2 command-line fragment that attaches `in`. */
-void vtd_instance_qemu_args(const struct vtd_instance *in, struct vtd_buf *out);
+/* Appends the QEMU 7.2 arguments attaching in; false (nothing appended) if 7.2 cannot. */
+bool vtd_instance_qemu_args(const struct vtd_instance *in, struct vtd_buf *out);
 
 /* ---- metrics (metrics.c) ---- */
 void vtd_metrics_render(struct vtd_config *c, struct vtd_buf *out);
