@@ -164,8 +164,9 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	fn(ctx, "vtrust_rpmb_refused_total", "", (double)atomic_load(&d->stats.refused),
 	   "requests refused because the store is exported, importing or failed", "counter");
 	pthread_mutex_lock(&d->lock);
-	fn(ctx, "vtrust_rpmb_write_counter", "", d->store->st.counter, "RPMB write counter",
-	   "gauge");
+	/* The device's monotonic write counter (a gauge: Prometheus reserves "counter"). */
+	fn(ctx, "vtrust_rpmb_authenticated_writes", "", d->store->st.counter,
+	   "RPMB write counter value (authenticated writes)", "gauge");
 	fn(ctx, "vtrust_rpmb_key_programmed", "", (d->store->st.flags & RPMB_ST_KEY) ? 1 : 0,
 	   "1 if the authentication key is programmed", "gauge");
 	fn(ctx, "vtrust_rpmb_serving", "", rpmb_refusal(d) ? 0 : 1,
@@ -175,10 +176,10 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	double p50, p99;
 	latency_pct(d, 0.5, &p50);
 	latency_pct(d, 0.99, &p99);
-	snprintf(l, sizeof(l), "quantile=\"0.5\"");
-	fn(ctx, "vtrust_rpmb_write_latency_us", l, p50, "device-side DATA_WRITE latency", "gauge");
-	snprintf(l, sizeof(l), "quantile=\"0.99\"");
-	fn(ctx, "vtrust_rpmb_write_latency_us", l, p99, "device-side DATA_WRITE latency", "gauge");
+	fn(ctx, "vtrust_rpmb_write_latency_p50_seconds", "", p50 / 1e6,
+	   "device-side DATA_WRITE latency, median", "gauge");
+	fn(ctx, "vtrust_rpmb_write_latency_p99_seconds", "", p99 / 1e6,
+	   "device-side DATA_WRITE latency, 99th percentile", "gauge");
 	pthread_mutex_unlock(&d->lock);
 }
 
