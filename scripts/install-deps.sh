@@ -9,7 +9,7 @@ PKGS=(
   libssl-dev openssl libinih-dev libjson-c-dev libseccomp-dev libsystemd-dev
   scdoc
   # tests
-  rng-tools5 prometheus python3 procps
+  rng-tools5 prometheus python3 python3-cryptography procps systemd
   # real-guest test (tests/vm)
   qemu-system-x86 linux-image-amd64 busybox-static kcapi-tools cpio kmod
 )
