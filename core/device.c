@@ -78,6 +78,7 @@ void vt_device_disconnect(struct vt_device *d)
 		pthread_join(d->xfer_thread, NULL);
 		d->xfer_running = false;
 	}
+	d->xfer_joined = false;
 	vt_guestmem_clear(&d->mem);
 	if (d->conn_fd >= 0) {
 		close(d->conn_fd);

@@ -58,6 +58,7 @@ struct vt_device {
 	/* DEVICE_STATE transfer in flight. */
 	pthread_t xfer_thread;
 	bool xfer_running;
+	bool xfer_joined; /* finished and joined early (a ring started); CHECK reports it */
 	int xfer_fd;
 	uint32_t xfer_direction;
 	int xfer_result;

@@ -94,8 +94,20 @@ static void queue_stop(struct vt_device *d, struct vt_queue *q)
 		d->ops->queue_stop(d->priv, q);
 }
 
+/* Waits for a device-state transfer in flight; CHECK_DEVICE_STATE still reports its result. */
+static void xfer_join(struct vt_device *d)
+{
+	if (!d->xfer_running)
+		return;
+	pthread_join(d->xfer_thread, NULL);
+	d->xfer_running = false;
+	d->xfer_joined = true;
+}
+
 static int queue_start(struct vt_device *d, struct vt_queue *q)
 {
+	/* The device's state is loaded (or saved) before any ring runs on it. */
+	xfer_join(d);
 	pthread_mutex_lock(&q->lock);
 	q->broken = false;
 	q->broken_reason = NULL;
@@ -494,10 +506,8 @@ static void *xfer_main(void *arg)
 
 static int h_set_device_state_fd(struct vt_device *d, struct vt_vu_msg *m, struct reply *r)
 {
-	if (d->xfer_running) {
-		pthread_join(d->xfer_thread, NULL);
-		d->xfer_running = false;
-	}
+	xfer_join(d);
+	d->xfer_joined = false;
 	for (unsigned i = 0; i < d->nqueues; i++) {
 		if (d->queues[i].started) {
 			vt_warn("%s: device state transfer while queue %u runs", d->name, i);
@@ -524,12 +534,12 @@ static int h_set_device_state_fd(struct vt_device *d, struct vt_vu_msg *m, struc
 static int h_check_device_state(struct vt_device *d, struct vt_vu_msg *m, struct reply *r)
 {
 	(void)m;
-	if (!d->xfer_running) {
-		reply_u64(r, 1);
+	if (!d->xfer_running && !d->xfer_joined) {
+		reply_u64(r, 1); /* no transfer to check */
 		return 0;
 	}
-	pthread_join(d->xfer_thread, NULL);
-	d->xfer_running = false;
+	xfer_join(d);
+	d->xfer_joined = false;
 	if (d->xfer_result < 0)
 		vt_warn("%s: device state transfer failed: %s", d->name,
 			strerror(-d->xfer_result));

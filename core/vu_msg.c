@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vu_msg.h"
 
+#include "secmem.h"
+
 #include <string.h>
 #include <sys/socket.h>
 
@@ -79,6 +81,8 @@ int vt_vu_recv(int sock, struct vt_vu_msg *m)
 	if (m->hdr.size) {
 		int e = read_full(sock, m->p.raw, m->hdr.size);
 		if (e < 0) {
+			/* A torn CREATE_CRYPTO_SESSION still holds key bytes. */
+			vt_wipe(m->p.raw, m->hdr.size);
 			vt_vu_msg_close_fds(m);
 			return e;
 		}
