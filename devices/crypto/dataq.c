@@ -108,7 +108,14 @@ static uint8_t execute(struct vc_qctx *q, struct vc_data_req *r, struct vt_chain
 		if (!s)
 			return VC_INVSESS;
 		uint8_t st = VC_INVSESS;
-		if (session_fits(s, r)) {
+		/* hash_result_len 0 means "the session's length": count it against the chain too. */
+		if (session_fits(s, r) && r->hash_result_len == 0 && s->result_len) {
+			r->hash_result_len = s->result_len;
+			z = request_sizes(r);
+			if (z.keys + z.rd + z.wr > d->opts.max_size || z.wr + 1 > vt_chain_writable(c))
+				st = VC_ERR;
+		}
+		if (st == VC_INVSESS && session_fits(s, r)) {
 			pthread_mutex_lock(&s->lock);
 			st = run_service(q, s, r, c, akw);
 			pthread_mutex_unlock(&s->lock);

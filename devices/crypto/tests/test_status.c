@@ -17,6 +17,9 @@
  * Plus chain-level rules: no writable byte → completed as malformed (len
  * 0); the status always lands in the last writable byte.
  */
+#include <openssl/evp.h>
+
+#include "secmem.h"
 #include "kat.h"
 
 static struct vc_opts opts;
@@ -203,6 +206,31 @@ static void test_err(void)
 	cx_free(&x);
 }
 
+/* hash_result_len 0 = the session's length: it must fit the chain like any output. */
+static void test_hash_default_result_len(void)
+{
+	struct cx x;
+	cx_init(&x, &opts, 0);
+	uint8_t h[VCB_HDR_MAX];
+	uint64_t id;
+	size_t l = vcb_ctrl_hash(h, x.features, VC_HASH_SHA_256, 0);
+	CHECK_EQ(cx_ctrl_create(&x, h, l, NULL, 0, &id), VC_OK);
+	struct vcb_data q = {.opcode = VC_HASH, .session_id = id, .src_len = 3, .hash_result_len = 0};
+	/* 31 bytes + status for a 32-byte digest: refused (the digest must not eat the status). */
+	memset(buf, 0xee, 64);
+	CHECK_EQ(data(&x, &q, 3, 32, NULL), VC_ERR);
+	CHECK_EQ(buf[0], 0xee);
+	CHECK_EQ(data(&x, &q, 3, 2, NULL), VC_ERR);
+	/* Room for it: the full SHA-256 of the three source bytes. */
+	long used = 0;
+	CHECK_EQ(data(&x, &q, 3, 33, &used), VC_OK);
+	uint8_t src[3] = {0x5a, 0x5a, 0x5a}, md[32];
+	unsigned int mdl = 0;
+	CHECK(EVP_Digest(src, 3, md, &mdl, EVP_sha256(), NULL) == 1 && mdl == 32);
+	CHECK(vt_ct_memcmp(buf, md, 32) == 0);
+	cx_free(&x);
+}
+
 static void test_invsess(void)
 {
 	struct cx x;
@@ -321,6 +349,7 @@ int main(void)
 	TEST_RUN(test_ok_and_used_len);
 	TEST_RUN(test_notsupp);
 	TEST_RUN(test_err);
+	TEST_RUN(test_hash_default_result_len);
 	TEST_RUN(test_invsess);
 	TEST_RUN(test_nospc);
 	TEST_RUN(test_no_writable);
