@@ -133,12 +133,36 @@ bool vc_table_has_room(struct vc_table *t)
 
 /* ---- Session objects -------------------------------------------------------- */
 
+/*
+ * A stateless request borrowed the queue's contexts: its key must not stay in
+ * them until the next request. A cipher context reset clears the key schedule;
+ * a MAC context has no reset, so it is replaced (the old one is cleared on free).
+ */
+static void scrub_borrowed(struct vc_session *s)
+{
+	if (!s->sl)
+		return;
+	if (s->cctx)
+		(void)EVP_CIPHER_CTX_reset(s->cctx);
+	for (unsigned k = 0; s->macctx && k < VT_ARRAY_SIZE(s->sl->mac); k++) {
+		if (s->sl->mac[k] != s->macctx)
+			continue;
+		EVP_MAC_CTX *fresh = EVP_MAC_CTX_new(EVP_MAC_CTX_get0_mac(s->macctx));
+		if (fresh) {
+			EVP_MAC_CTX_free(s->sl->mac[k]);
+			s->sl->mac[k] = fresh;
+		}
+	}
+}
+
 static void session_release(struct vc_session *s)
 {
 	if (!s->borrowed) {
 		EVP_CIPHER_CTX_free(s->cctx); /* providers clear key schedules on free */
 		EVP_MD_CTX_free(s->mdctx);
 		EVP_MAC_CTX_free(s->macctx);
+	} else {
+		scrub_borrowed(s);
 	}
 	EVP_PKEY_CTX_free(s->pctx);
 	EVP_PKEY_free(s->pkey);
