@@ -200,6 +200,9 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 		return;
 	}
 	uint64_t ev_ns = 0, prev_handled = l->handled;
+	/* A guest flipping its avail index must not keep us here holding l->mu (the
+	 * control thread takes it too): a few re-checks, then wait for its kick. */
+	unsigned rechecks = 0;
 	while (l->epoch != l->handled) {
 		if (l->firing && !vt_queue_has_avail(q)) {
 			/*
@@ -210,10 +213,11 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 			if (l->waiting[other]) {
 				switch_active(l, me, other, true);
 				wake = l->queues[other];
-			} else if (vt_queue_enable_notify(q)) {
+			} else if (vt_queue_enable_notify(q) && ++rechecks <= 4) {
 				continue; /* buffers arrived meanwhile: use them */
 			}
-			defer(q, worker, 0);
+			/* After the re-checks ran out, retry from the timer in 1 ms. */
+			defer(q, worker, rechecks > 4 ? 1000000 : 0);
 			pthread_mutex_unlock(&l->mu);
 			if (wake)
 				vt_queue_wake(wake);
