@@ -81,7 +81,8 @@ static int send_msg(struct vt_device *d, uint32_t req, const void *p, uint32_t s
 	m.hdr.request = req;
 	m.hdr.flags = VHOST_USER_VERSION;
 	m.hdr.size = size;
-	memcpy(m.p.raw, p, size);
+	if (size)
+		memcpy(m.p.raw, p, size);
 	for (unsigned i = 0; i < VHOST_USER_MAX_FDS; i++)
 		m.fds[i] = -1;
 	if (fd >= 0) {
