@@ -311,8 +311,13 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	 * disk without its flush having completed, and a record's apply is only
 	 * durable after the next whole-file flush, so any of them may be
 	 * missing from the data area. Records older than the ring were covered
-	 * by a whole-file flush before their slot was reused.
+	 * by a whole-file flush before their slot was reused. An import wrote
+	 * and synced the whole data area after its IMPORTING record: records up
+	 * to that one are never redone (they would roll imported blocks back).
 	 */
+	for (uint64_t q = first; q <= n; q++)
+		if (st[q % RPMB_SLOTS].flags & RPMB_ST_IMPORTING)
+			first = q + 1;
 	for (uint64_t q = first; q <= n; q++) {
 		unsigned i = (unsigned)(q % RPMB_SLOTS);
 		if (!nblk[i])

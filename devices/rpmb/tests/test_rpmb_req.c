@@ -461,6 +461,43 @@ static void test_export_import(void)
 	fx_free(&b);
 }
 
+/* An import replaces the data area: journal records from before it are never redone. */
+static void test_import_then_reopen(void)
+{
+	struct fx a, b;
+	fx_init(&a, 1, 4, 4, 0);
+	fx_init(&b, 1, 4, 4, 0);
+	set_mig_key(a.d, 0x77);
+	set_mig_key(b.d, 0x77);
+	char err[256];
+	uint8_t *blob, *blob2;
+	size_t len, len2;
+	uint8_t x[256], y[256], back[256];
+	fill(x, 256, 1);
+	fill(y, 256, 2);
+	CHECK_EQ(fx_program(&a), RPMB_RES_OK);
+	CHECK_EQ(fx_write(&a, 0, 42, 1, x), RPMB_RES_OK);
+	CHECK_EQ(rpmb_export(a.d, &blob, &len, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
+	memcpy(b.key, a.key, sizeof(b.key));
+	CHECK_EQ(fx_write(&b, 1, 42, 1, y), RPMB_RES_OK);
+	CHECK_EQ(rpmb_export(b.d, &blob2, &len2, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(a.d, blob2, len2, err, sizeof(err)), 0);
+	CHECK_EQ(fx_read(&a, 42, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, y, 256) == 0);
+	/* A restart must not roll block 42 back to the pre-export write. */
+	rpmb_dev_free(a.d);
+	a.d = NULL;
+	CHECK_EQ(fx_open(&a, 4), 0);
+	memset(back, 0, sizeof(back));
+	CHECK_EQ(fx_read(&a, 42, 1, back), RPMB_RES_OK);
+	CHECK(vt_ct_memcmp(back, y, 256) == 0);
+	free(blob);
+	free(blob2);
+	fx_free(&a);
+	fx_free(&b);
+}
+
 static void test_provisioning(void)
 {
 	uint8_t master[32], k1[32], k2[32], k1b[32];
@@ -504,6 +541,7 @@ int main(void)
 	TEST_RUN(test_io_failures);
 	TEST_RUN(test_expired);
 	TEST_RUN(test_export_import);
+	TEST_RUN(test_import_then_reopen);
 	TEST_RUN(test_provisioning);
 	TEST_DONE();
 }
