@@ -26,7 +26,7 @@ enum vtd_http_result vtd_http_parse(const char *buf, size_t len, size_t max, boo
 			break;
 		}
 		if (i + 3 < len && !strncmp(buf + i, "\r\n\r\n", 4)) {
-			end = buf + i;
+			end = buf + i + 1; /* at the request line's '\n' */
 			break;
 		}
 	}

@@ -538,6 +538,12 @@ def case_metrics(tmp):
     c.sendall(b"\x00\x01garbage that is not http\r\n\r\n")
     check(c.recv(100).startswith(b"HTTP/1.1 400"), "HTTP garbage: 400")
     c.close()
+    # A request with no header lines at all (HTTP/1.0 style) is still a valid request.
+    for raw in (b"GET /metrics HTTP/1.0\r\n\r\n", b"GET /metrics HTTP/1.0\n\n"):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(raw)
+        check(c.recv(100).startswith(b"HTTP/1.1 200"), f"HTTP request without headers: 200 ({raw!r})")
+    c.close()
     check(d.stop() == 0, "SIGTERM: exit 0")
     r = subprocess.run([ARGS.vtrustd] + null_args(tmp, "--metrics-http", "0.0.0.0:9464"),
                        capture_output=True, text=True, timeout=20, cwd=tmp)
