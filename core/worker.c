@@ -36,6 +36,16 @@ static void serve(struct vt_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* A spin-wait hint for the busy-poll loop (x86 PAUSE, arm64 YIELD). */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -58,7 +68,7 @@ static bool busy_poll(struct vt_queue *q)
 		pthread_mutex_unlock(&q->lock);
 		if (found)
 			break;
-		__builtin_ia32_pause();
+		cpu_relax();
 	}
 	pthread_mutex_lock(&q->lock);
 	if (servable(q))
