@@ -46,7 +46,7 @@ static int depth1(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned iters, s
 	uint64_t *lat = calloc(iters, sizeof(*lat));
 	double sum = 0;
 	for (unsigned i = 0; i < iters + 1000; i++) {
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0 = vt_now_ns();
 		struct fe_used u;
 		if (fe_vq_add(vq, segs, 2, 0, NULL) < 0 || fe_vq_kick(vq) < 0 ||
 		    fe_vq_wait(vq, 2000, wait) < 0 || fe_vq_get_used(vq, &u) < 0 || u.len != REQ) {
@@ -54,7 +54,7 @@ static int depth1(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned iters, s
 			free(lat);
 			return -EIO;
 		}
-		uint64_t dt = bench_now_ns() - t0;
+		uint64_t dt = vt_now_ns() - t0;
 		if (i >= 1000) { /* warm-up excluded */
 			lat[i - 1000] = dt;
 			sum += (double)dt;
@@ -80,7 +80,7 @@ static int depth64(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned total, 
 		segs[i][1] = (struct fe_seg){o, REQ, true};
 	}
 	unsigned submitted = 0, done = 0, slot = 0;
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = vt_now_ns();
 	while (done < total) {
 		while (fe_vq_in_flight(vq) < DEPTH && submitted < total) {
 			if (fe_vq_add(vq, segs[slot], 2, 0, NULL) < 0)
@@ -99,7 +99,7 @@ static int depth64(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned total, 
 			done++;
 		}
 	}
-	out->per_req_ns = (double)(bench_now_ns() - t0) / total;
+	out->per_req_ns = (double)(vt_now_ns() - t0) / total;
 	return 0;
 }
 

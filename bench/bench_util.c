@@ -14,13 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -119,10 +112,10 @@ double bench_eventfd_pingpong_ns(unsigned iters)
 	if (!lat || pthread_create(&t, NULL, pong, &p) != 0)
 		abort();
 	for (unsigned i = 0; i < iters; i++) {
-		uint64_t t0 = bench_now_ns(), v = 1;
+		uint64_t t0 = vt_now_ns(), v = 1;
 		if (write(p.a, &v, sizeof(v)) != sizeof(v) || read(p.b, &v, sizeof(v)) != sizeof(v))
 			abort();
-		lat[i] = bench_now_ns() - t0;
+		lat[i] = vt_now_ns() - t0;
 	}
 	pthread_join(t, NULL);
 	close(p.a);

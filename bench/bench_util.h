@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-uint64_t bench_now_ns(void);
+#include "clock.h"
+
 /* Sorts v in place and returns the p-th percentile (0..100). */
 double bench_percentile(uint64_t *v, size_t n, double p);
 

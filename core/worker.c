@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "clock.h"
 #include "device.h"
 #include "log.h"
 
@@ -46,23 +47,16 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Spins for up to the busy-poll window; true if work arrived. */
 static bool busy_poll(struct vt_queue *q)
 {
-	uint64_t deadline = now_ns() + (uint64_t)q->busy_poll_us * 1000ull;
+	uint64_t deadline = vt_now_ns() + (uint64_t)q->busy_poll_us * 1000ull;
 	bool found = false;
 	pthread_mutex_lock(&q->lock);
 	if (servable(q))
 		vt_queue_disable_notify(q);
 	pthread_mutex_unlock(&q->lock);
-	while (!atomic_load(&q->stop_requested) && now_ns() < deadline) {
+	while (!atomic_load(&q->stop_requested) && vt_now_ns() < deadline) {
 		pthread_mutex_lock(&q->lock);
 		found = servable(q) && vt_queue_has_avail(q);
 		pthread_mutex_unlock(&q->lock);

@@ -250,7 +250,7 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 	if (!out)
 		goto done;
 	uint64_t inflight = 0, written = 0; /* bytes asked for by chains in flight */
-	uint64_t requests = 0, t0 = fe_now_ns();
+	uint64_t requests = 0, t0 = vt_now_ns();
 	for (unsigned i = 0; i < depth && inflight < total; i++) {
 		if (fe_mem_alloc(d->mem, chunk, 64, &bufs[i]) < 0)
 			goto done;
@@ -297,7 +297,7 @@ static int cmd_read(struct probe_ctx *ctx, const struct rng_args *a, uint64_t to
 	if (a->stats)
 		fprintf(stderr, "bytes=%llu requests=%llu seconds=%.6f\n",
 			(unsigned long long)written, (unsigned long long)requests,
-			(double)(fe_now_ns() - t0) / 1e9);
+			(double)(vt_now_ns() - t0) / 1e9);
 done:
 	free(out);
 	fe_dev_close(d);
@@ -579,7 +579,7 @@ static double bench_device(struct fe_dev *d, uint32_t size, unsigned depth, long
 			return -1;
 	}
 	rng_probe_kick(vq);
-	uint64_t bytes = 0, t0 = fe_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
+	uint64_t bytes = 0, t0 = vt_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
 	double rate = -1;
 	while (now < end) {
 		if (fe_vq_wait(vq, d->opts.timeout_ms, FE_VQ_WAIT_POLL) < 0)
@@ -593,7 +593,7 @@ static double bench_device(struct fe_dev *d, uint32_t size, unsigned depth, long
 				goto out;
 		}
 		rng_probe_kick(vq);
-		now = fe_now_ns();
+		now = vt_now_ns();
 	}
 	rate = (double)bytes / ((double)(now - t0) / 1e9) / 1e6;
 out:
@@ -638,7 +638,7 @@ static EVP_RAND_CTX *raw_drbg(void)
 /* Raw fills of `size` bytes, rotating over the same footprint the device writes (depth x size). */
 static double bench_raw(EVP_RAND_CTX *c, uint8_t *buf, uint32_t size, unsigned depth, long ms)
 {
-	uint64_t bytes = 0, t0 = fe_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
+	uint64_t bytes = 0, t0 = vt_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
 	unsigned slot = 0;
 	while (now < end) {
 		for (int i = 0; i < 16; i++) {
@@ -647,14 +647,14 @@ static double bench_raw(EVP_RAND_CTX *c, uint8_t *buf, uint32_t size, unsigned d
 			slot = slot + 1 == depth ? 0 : slot + 1;
 			bytes += size;
 		}
-		now = fe_now_ns();
+		now = vt_now_ns();
 	}
 	return (double)bytes / ((double)(now - t0) / 1e9) / 1e6;
 }
 
 static double bench_urandom(int fd, uint8_t *buf, uint32_t size, long ms)
 {
-	uint64_t bytes = 0, t0 = fe_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
+	uint64_t bytes = 0, t0 = vt_now_ns(), end = t0 + (uint64_t)ms * 1000000ull, now = t0;
 	while (now < end) {
 		for (int i = 0; i < 16; i++) {
 			ssize_t n = read(fd, buf, size);
@@ -662,7 +662,7 @@ static double bench_urandom(int fd, uint8_t *buf, uint32_t size, long ms)
 				return -1;
 			bytes += (uint64_t)n;
 		}
-		now = fe_now_ns();
+		now = vt_now_ns();
 	}
 	return (double)bytes / ((double)(now - t0) / 1e9) / 1e6;
 }
@@ -691,7 +691,7 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 			return -1;
 		}
 	}
-	uint64_t t0 = fe_now_ns();
+	uint64_t t0 = vt_now_ns();
 	if (cfd >= 0) {
 		char line[160];
 		int len = snprintf(line, sizeof(line), "{\"cmd\":\"leak\",\"device\":\"%s\"}\n",
@@ -710,7 +710,7 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 		while (fe_vq_get_used(vq, &u) == 0)
 			got++;
 	}
-	double us = (double)(fe_now_ns() - t0) / 1e3;
+	double us = (double)(vt_now_ns() - t0) / 1e3;
 	if (cfd >= 0) {
 		/* The reply must say ok. */
 		char reply[512];
@@ -736,7 +736,7 @@ static double control_rtt(const char *path, int timeout_ms)
 	static const char line[] = "{\"cmd\":\"commands\"}\n";
 	char reply[8192];
 	size_t got = 0;
-	uint64_t t0 = fe_now_ns();
+	uint64_t t0 = vt_now_ns();
 	if (write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1))
 		return -1;
 	while (got < sizeof(reply) - 1) {
@@ -748,7 +748,7 @@ static double control_rtt(const char *path, int timeout_ms)
 			return -1;
 		got += (size_t)k;
 		if (memchr(reply, '\n', got))
-			return (double)(fe_now_ns() - t0) / 1e3;
+			return (double)(vt_now_ns() - t0) / 1e3;
 	}
 	return -1;
 }

@@ -148,11 +148,11 @@ static int baseline_op(int fd, long i, uint64_t *lat)
 {
 	uint8_t buf[4096];
 	memset(buf, (int)i, sizeof(buf));
-	uint64_t t0 = fe_now_ns();
+	uint64_t t0 = vt_now_ns();
 	if (pwrite(fd, buf, sizeof(buf), (off_t)(i % 64) * 4096) != (ssize_t)sizeof(buf) ||
 	    fdatasync(fd) < 0)
 		return -EIO;
-	*lat = fe_now_ns() - t0;
+	*lat = vt_now_ns() - t0;
 	return 0;
 }
 
@@ -193,24 +193,24 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 			break;
 		}
 		data[0] = (uint8_t)i;
-		uint64_t t0 = fe_now_ns();
+		uint64_t t0 = vt_now_ns();
 		r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)), 1, data,
 				&ctr);
-		w1[i] = fe_now_ns() - t0;
+		w1[i] = vt_now_ns() - t0;
 		if (r != RPMB_RES_OK || baseline_op(bfd, i, &base[2 * i + 1]) < 0)
 			break;
-		t0 = fe_now_ns();
+		t0 = vt_now_ns();
 		r = prpmb_write(d, a->key, ctr, 512, cfg->max_wr, data, &ctr);
-		wn[i] = fe_now_ns() - t0;
+		wn[i] = vt_now_ns() - t0;
 	}
 	if (bfd >= 0)
 		close(bfd);
 	long m = n;
 	for (long i = 0; i < m && r == RPMB_RES_OK; i++) {
-		uint64_t t0 = fe_now_ns();
+		uint64_t t0 = vt_now_ns();
 		uint32_t c2;
 		r = prpmb_counter(d, a->key, &c2);
-		lat[i] = fe_now_ns() - t0;
+		lat[i] = vt_now_ns() - t0;
 	}
 	if (r != RPMB_RES_OK) {
 		int e = report("bench", r);
@@ -223,18 +223,18 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	res[3] = pct(lat, (size_t)m, 0.5);
 	double b99 = pct(base, (size_t)m * 2, 0.99), w99 = pct(w1, (size_t)m, 0.99);
 	/* Reads per second: one-block and max_rd_cnt-block reads for a fixed time. */
-	uint64_t t0 = fe_now_ns(), reads = 0, mreads = 0;
-	while (fe_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
+	uint64_t t0 = vt_now_ns(), reads = 0, mreads = 0;
+	while (vt_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
 		r = prpmb_read(d, a->key, (uint16_t)(reads % 256), 1, back);
 		reads++;
 	}
-	double rps = (double)reads * 1e9 / (double)(fe_now_ns() - t0);
-	t0 = fe_now_ns();
-	while (fe_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
+	double rps = (double)reads * 1e9 / (double)(vt_now_ns() - t0);
+	t0 = vt_now_ns();
+	while (vt_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
 		r = prpmb_read(d, a->key, 0, cfg->max_rd, back);
 		mreads++;
 	}
-	double mrps = (double)mreads * 1e9 / (double)(fe_now_ns() - t0);
+	double mrps = (double)mreads * 1e9 / (double)(vt_now_ns() - t0);
 	fprintf(out, "%-44s %10s %10s\n", "rpmb bench (end to end, interleaved)", "p50 us",
 		"p99 us");
 	fprintf(out, "%-44s %10.1f %10.1f\n", "baseline: 4 KiB pwrite + fdatasync", res[0], b99);
@@ -397,7 +397,7 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 	o.timeout_ms = 5000;
 	struct tmodel *m = calloc(1, sizeof(*m));
 	long done = 0, early = 0, acked = 0, inflight_landed = 0, inflight_lost = 0, fails = 0;
-	uint64_t t_start = fe_now_ns();
+	uint64_t t_start = vt_now_ns();
 	fprintf(ctx->out, "torture: seed %u, %ld kills, store %s\n", seed, kills, store);
 	for (long k = 0; k < kills && fails == 0; k++) {
 		pid_t pid = spawn_daemon(daemon, store, sock, logfd);
@@ -405,8 +405,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 			return 1;
 		/* Sometimes kill it while it starts (recovery, lock, socket). */
 		if (rand_r(&seed) % 10 == 0) {
-			uint64_t until = fe_now_ns() + (uint64_t)(rand_r(&seed) % 3000) * 1000;
-			while (fe_now_ns() < until)
+			uint64_t until = vt_now_ns() + (uint64_t)(rand_r(&seed) % 3000) * 1000;
+			while (vt_now_ns() < until)
 				;
 			kill_daemon(pid);
 			early++;
@@ -476,8 +476,8 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 					/* Kill at a random instant while the write is (probably)
 					 * being served. */
 					uint64_t until =
-					    fe_now_ns() + (uint64_t)(rand_r(&seed) % 500) * 1000;
-					while (fe_now_ns() < until)
+					    vt_now_ns() + (uint64_t)(rand_r(&seed) % 500) * 1000;
+					while (vt_now_ns() < until)
 						;
 				}
 				kill_daemon(pid);
@@ -544,7 +544,7 @@ static int torture(struct probe_ctx *ctx, int argc, char **argv)
 	fprintf(ctx->out,
 		"kills=%ld (during start-up %ld) acknowledged_writes=%ld final_counter=%u "
 		"seconds=%.1f failures=%ld\n",
-		kills, early, acked, m->counter, (double)(fe_now_ns() - t_start) / 1e9, fails);
+		kills, early, acked, m->counter, (double)(vt_now_ns() - t_start) / 1e9, fails);
 	(void)inflight_landed;
 	(void)inflight_lost;
 	free(m);

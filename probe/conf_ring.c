@@ -250,7 +250,7 @@ static enum conf_result observe(struct conf_ctx *c, struct fe_vq *vq, uint16_t u
 {
 	uint64_t deadline = fe_deadline(c->settle_ms);
 
-	while (fe_now_ns() < deadline) {
+	while (vt_now_ns() < deadline) {
 		uint16_t idx = fe_vq_used_idx(vq);
 		if (idx != used0) {
 			const struct vring_used_elem *e = &vq->used->ring[used0 % vq->num];

@@ -38,7 +38,6 @@
 #include "crypto_probe.h"
 #include "fe_time.h"
 
-
 enum b_kind { B_GCM, B_CBC, B_SHA, B_HMAC };
 
 struct b_alg {
@@ -153,7 +152,7 @@ static double run_device(struct cp_conn *c, struct slot *s, unsigned depth, doub
 	for (unsigned i = 0; i < depth; i++)
 		if (fe_vq_add(vq, s[i].segs, 3, 0, &s[i]) < 0)
 			return -1;
-	uint64_t t0 = fe_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
+	uint64_t t0 = vt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
 	bool stopping = false;
 	unsigned inflight = depth;
 	if (fe_vq_kick(vq) < 0)
@@ -179,10 +178,10 @@ static double run_device(struct cp_conn *c, struct slot *s, unsigned depth, doub
 		}
 		if (readd && fe_vq_kick(vq) < 0)
 			return -1;
-		if (!stopping && fe_now_ns() >= end)
+		if (!stopping && vt_now_ns() >= end)
 			stopping = true;
 	}
-	double secs = (double)(fe_now_ns() - t0) / 1e9;
+	double secs = (double)(vt_now_ns() - t0) / 1e9;
 	return (double)done / secs;
 }
 
@@ -266,13 +265,13 @@ static int raw_one(struct raw_ctx *r, enum b_kind k, const struct slot *s, size_
 static double run_raw(struct raw_ctx *r, enum b_kind k, struct slot *s, unsigned depth,
 		      size_t size, double seconds)
 {
-	uint64_t t0 = fe_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
-	while (fe_now_ns() < end) {
+	uint64_t t0 = vt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
+	while (vt_now_ns() < end) {
 		for (unsigned i = 0; i < depth; i++, done++) /* into the same guest dst buffers */
 			if (raw_one(r, k, &s[i], size, s[i].wp) < 0)
 				return -1;
 	}
-	return (double)done / ((double)(fe_now_ns() - t0) / 1e9);
+	return (double)done / ((double)(vt_now_ns() - t0) / 1e9);
 }
 
 /* ---- worker time from vtrustd's metrics (control socket) -------------------- */

@@ -398,7 +398,7 @@ static enum conf_result run_state_oversized(struct conf_ctx *c)
 	static uint8_t chunk[65536];
 	memset(chunk, 0x41, sizeof(chunk));
 	uint64_t sent = 0, deadline = fe_deadline(d->opts.timeout_ms);
-	while (sent < (16u << 20) && fe_now_ns() < deadline) {
+	while (sent < (16u << 20) && vt_now_ns() < deadline) {
 		ssize_t n = write(p[1], chunk, sizeof(chunk));
 		if (n > 0) {
 			sent += (uint64_t)n;

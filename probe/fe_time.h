@@ -6,19 +6,14 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline uint64_t fe_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "clock.h"
 
 /* timeout_ms < 0 means "no deadline". */
 static inline uint64_t fe_deadline(int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return UINT64_MAX;
-	return fe_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	return vt_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
 /* Milliseconds left for poll(): -1 for no deadline, 0 when passed (rounded up). */
@@ -26,7 +21,7 @@ static inline int fe_remaining_ms(uint64_t deadline)
 {
 	if (deadline == UINT64_MAX)
 		return -1;
-	uint64_t now = fe_now_ns();
+	uint64_t now = vt_now_ns();
 	if (now >= deadline)
 		return 0;
 	uint64_t ms = (deadline - now + 999999ull) / 1000000ull;

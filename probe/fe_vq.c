@@ -389,7 +389,7 @@ int fe_vq_wait(struct fe_vq *vq, int timeout_ms, enum fe_vq_wait_mode mode)
 			if (r != 0)
 				return r < 0 ? r : 0;
 			/* The clock read costs ~26 ns: check it every 256 spins only. */
-			if ((spins & 255) == 255 && fe_now_ns() >= deadline)
+			if ((spins & 255) == 255 && vt_now_ns() >= deadline)
 				return -ETIMEDOUT;
 			__builtin_ia32_pause();
 		}

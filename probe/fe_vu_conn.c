@@ -179,7 +179,7 @@ int fe_vu_connect(const char *path, int timeout_ms, struct fe_vu **ret)
 		/* A back-end that is starting or between two connections: retry. */
 		if (err != ENOENT && err != ECONNREFUSED && err != EAGAIN)
 			return -err;
-		if (fe_now_ns() + CONNECT_RETRY_NS > deadline)
+		if (vt_now_ns() + CONNECT_RETRY_NS > deadline)
 			return -err;
 		struct timespec ts = {.tv_nsec = CONNECT_RETRY_NS};
 		(void)nanosleep(&ts, NULL);
@@ -229,7 +229,7 @@ int fe_vu_hello(struct fe_vu *vu, uint64_t *ret_features)
 		}
 		/* Only "hung up before answering our very first message" is retried. */
 		if (r != -ECONNRESET || vu->msgs_sent > 1 || !vu->path ||
-		    fe_now_ns() + CONNECT_RETRY_NS > deadline)
+		    vt_now_ns() + CONNECT_RETRY_NS > deadline)
 			return r;
 		struct timespec ts = {.tv_nsec = CONNECT_RETRY_NS};
 		(void)nanosleep(&ts, NULL);

@@ -68,11 +68,11 @@ static double device_cost(struct rng_dev *d, uint32_t size, unsigned rounds)
 		}
 		r.avail_idx = (uint16_t)(r.avail_idx + NCHAIN);
 		__atomic_store_n(&r.avail->idx, r.avail_idx, __ATOMIC_RELEASE);
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0 = vt_now_ns();
 		pthread_mutex_lock(&q.lock);
 		rng_request_handle(d, &q);
 		pthread_mutex_unlock(&q.lock);
-		total_ns += bench_now_ns() - t0;
+		total_ns += vt_now_ns() - t0;
 		n += NCHAIN;
 	}
 	if (q.used_idx != (uint16_t)(rounds * NCHAIN))
@@ -101,13 +101,13 @@ static double raw_cost(uint32_t size, unsigned rounds)
 	uint32_t nbuf = VT_MIN(NCHAIN, (1536u << 10) / size);
 	uint8_t *mem = malloc((size_t)nbuf * size);
 	memset(mem, 0, (size_t)nbuf * size);
-	uint64_t t0 = bench_now_ns(), n = 0;
+	uint64_t t0 = vt_now_ns(), n = 0;
 	for (unsigned k = 0; k < rounds; k++)
 		for (unsigned i = 0; i < NCHAIN; i++, n++)
 			if (!EVP_RAND_generate(c, mem + (size_t)(i % nbuf) * size, size, 256, 0,
 					       NULL, 0))
 				abort();
-	double ns = (double)(bench_now_ns() - t0) / (double)n;
+	double ns = (double)(vt_now_ns() - t0) / (double)n;
 	free(mem);
 	EVP_RAND_CTX_free(c);
 	EVP_RAND_free(rand);
@@ -146,7 +146,7 @@ static double leak_once(struct leak_fx *f, unsigned qi)
 	uint64_t v;
 	while (read(q->call_fd, &v, 8) == 8)
 		;
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = vt_now_ns();
 	vt_rng_leak(f->d);
 	for (;;) {
 		struct pollfd p = {.fd = q->call_fd, .events = POLLIN};
@@ -157,7 +157,7 @@ static double leak_once(struct leak_fx *f, unsigned qi)
 		if ((uint16_t)(__atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) - used0) == 64)
 			break;
 	}
-	return (double)(bench_now_ns() - t0);
+	return (double)(vt_now_ns() - t0);
 }
 
 static int cmp_d(const void *a, const void *b)

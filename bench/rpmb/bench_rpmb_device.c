@@ -19,15 +19,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "rpmb.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -100,18 +94,18 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		for (int kind = 0; kind < 2; kind++) {
 			buf[0] = (uint8_t)i;
-			uint64_t t0 = now_ns();
+			uint64_t t0 = vt_now_ns();
 			if (pwrite(bfd, buf, sizeof(buf), (off_t)(i % 64) * 4096) != 4096 ||
 			    fdatasync(bfd) < 0)
 				return 1;
-			lb[2 * i + kind] = now_ns() - t0;
+			lb[2 * i + kind] = vt_now_ns() - t0;
 			uint16_t nb = kind ? (uint16_t)max_wr : 1;
 			uint16_t addr = kind ? (uint16_t)((i * 32) % (blocks - max_wr))
 					     : (uint16_t)((i * 7) % blocks);
 			k = rpmb_cl_write(in, key, counter, addr, nb, data, true);
-			t0 = now_ns();
+			t0 = vt_now_ns();
 			size_t got = rpmb_request(d, in, k, false, out, 1);
-			(kind ? lm : l1)[i] = now_ns() - t0;
+			(kind ? lm : l1)[i] = vt_now_ns() - t0;
 			if (got != 1 || rpmb_result(&out[0]) != RPMB_RES_OK)
 				return 1;
 			counter++;
@@ -121,23 +115,23 @@ int main(int argc, char **argv)
 	}
 	/* Reads per second (page cache: no I/O to wait for). */
 	uint8_t nonce[16] = {0};
-	uint64_t t0 = now_ns(), reads = 0;
-	while (now_ns() - t0 < 500000000ull) {
+	uint64_t t0 = vt_now_ns(), reads = 0;
+	while (vt_now_ns() - t0 < 500000000ull) {
 		rpmb_cl_read(in, (uint16_t)(reads % blocks), 1, nonce);
 		if (rpmb_request(d, in, 1, false, out, 32) != 1)
 			return 1;
 		reads++;
 	}
-	double rps = (double)reads * 1e9 / (double)(now_ns() - t0);
-	t0 = now_ns();
+	double rps = (double)reads * 1e9 / (double)(vt_now_ns() - t0);
+	t0 = vt_now_ns();
 	uint64_t mreads = 0;
-	while (now_ns() - t0 < 500000000ull) {
+	while (vt_now_ns() - t0 < 500000000ull) {
 		rpmb_cl_read(in, 0, 32, nonce);
 		if (rpmb_request(d, in, 1, false, out, 32) != 32)
 			return 1;
 		mreads++;
 	}
-	double mrps = (double)mreads * 1e9 / (double)(now_ns() - t0);
+	double mrps = (double)mreads * 1e9 / (double)(vt_now_ns() - t0);
 
 	double b50 = pct(lb, (size_t)n * 2, 0.5), b99 = pct(lb, (size_t)n * 2, 0.99);
 	double w50 = pct(l1, (size_t)n, 0.5), w99 = pct(l1, (size_t)n, 0.99);

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "crypto_dev.h"
 #include "device.h"
 #include "log.h"
@@ -160,13 +161,6 @@ static int ctrl_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
 	return vc_ctrlq_chain(priv, c);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Worker time is charged per chain (one vDSO clock read each): the time since
  * the previous checkpoint, so pop, push and notify of a batch are counted
@@ -177,7 +171,7 @@ static int data_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
 	(void)q;
 	struct vc_qctx *qc = priv;
 	int r = vc_dataq_chain(qc, c);
-	uint64_t t = now_ns();
+	uint64_t t = vt_now_ns();
 	atomic_fetch_add_explicit(&qc->dev->stats.busy_ns, t - qc->busy_mark, memory_order_relaxed);
 	qc->busy_mark = t;
 	return r;
@@ -193,9 +187,9 @@ static void crypto_queue_handle(void *priv, struct vt_queue *q)
 		vt_queue_serve(q, ctrl_handler, qc);
 		return;
 	}
-	qc->busy_mark = now_ns();
+	qc->busy_mark = vt_now_ns();
 	vt_queue_serve(q, data_handler, qc);
-	atomic_fetch_add_explicit(&d->stats.busy_ns, now_ns() - qc->busy_mark, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->stats.busy_ns, vt_now_ns() - qc->busy_mark, memory_order_relaxed);
 }
 
 static int crypto_extra_message(void *priv, uint32_t request, const void *payload, uint32_t size,

@@ -47,7 +47,7 @@ int rng_budget_join(const char *name, const struct rng_budget_opts *o,
 	if (!s)
 		return -ENOMEM;
 	s->privileged = o->privileged;
-	uint64_t now = rng_now_ns();
+	uint64_t now = vt_now_ns();
 	pthread_mutex_lock(&B.mu);
 	bool set_here = false;
 	if (o->set) {
@@ -101,7 +101,7 @@ void rng_budget_leave(struct rng_budget_share *s)
 		memset(&B.shared, 0, sizeof(B.shared));
 		atomic_store(&B_limited, false);
 	} else {
-		update_shared(rng_now_ns());
+		update_shared(vt_now_ns());
 	}
 	pthread_mutex_unlock(&B.mu);
 	free(s);

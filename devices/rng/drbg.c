@@ -14,13 +14,6 @@
 #include "log.h"
 #include "secmem.h"
 
-uint64_t rng_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void wipe_buffer(struct rng_drbg *g)
 {
 	if (g->buf_len)
@@ -41,7 +34,7 @@ static void set_failed(struct rng_drbg *g, const char *why)
 	g->failed = true;
 	atomic_store(&g->degraded, true);
 	snprintf(g->reason, sizeof(g->reason), "%s", why);
-	g->next_retry_ns = rng_now_ns() + g->cfg.retry_ns;
+	g->next_retry_ns = vt_now_ns() + g->cfg.retry_ns;
 }
 
 /* Draws a seed and mixes it in as entropy input. Lock held. */
@@ -68,7 +61,7 @@ static int reseed_fresh(struct rng_drbg *g, const void *adin, size_t adin_len)
 	g->small_refill = true;
 	g->since_reseed = 0;
 	g->clock_check_at = RNG_DRBG_CLOCK_EVERY;
-	g->last_reseed_ns = rng_now_ns();
+	g->last_reseed_ns = vt_now_ns();
 	atomic_fetch_add(&g->stats.reseeds, 1);
 	return 0;
 }
@@ -186,14 +179,14 @@ static bool reseed_time_due(struct rng_drbg *g)
 	     g->since_reseed < g->clock_check_at))
 		return false;
 	g->clock_check_at = g->since_reseed + RNG_DRBG_CLOCK_EVERY;
-	return rng_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns;
+	return vt_now_ns() - g->last_reseed_ns >= g->cfg.reseed_ns;
 }
 
 int rng_drbg_begin(struct rng_drbg *g, uint64_t *retry_ns)
 {
 	pthread_mutex_lock(&g->mu);
 	if (g->failed) {
-		uint64_t now = rng_now_ns();
+		uint64_t now = vt_now_ns();
 		if (now < g->next_retry_ns || instantiate(g) < 0) {
 			*retry_ns = g->next_retry_ns > now ? g->next_retry_ns - now : 1000000;
 			pthread_mutex_unlock(&g->mu);

@@ -47,6 +47,7 @@
 
 #include <openssl/types.h>
 
+#include "clock.h"
 #include "compiler.h"
 #include "seed.h"
 
@@ -111,8 +112,6 @@ struct rng_drbg {
  */
 int rng_drbg_new(const struct rng_drbg_cfg *cfg, struct rng_drbg **ret) VT_MUST_USE;
 void rng_drbg_free(struct rng_drbg *g);
-
-uint64_t rng_now_ns(void);
 
 /* Asks the next rng_drbg_begin to check the time-based reseed (once per queue batch). */
 static inline void rng_drbg_tick(struct rng_drbg *g)

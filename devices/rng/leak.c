@@ -73,7 +73,7 @@ uint64_t rng_leak_record(struct rng_leak *l)
 	pthread_mutex_lock(&l->mu);
 	uint64_t e = ++l->epoch;
 	if (l->handled + 1 == l->epoch)
-		l->event_ns = rng_now_ns(); /* the oldest unapplied event: latency is from here */
+		l->event_ns = vt_now_ns(); /* the oldest unapplied event: latency is from here */
 	pthread_mutex_unlock(&l->mu);
 	atomic_store(&l->stats.events, e);
 	return e;
@@ -274,7 +274,7 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 	} while (!stopped && vt_queue_enable_notify(q));
 
 	if (ev_ns && !stopped)
-		atomic_store(&l->stats.last_fill_ns, rng_now_ns() - ev_ns);
+		atomic_store(&l->stats.last_fill_ns, vt_now_ns() - ev_ns);
 	if (stopped)
 		return;
 	/* Empty now: switch if the other queue has buffers (and no event is pending). */

@@ -9,7 +9,7 @@
 
 void rng_limits_init(struct rng_dev *d)
 {
-	uint64_t now = rng_now_ns();
+	uint64_t now = vt_now_ns();
 	rng_bucket_init(&d->bytes_tb, d->o.rate_bytes, d->o.burst_bytes, now);
 	rng_bucket_init(&d->reqs_tb, d->o.rate_requests, d->o.burst_requests, now);
 	d->limited = d->o.rate_bytes || d->o.rate_requests;
@@ -17,7 +17,7 @@ void rng_limits_init(struct rng_dev *d)
 
 size_t rng_limits_grant(struct rng_dev *d, size_t want, uint64_t *wait_ns)
 {
-	uint64_t now = rng_now_ns();
+	uint64_t now = vt_now_ns();
 	if (!rng_bucket_unlimited(&d->reqs_tb) && rng_bucket_avail(&d->reqs_tb, now) < 1) {
 		*wait_ns = rng_bucket_wait_ns(&d->reqs_tb, 1);
 		atomic_fetch_add_explicit(&d->stats.throttled_requests, 1, memory_order_relaxed);

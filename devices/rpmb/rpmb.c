@@ -3,6 +3,7 @@
  * RPMB request handling: the checks, their order and the result codes of
  * README.md ("Result codes"), one store commit per accepted write.
  */
+#include "clock.h"
 #include "rpmb.h"
 
 #include <stdio.h>
@@ -11,13 +12,6 @@
 
 #include "log.h"
 #include "secmem.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 const char *rpmb_refusal(const struct rpmb_dev *d)
 {
@@ -162,7 +156,7 @@ static size_t get_counter(struct rpmb_dev *d, const struct rpmb_frame *in, size_
 static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t nin,
 			 struct rpmb_frame *out, size_t out_max)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = vt_now_ns();
 	struct rpmb_store *s = d->store;
 	int rr = trailing_result_read(in, nin, out_max);
 	size_t nop = nin - (rr > 0);
@@ -224,7 +218,7 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 	finish(d, &res, 1, RPMB_RESP_DATA_WRITE, result);
 	size_t n = remember(d, &res, rr != 0 && out_max >= 1, out);
 	if (result == RPMB_RES_OK) {
-		uint64_t dt = now_ns() - t0;
+		uint64_t dt = vt_now_ns() - t0;
 		d->stats.wr_lat_ns_sum += dt;
 		d->stats.wr_lat_n++;
 		d->stats.wr_lat_hist[VT_MIN(dt / 1000, (uint64_t)RPMB_LAT_BUCKETS - 1)]++;

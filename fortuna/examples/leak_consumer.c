@@ -86,7 +86,7 @@ struct consumer {
 
 static double secs(const struct consumer *c)
 {
-	return (double)(fe_now_ns() - c->t0) / 1e9;
+	return (double)(vt_now_ns() - c->t0) / 1e9;
 }
 
 static void digest(const uint8_t *p, size_t n, char hex[17])
@@ -347,14 +347,14 @@ static int setup_rng(struct consumer *c)
 static int run(struct consumer *c)
 {
 	uint64_t end = c->t0 + (uint64_t)c->seconds_ms * 1000000ull;
-	uint64_t next_out = fe_now_ns(), next_beat = next_out, stop_at = UINT64_MAX;
+	uint64_t next_out = vt_now_ns(), next_beat = next_out, stop_at = UINT64_MAX;
 	uint64_t period = (uint64_t)c->period_ms * 1000000ull;
 	uint64_t beat = (uint64_t)c->heartbeat_ms * 1000000ull;
 	if (park(c, RNG_PROBE_LEAKQ1) < 0)
 		return -1;
 	printf("ready\n");
 	for (;;) {
-		uint64_t now = fe_now_ns();
+		uint64_t now = vt_now_ns();
 		if (now >= end || now >= stop_at)
 			return 0;
 		int wait = now >= next_out ? 0 : (int)((next_out - now + 999999) / 1000000);
@@ -367,8 +367,8 @@ static int run(struct consumer *c)
 		if ((r == 0 || leak_flag_set(c)) && handle_leak(c) < 0)
 			return -1;
 		if (c->events && c->epoch >= (uint64_t)c->events && stop_at == UINT64_MAX)
-			stop_at = fe_now_ns() + LINGER_MS * 1000000ull;
-		now = fe_now_ns();
+			stop_at = vt_now_ns() + LINGER_MS * 1000000ull;
+		now = vt_now_ns();
 		if (now >= next_out) {
 			if (leak_flag_set(c) && handle_leak(c) < 0)
 				return -1;
@@ -474,7 +474,7 @@ int main(int argc, char **argv)
 	}
 	(void)signal(SIGPIPE, SIG_IGN);	  /* the front-end library's rule (probe/README.md) */
 	setvbuf(stdout, NULL, _IOLBF, 0); /* one line per event, as it happens */
-	c.t0 = fe_now_ns();
+	c.t0 = vt_now_ns();
 	int rc = 1;
 	if (setup_device(&c) == 0 && setup_rng(&c) == 0 && run(&c) == 0) {
 		struct vtf_status st = {0};

@@ -32,6 +32,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "crypto_dev.h"
 #include "device.h"
 #include "log.h"
@@ -40,13 +41,6 @@
 
 #define QSIZE 256u
 #define MAXD 64u
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 enum kind { K_GCM, K_CBC, K_SHA, K_HMAC };
 static const char *const kname[] = {"aes-256-gcm", "aes-128-cbc", "sha256", "hmac-sha256"};
@@ -318,12 +312,12 @@ int main(int argc, char **argv)
 				struct vt_queue *q = &e.vd->queues[0];
 				for (int r = 0; r < rounds; r++) {
 					/* Device: batches of `depth` until ms elapsed. */
-					uint64_t busy = 0, n = 0, t_end = now_ns() + (uint64_t)(ms * 1e6);
-					while (now_ns() < t_end) {
+					uint64_t busy = 0, n = 0, t_end = vt_now_ns() + (uint64_t)(ms * 1e6);
+					while (vt_now_ns() < t_end) {
 						post(&e, (enum kind)k, s, depth, size);
-						uint64_t t0 = now_ns();
+						uint64_t t0 = vt_now_ns();
 						vc_crypto_ops.queue_handle(e.d, q);
-						busy += now_ns() - t0;
+						busy += vt_now_ns() - t0;
 						n += depth;
 					}
 					dev[r] = (double)busy / (double)n;
@@ -334,12 +328,12 @@ int main(int argc, char **argv)
 					}
 					/* Raw: the same calls on the same buffers, same batches. */
 					uint64_t rbusy = 0, rn = 0;
-					t_end = now_ns() + (uint64_t)(ms * 1e6);
-					while (now_ns() < t_end) {
-						uint64_t t0 = now_ns();
+					t_end = vt_now_ns() + (uint64_t)(ms * 1e6);
+					while (vt_now_ns() < t_end) {
+						uint64_t t0 = vt_now_ns();
 						for (unsigned i = 0; i < depth; i++)
 							raw_one(&raw, &e, (enum kind)k, &s[i], size);
-						rbusy += now_ns() - t0;
+						rbusy += vt_now_ns() - t0;
 						rn += depth;
 					}
 					rw[r] = (double)rbusy / (double)rn;

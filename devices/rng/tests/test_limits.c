@@ -77,7 +77,7 @@ static void test_budget_floor(void)
 	CHECK_EQ(rng_budget_join("greedy", &greedy, &x), -EINVAL);
 
 	/* Unprivileged devices flood for 10 s of fake time in 1 ms steps. */
-	uint64_t t0 = rng_now_ns(), got_u = 0, got_p = 0, wait;
+	uint64_t t0 = vt_now_ns(), got_u = 0, got_p = 0, wait;
 	for (uint64_t ms = 1; ms <= 10000; ms++) {
 		uint64_t now = t0 + ms * 1000000;
 		for (int k = 0; k < 4; k++) {
@@ -114,7 +114,7 @@ static void test_budget_unlimited(void)
 	struct rng_budget_share *a;
 	CHECK_EQ(rng_budget_join("u", &(struct rng_budget_opts){0}, &a), 0);
 	uint64_t wait = 0;
-	CHECK_EQ(rng_budget_grant(a, 1 << 20, 1, rng_now_ns(), &wait), 1 << 20);
+	CHECK_EQ(rng_budget_grant(a, 1 << 20, 1, vt_now_ns(), &wait), 1 << 20);
 	CHECK(!rng_budget_limited());
 	rng_budget_leave(a);
 }
