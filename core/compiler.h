@@ -64,12 +64,7 @@ static inline void vt_freep(void *p)
 		_p_;                                                                               \
 	})
 
-/* Little/big-endian helpers for wire fields (x86 is LE; be explicit anyway). */
-static inline uint16_t vt_be16_to_cpu(uint16_t v) { return __builtin_bswap16(v); }
-static inline uint16_t vt_cpu_to_be16(uint16_t v) { return __builtin_bswap16(v); }
-static inline uint32_t vt_be32_to_cpu(uint32_t v) { return __builtin_bswap32(v); }
-static inline uint32_t vt_cpu_to_be32(uint32_t v) { return __builtin_bswap32(v); }
-
+/* Byte order of wire and file fields: byteorder.h. */
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vtrust assumes a little-endian host (virtio 1.x rings are little-endian)"
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "byteorder.h"
 #include "drbg.h"
 #include "log.h"
 #include "request.h"
@@ -324,17 +325,6 @@ void rng_leak_queue_running(struct rng_leak *l, struct vt_queue *q, bool running
 	pthread_mutex_unlock(&q->lock);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void rng_leak_save(struct rng_leak *l, uint8_t out[RNG_LEAK_STATE_SIZE])
 {
 	pthread_mutex_lock(&l->mu);
@@ -343,12 +333,12 @@ void rng_leak_save(struct rng_leak *l, uint8_t out[RNG_LEAK_STATE_SIZE])
 	uint64_t epoch = l->epoch;
 	pthread_mutex_unlock(&l->mu);
 	memcpy(out, STATE_MAGIC, 8);
-	put_u32(out + 8, STATE_VERSION);
-	put_u32(out + 12, firing ? STATE_F_FIRING : 0);
-	put_u32(out + 16, active);
-	put_u32(out + 20, 0);
-	put_u32(out + 24, (uint32_t)epoch);
-	put_u32(out + 28, (uint32_t)(epoch >> 32));
+	vt_put_le32(out + 8, STATE_VERSION);
+	vt_put_le32(out + 12, firing ? STATE_F_FIRING : 0);
+	vt_put_le32(out + 16, active);
+	vt_put_le32(out + 20, 0);
+	vt_put_le32(out + 24, (uint32_t)epoch);
+	vt_put_le32(out + 28, (uint32_t)(epoch >> 32));
 }
 
 int rng_leak_parse_state(const uint8_t *buf, size_t len, struct rng_leak_saved *ret)
@@ -358,15 +348,15 @@ int rng_leak_parse_state(const uint8_t *buf, size_t len, struct rng_leak_saved *
 	bool magic_ok = true;
 	for (int i = 0; i < 8; i++)
 		magic_ok &= buf[i] == (uint8_t)STATE_MAGIC[i];
-	if (!magic_ok || get_u32(buf + 8) != STATE_VERSION)
+	if (!magic_ok || vt_get_le32(buf + 8) != STATE_VERSION)
 		return -EINVAL;
-	uint32_t flags = get_u32(buf + 12), active = get_u32(buf + 16);
+	uint32_t flags = vt_get_le32(buf + 12), active = vt_get_le32(buf + 16);
 	if ((flags & ~STATE_F_FIRING) || (active != RNG_LEAKQ1 && active != RNG_LEAKQ2) ||
-	    get_u32(buf + 20) != 0)
+	    vt_get_le32(buf + 20) != 0)
 		return -EINVAL;
 	ret->active = active;
 	ret->firing = flags & STATE_F_FIRING;
-	ret->epoch = (uint64_t)get_u32(buf + 24) | (uint64_t)get_u32(buf + 28) << 32;
+	ret->epoch = (uint64_t)vt_get_le32(buf + 24) | (uint64_t)vt_get_le32(buf + 28) << 32;
 	if (ret->epoch == UINT64_MAX)
 		return -EINVAL;
 	return 0;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "compiler.h"
 
 #define RPMB_VIRTIO_ID 28
@@ -73,24 +74,19 @@ VT_STATIC_ASSERT(sizeof(struct rpmb_frame) == 512, "rpmb frame is 512 bytes");
 
 static inline uint16_t rpmb_get16(const struct rpmb_frame *f, unsigned off)
 {
-	return (uint16_t)((f->b[off] << 8) | f->b[off + 1]);
+	return vt_get_be16(f->b + off);
 }
 static inline void rpmb_put16(struct rpmb_frame *f, unsigned off, uint16_t v)
 {
-	f->b[off] = (uint8_t)(v >> 8);
-	f->b[off + 1] = (uint8_t)v;
+	vt_put_be16(f->b + off, v);
 }
 static inline uint32_t rpmb_get32(const struct rpmb_frame *f, unsigned off)
 {
-	return ((uint32_t)f->b[off] << 24) | ((uint32_t)f->b[off + 1] << 16) |
-	       ((uint32_t)f->b[off + 2] << 8) | f->b[off + 3];
+	return vt_get_be32(f->b + off);
 }
 static inline void rpmb_put32(struct rpmb_frame *f, unsigned off, uint32_t v)
 {
-	f->b[off] = (uint8_t)(v >> 24);
-	f->b[off + 1] = (uint8_t)(v >> 16);
-	f->b[off + 2] = (uint8_t)(v >> 8);
-	f->b[off + 3] = (uint8_t)v;
+	vt_put_be32(f->b + off, v);
 }
 
 static inline uint16_t rpmb_req(const struct rpmb_frame *f)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The redo journal: two alternating slots, one record per commit, one sync
- * per commit. See store.h and README.md ("Store design") for the argument.
+ * The redo journal: a ring of RPMB_SLOTS slots, one record per commit (in
+ * slot seq % RPMB_SLOTS), one flush per commit. See store.h and README.md
+ * ("Store design") for the argument.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,15 +40,15 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
 {
 	memset(rec, 0, RPMB_REC_HDR_SIZE);
 	memcpy(rec + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8);
-	le64_put(rec + REC_OFF_SEQ, st->seq);
-	le32_put(rec + REC_OFF_COUNTER, st->counter);
-	le32_put(rec + REC_OFF_FLAGS, st->flags);
-	le64_put(rec + REC_OFF_GEN, st->generation);
+	vt_put_le64(rec + REC_OFF_SEQ, st->seq);
+	vt_put_le32(rec + REC_OFF_COUNTER, st->counter);
+	vt_put_le32(rec + REC_OFF_FLAGS, st->flags);
+	vt_put_le64(rec + REC_OFF_GEN, st->generation);
 	memcpy(rec + REC_OFF_STORE_UUID, store_uuid, RPMB_ID_SIZE);
 	memcpy(rec + REC_OFF_DEVICE_ID, st->device_id, RPMB_ID_SIZE);
 	memcpy(rec + REC_OFF_KEY, st->key, RPMB_KEY_SIZE);
-	le16_put(rec + REC_OFF_ADDR, addr);
-	le16_put(rec + REC_OFF_NBLK, nblk);
+	vt_put_le16(rec + REC_OFF_ADDR, addr);
+	vt_put_le16(rec + REC_OFF_NBLK, nblk);
 	return rpmb_sha256_2(rec, REC_OFF_SUM, rec + RPMB_REC_HDR_SIZE,
 			     (size_t)nblk * RPMB_BLOCK_SIZE, rec + REC_OFF_SUM);
 }
@@ -62,8 +63,8 @@ int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[R
 		return -EBADMSG;
 	if (vt_ct_memcmp(rec + REC_OFF_STORE_UUID, store_uuid, RPMB_ID_SIZE) != 0)
 		return -EBADMSG;
-	uint16_t a = le16_get(rec + REC_OFF_ADDR), n = le16_get(rec + REC_OFF_NBLK);
-	uint32_t flags = le32_get(rec + REC_OFF_FLAGS);
+	uint16_t a = vt_get_le16(rec + REC_OFF_ADDR), n = vt_get_le16(rec + REC_OFF_NBLK);
+	uint32_t flags = vt_get_le32(rec + REC_OFF_FLAGS);
 	if (n > max_wr || (uint32_t)a + n > blocks || (flags & ~RPMB_ST_KNOWN))
 		return -EBADMSG;
 	size_t dlen = (size_t)n * RPMB_BLOCK_SIZE;
@@ -74,50 +75,14 @@ int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[R
 		return -EIO;
 	if (vt_ct_memcmp(sum, rec + REC_OFF_SUM, 32) != 0)
 		return -EBADMSG;
-	st->seq = le64_get(rec + REC_OFF_SEQ);
-	st->counter = le32_get(rec + REC_OFF_COUNTER);
+	st->seq = vt_get_le64(rec + REC_OFF_SEQ);
+	st->counter = vt_get_le32(rec + REC_OFF_COUNTER);
 	st->flags = flags;
-	st->generation = le64_get(rec + REC_OFF_GEN);
+	st->generation = vt_get_le64(rec + REC_OFF_GEN);
 	memcpy(st->device_id, rec + REC_OFF_DEVICE_ID, RPMB_ID_SIZE);
 	memcpy(st->key, rec + REC_OFF_KEY, RPMB_KEY_SIZE);
 	*addr = a;
 	*nblk = n;
-	return 0;
-}
-
-static int io_write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t w = io->pwrite(io->ctx, p, n, off);
-		if (w < 0 && w != -EINTR)
-			return (int)w;
-		if (w == 0)
-			return -EIO;
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			off += (uint64_t)w;
-		}
-	}
-	return 0;
-}
-
-static int io_read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (n) {
-		ssize_t r = io->pread(io->ctx, p, n, off);
-		if (r < 0 && r != -EINTR)
-			return (int)r;
-		if (r == 0)
-			return -ENODATA;
-		if (r > 0) {
-			p += r;
-			n -= (size_t)r;
-			off += (uint64_t)r;
-		}
-	}
 	return 0;
 }
 
@@ -152,7 +117,7 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	uint64_t off = s->slot_off[st.seq % RPMB_SLOTS];
 	size_t len = RPMB_REC_HDR_SIZE + dlen;
 	if (st.seq % RPMB_FULL_SYNC_EVERY == 0 || !s->io.pwrite_dsync) {
-		r = io_write_all(&s->io, s->rec, len, off);
+		r = rpmb_io_write_all(&s->io, s->rec, len, off);
 		if (r == 0) {
 			r = s->io.sync(s->io.ctx);
 			s->syncs++;
@@ -191,7 +156,7 @@ void rpmb_store_apply(struct rpmb_store *s)
 	if (!s->pending)
 		return;
 	s->pending = false;
-	int r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
+	int r = rpmb_io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
 			     (size_t)s->pending_nblk * RPMB_BLOCK_SIZE,
 			     s->data_off + (uint64_t)s->pending_addr * RPMB_BLOCK_SIZE);
 	if (r < 0) {
@@ -208,7 +173,7 @@ int rpmb_store_read(struct rpmb_store *s, uint32_t addr, uint32_t nblk, uint8_t 
 		return -EIO;
 	if (addr > s->blocks || nblk > s->blocks - addr)
 		return -ERANGE;
-	return io_read_all(&s->io, out, (size_t)nblk * RPMB_BLOCK_SIZE,
+	return rpmb_io_read_all(&s->io, out, (size_t)nblk * RPMB_BLOCK_SIZE,
 			   s->data_off + (uint64_t)addr * RPMB_BLOCK_SIZE);
 }
 
@@ -221,7 +186,7 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 	int r = rpmb_store_commit(s, &mid, 0, 0, NULL);
 	if (r < 0)
 		return r;
-	r = io_write_all(&s->io, data, (size_t)s->blocks * RPMB_BLOCK_SIZE, s->data_off);
+	r = rpmb_io_write_all(&s->io, data, (size_t)s->blocks * RPMB_BLOCK_SIZE, s->data_off);
 	if (r == 0) {
 		r = s->io.sync(s->io.ctx);
 		s->syncs++;
@@ -245,7 +210,7 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	if (!st)
 		return -ENOMEM;
 	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
-		r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read journal slot %u: %s", i, strerror(-r));
 			goto out;
@@ -322,9 +287,9 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 		unsigned i = (unsigned)(q % RPMB_SLOTS);
 		if (!nblk[i])
 			continue;
-		r = io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
 		if (r == 0)
-			r = io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
+			r = rpmb_io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
 					 (size_t)nblk[i] * RPMB_BLOCK_SIZE,
 					 s->data_off + (uint64_t)addr[i] * RPMB_BLOCK_SIZE);
 		if (r < 0) {

@@ -44,17 +44,17 @@ int rpmb_blob_parse_header(const uint8_t *blob, size_t len, uint8_t capacity, ui
 	if (len < RPMB_BLOB_HDR_SIZE ||
 	    memcmp(blob, BLOB_MAGIC, 8) != 0) /* lint-ok: memcmp magic */
 		return -EBADMSG;
-	if (le32_get(blob + B_VERSION) != BLOB_VERSION ||
-	    le32_get(blob + B_HDR_LEN) != RPMB_BLOB_HDR_SIZE)
+	if (vt_get_le32(blob + B_VERSION) != BLOB_VERSION ||
+	    vt_get_le32(blob + B_HDR_LEN) != RPMB_BLOB_HDR_SIZE)
 		return -EPROTONOSUPPORT;
 	if (blob[B_CAPACITY] != capacity)
 		return -EXDEV;
 	if (len != rpmb_blob_size(capacity))
 		return -EBADMSG;
-	if (le32_get(blob + B_FLAGS) & ~RPMB_ST_KEY)
+	if (vt_get_le32(blob + B_FLAGS) & ~RPMB_ST_KEY)
 		return -EBADMSG;
-	*counter = le32_get(blob + B_COUNTER);
-	*generation = le64_get(blob + B_GEN);
+	*counter = vt_get_le32(blob + B_COUNTER);
+	*generation = vt_get_le64(blob + B_GEN);
 	return 0;
 }
 
@@ -110,16 +110,16 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 	if (!blob)
 		return -ENOMEM;
 	memcpy(blob, BLOB_MAGIC, 8);
-	le32_put(blob + B_VERSION, BLOB_VERSION);
-	le32_put(blob + B_HDR_LEN, RPMB_BLOB_HDR_SIZE);
+	vt_put_le32(blob + B_VERSION, BLOB_VERSION);
+	vt_put_le32(blob + B_HDR_LEN, RPMB_BLOB_HDR_SIZE);
 	blob[B_CAPACITY] = s->geom.capacity;
 	blob[B_MAX_WR] = s->geom.max_wr;
-	le32_put(blob + B_COUNTER, s->st.counter);
-	le32_put(blob + B_FLAGS, s->st.flags & RPMB_ST_KEY);
-	le64_put(blob + B_GEN, s->st.generation + 1);
+	vt_put_le32(blob + B_COUNTER, s->st.counter);
+	vt_put_le32(blob + B_FLAGS, s->st.flags & RPMB_ST_KEY);
+	vt_put_le64(blob + B_GEN, s->st.generation + 1);
 	memcpy(blob + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE);
 	memcpy(blob + B_STORE_UUID, s->store_uuid, RPMB_ID_SIZE);
-	le64_put(blob + B_TIME, (uint64_t)time(NULL));
+	vt_put_le64(blob + B_TIME, (uint64_t)time(NULL));
 	uint8_t k[32];
 	int r = RAND_bytes(blob + B_NONCE, NONCE_LEN) == 1 ? 0 : -EIO;
 	memcpy(blob + RPMB_BLOB_HDR_SIZE, s->st.key, RPMB_KEY_SIZE);
@@ -203,7 +203,7 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		return -EBADMSG;
 	}
 	const uint8_t *bkey = plain + RPMB_BLOB_HDR_SIZE;
-	bool bkey_set = le32_get(plain + B_FLAGS) & RPMB_ST_KEY;
+	bool bkey_set = vt_get_le32(plain + B_FLAGS) & RPMB_ST_KEY;
 	uint32_t f = s->st.flags;
 	bool pristine =
 	    s->st.counter == 0 &&

@@ -115,7 +115,7 @@ void rpmb_io_fd(struct rpmb_io *io, int fd)
 	};
 }
 
-static int write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64_t off)
+int rpmb_io_write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64_t off)
 {
 	const uint8_t *p = buf;
 	while (n) {
@@ -131,7 +131,7 @@ static int write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64
 	return 0;
 }
 
-static int read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t off)
+int rpmb_io_read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t off)
 {
 	uint8_t *p = buf;
 	while (n) {
@@ -161,19 +161,19 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 
 	uint8_t sb[RPMB_SB_SIZE] = {0};
 	memcpy(sb, RPMB_SB_MAGIC, 8);
-	le32_put(sb + SB_OFF_VERSION, RPMB_STORE_VERSION);
+	vt_put_le32(sb + SB_OFF_VERSION, RPMB_STORE_VERSION);
 	sb[SB_OFF_CAPACITY] = c->geom.capacity;
 	sb[SB_OFF_MAX_WR] = c->geom.max_wr;
-	le32_put(sb + SB_OFF_SLOT_SIZE, (uint32_t)slot_size);
-	le64_put(sb + SB_OFF_SLOT0, slot_off[0]);
-	le64_put(sb + SB_OFF_SLOT1, RPMB_SLOTS);
-	le64_put(sb + SB_OFF_DATA, data_off);
-	le64_put(sb + SB_OFF_FILE_SIZE, file_size);
+	vt_put_le32(sb + SB_OFF_SLOT_SIZE, (uint32_t)slot_size);
+	vt_put_le64(sb + SB_OFF_SLOT0, slot_off[0]);
+	vt_put_le64(sb + SB_OFF_SLOT1, RPMB_SLOTS);
+	vt_put_le64(sb + SB_OFF_DATA, data_off);
+	vt_put_le64(sb + SB_OFF_FILE_SIZE, file_size);
 	struct rpmb_state st = {.counter = c->initial_counter};
 	if (RAND_bytes(sb + SB_OFF_UUID, RPMB_ID_SIZE) != 1 ||
 	    RAND_bytes(st.device_id, RPMB_ID_SIZE) != 1)
 		return -EIO;
-	le64_put(sb + SB_OFF_CREATED, (uint64_t)time(NULL));
+	vt_put_le64(sb + SB_OFF_CREATED, (uint64_t)time(NULL));
 	int r = rpmb_sha256_2(sb, SB_OFF_SUM, NULL, 0, sb + SB_OFF_SUM);
 	if (r < 0)
 		return r;
@@ -183,16 +183,16 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 	uint8_t *buf = calloc(1, chunk > slot_size ? chunk : slot_size);
 	if (!buf)
 		return -ENOMEM;
-	r = write_all(io, sb, sizeof(sb), 0);
+	r = rpmb_io_write_all(io, sb, sizeof(sb), 0);
 	if (r == 0)
 		r = rpmb_rec_encode(buf, sb + SB_OFF_UUID, &st, 0, 0);
 	if (r == 0)
-		r = write_all(io, buf, slot_size, slot_off[0]);
+		r = rpmb_io_write_all(io, buf, slot_size, slot_off[0]);
 	memset(buf, 0, RPMB_REC_HDR_SIZE);
 	for (unsigned i = 1; r == 0 && i < RPMB_SLOTS; i++)
-		r = write_all(io, buf, slot_size, slot_off[i]);
+		r = rpmb_io_write_all(io, buf, slot_size, slot_off[i]);
 	for (uint64_t off = data_off; r == 0 && off < file_size; off += chunk)
-		r = write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, file_size - off), off);
+		r = rpmb_io_write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, file_size - off), off);
 	free(buf);
 	if (r == 0)
 		r = io->sync(io->ctx);
@@ -227,7 +227,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 			 (unsigned long long)size);
 		return -EBADMSG;
 	}
-	r = read_all(io, sb, sizeof(sb), 0);
+	r = rpmb_io_read_all(io, sb, sizeof(sb), 0);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read the superblock: %s", strerror(-r));
 		return r;
@@ -244,9 +244,9 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		snprintf(err, errlen, "corrupt superblock (checksum mismatch)");
 		return -EBADMSG;
 	}
-	if (le32_get(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
+	if (vt_get_le32(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
 		snprintf(err, errlen, "unsupported store version %u",
-			 le32_get(sb + SB_OFF_VERSION));
+			 vt_get_le32(sb + SB_OFF_VERSION));
 		return -EBADMSG;
 	}
 	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
@@ -257,10 +257,10 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -EBADMSG;
 	}
 	layout(&g, &slot_size, slot_off, &data_off, &file_size);
-	if (le32_get(sb + SB_OFF_SLOT_SIZE) != slot_size ||
-	    le64_get(sb + SB_OFF_SLOT0) != slot_off[0] ||
-	    le64_get(sb + SB_OFF_SLOT1) != RPMB_SLOTS || le64_get(sb + SB_OFF_DATA) != data_off ||
-	    le64_get(sb + SB_OFF_FILE_SIZE) != file_size) {
+	if (vt_get_le32(sb + SB_OFF_SLOT_SIZE) != slot_size ||
+	    vt_get_le64(sb + SB_OFF_SLOT0) != slot_off[0] ||
+	    vt_get_le64(sb + SB_OFF_SLOT1) != RPMB_SLOTS || vt_get_le64(sb + SB_OFF_DATA) != data_off ||
+	    vt_get_le64(sb + SB_OFF_FILE_SIZE) != file_size) {
 		snprintf(err, errlen, "corrupt superblock (layout does not match its geometry)");
 		return -EBADMSG;
 	}

@@ -52,6 +52,13 @@ struct rpmb_io {
 	int (*size)(void *ctx, uint64_t *ret); /* current file size */
 };
 
+/*
+ * All n bytes at off through io, retrying EINTR and short transfers: 0, the
+ * callback's -errno, -EIO (a write of 0 bytes) or -ENODATA (end of file).
+ */
+int rpmb_io_write_all(const struct rpmb_io *io, const void *buf, size_t n, uint64_t off) VT_MUST_USE;
+int rpmb_io_read_all(const struct rpmb_io *io, void *buf, size_t n, uint64_t off) VT_MUST_USE;
+
 struct rpmb_geom {
 	uint8_t capacity; /* 128 KiB units, 1..128 */
 	uint8_t max_wr;	  /* blocks per write, 1..255 (sizes the journal slots) */
@@ -95,8 +102,8 @@ uint64_t rpmb_slot_size(uint8_t max_wr);
 uint64_t rpmb_store_file_size(const struct rpmb_geom *g);
 
 /*
- * Writes a fresh store image through io: superblock, both slots (slot 0 with
- * record 0, slot 1 zeroed) and a zeroed data area, all with real writes, then
+ * Writes a fresh store image through io: superblock, every journal slot
+ * (slot 0 with record 0, the others zeroed) and a zeroed data area, all with real writes, then
  * syncs. A random store uuid and device id are chosen.
  */
 int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c) VT_MUST_USE;
