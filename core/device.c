@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "log.h"
+#include "unix_listen.h"
 
 /* Transport features every vtrust device handles, whatever SET_FEATURES says. */
 #define VT_CORE_FEATURES                                                                           \
@@ -109,49 +110,11 @@ void vt_device_free(struct vt_device *d)
 	free(d);
 }
 
-/* True if something accepts connections at path (a live daemon). */
-static bool socket_is_live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return live;
-}
-
 int vt_device_listen(struct vt_device *d, const char *path, mode_t mode)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			vt_err("%s: %s exists and is not a socket", d->name, path);
-			return -EEXIST;
-		}
-		if (socket_is_live(&sa)) {
-			vt_err("%s: %s is served by another process", d->name, path);
-			return -EADDRINUSE;
-		}
-		vt_info("%s: replacing stale socket %s", d->name, path);
-		(void)unlink(path);
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = vt_unix_listen(path, mode, 4, 0, d->name, "socket");
 	if (fd < 0)
-		return -errno;
-	/* Create with the final mode: no window where others could connect. */
-	mode_t old = umask((mode_t)~mode & 0777);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || listen(fd, 4) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+		return fd;
 	d->listen_fd = fd;
 	d->socket_path = strdup(path);
 	d->unlink_on_exit = true;

@@ -35,6 +35,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "unix_listen.h"
 #include "vtrustd.h"
 
 #define IDLE_TIMEOUT_S 60
@@ -296,49 +297,14 @@ out:
 
 /* ---- socket ---- */
 
-static bool socket_live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return live;
-}
-
 static int control_listen(struct vtd_config *c, const char *path, char **created)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			vt_err("control socket %s exists and is not a socket", path);
-			return -EEXIST;
-		}
-		if (socket_live(&sa)) {
-			vt_err("control socket %s is served by another process", path);
-			return -EADDRINUSE;
-		}
-		vt_info("replacing stale control socket %s", path);
-		(void)unlink(path);
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
 	mode_t mode = c->control_mode;
 	if (c->control_gid != (gid_t)-1 && c->control_mode == 0600)
 		mode = 0660;
-	mode_t old = umask((mode_t)~mode & 0777);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || listen(fd, 16) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+	int r, fd = vt_unix_listen(path, mode, 16, SOCK_NONBLOCK, NULL, "control socket");
+	if (fd < 0)
+		return fd;
 	if (c->control_gid != (gid_t)-1 && lchown(path, (uid_t)-1, c->control_gid) < 0) {
 		r = -errno;
 		close(fd);
