@@ -28,11 +28,24 @@ const struct vt_device_type *vt_device_type_find(const char *type)
 	return NULL;
 }
 
+/*
+ * Option keys are spelled with '_' (as the daemon's own keys); the '-'
+ * spelling some devices used first is accepted as the same key (deprecated:
+ * vt_devcfg_check_keys says so once).
+ */
+static bool key_is(const char *given, const char *key)
+{
+	for (; *given && *key; given++, key++)
+		if ((*given == '-' ? '_' : *given) != *key)
+			return false;
+	return *given == *key;
+}
+
 const char *vt_devcfg_get(const struct vt_devcfg *c, const char *key)
 {
 	const char *v = NULL;
 	for (unsigned i = 0; i < c->nopts; i++)
-		if (strcmp(c->opts[i].key, key) == 0)
+		if (key_is(c->opts[i].key, key))
 			v = c->opts[i].value; /* the last one wins (command line over file) */
 	return v;
 }
@@ -79,14 +92,18 @@ int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *r
 int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known)
 {
 	for (unsigned i = 0; i < c->nopts; i++) {
-		bool ok = false;
-		for (unsigned k = 0; known && known[k]; k++)
-			ok |= strcmp(known[k], c->opts[i].key) == 0;
-		if (!ok) {
+		const char *key = NULL;
+		for (unsigned k = 0; known && known[k] && !key; k++)
+			if (key_is(c->opts[i].key, known[k]))
+				key = known[k];
+		if (!key) {
 			vt_err("%s: unknown option '%s' for a %s device", c->name, c->opts[i].key,
 			       c->type);
 			return -EINVAL;
 		}
+		if (strcmp(key, c->opts[i].key) != 0)
+			vt_warn("%s: option '%s' is deprecated: spell it '%s'", c->name,
+				c->opts[i].key, key);
 	}
 	return 0;
 }

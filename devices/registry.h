@@ -30,13 +30,19 @@ struct vt_devcfg {
 	unsigned nopts;
 };
 
-/* Value of key, or NULL. */
+/*
+ * Value of key, or NULL. Keys are spelled with '_'; a key given with '-' in
+ * their place is the same key (the deprecated spelling).
+ */
 const char *vt_devcfg_get(const struct vt_devcfg *c, const char *key);
 /* Parses an unsigned option with bounds; absent → *ret = def. -EINVAL with a log line otherwise. */
 int vt_devcfg_u64(const struct vt_devcfg *c, const char *key, uint64_t def, uint64_t min,
 		  uint64_t max, uint64_t *ret) VT_MUST_USE;
 int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *ret) VT_MUST_USE;
-/* -EINVAL (logged) if c has a key not in the NULL-terminated list known. */
+/*
+ * -EINVAL (logged) if c has a key not in the NULL-terminated list known;
+ * one deprecation line for each key given in the old '-' spelling.
+ */
 int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known) VT_MUST_USE;
 
 /* A device's metrics, as name/value pairs appended through a callback. */

@@ -603,7 +603,7 @@ static enum conf_result run_device_state(struct conf_ctx *c)
 	if (r < 0) {
 		if (fe_dev_start(c->dev) < 0)
 			return conf_fail(c, "start");
-		return conf_skip(c, "save refused (no migration-key configured?)");
+		return conf_skip(c, "save refused (no migration_key configured?)");
 	}
 	enum conf_result res = CONF_PASS;
 	if (fe_dev_start(c->dev) < 0) {

@@ -266,14 +266,14 @@ static int load_providers(struct vc_dev *d, const char *list)
 	char *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (d->nproviders == VT_ARRAY_SIZE(d->providers)) {
-			vt_err("%s: openssl-providers: at most %zu providers", d->name,
+			vt_err("%s: openssl_providers: at most %zu providers", d->name,
 			       VT_ARRAY_SIZE(d->providers));
 			r = -EINVAL;
 			break;
 		}
 		OSSL_PROVIDER *p = OSSL_PROVIDER_load(d->libctx, tok);
 		if (!p) {
-			vt_err("%s: openssl-providers: cannot load provider '%s'", d->name, tok);
+			vt_err("%s: openssl_providers: cannot load provider '%s'", d->name, tok);
 			r = -EINVAL;
 			break;
 		}
@@ -300,7 +300,7 @@ int vc_dev_init_openssl(struct vc_dev *d)
 		if (!d->libctx)
 			return -ENOMEM;
 		if (o->ossl_config && !OSSL_LIB_CTX_load_config(d->libctx, o->ossl_config)) {
-			vt_err("%s: openssl-config: cannot load '%s'", d->name, o->ossl_config);
+			vt_err("%s: openssl_config: cannot load '%s'", d->name, o->ossl_config);
 			return -EINVAL;
 		}
 		if (o->ossl_providers && load_providers(d, o->ossl_providers) < 0)

@@ -2,7 +2,7 @@
 /*
  * Sessions and the bounded session table.
  *
- * The table is an array of max-sessions slots with a LIFO free list. A
+ * The table is an array of max_sessions slots with a LIFO free list. A
  * session id is (generation << 16) | slot index; a slot's generation grows
  * by one every time its session is destroyed, so a destroyed id never names
  * a live session again (INVSESS forever). A slot whose generation would
@@ -12,7 +12,7 @@
  * Lifetime: the table holds one reference; a data request takes another
  * for its duration (vc_table_get / vc_session_put). Destroy removes the
  * slot at once (new lookups fail) and the last reference frees the
- * contexts. Memory is therefore bounded by max-sessions plus one session
+ * contexts. Memory is therefore bounded by max_sessions plus one session
  * per worker thread in flight, whatever the guest does.
  */
 #include <string.h>

@@ -18,10 +18,10 @@
 int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 {
 	static const char *const known[] = {
-		"queues",        "max-sessions",   "max-size",        "max-cipher-key-len",
-		"max-auth-key-len", "max-akcipher-key-len", "revision-1", "stateless",
-		"algorithms",    "openssl-config", "openssl-providers", "openssl-propq",
-		"secure-heap",   NULL,
+		"queues",        "max_sessions",   "max_size",        "max_cipher_key_len",
+		"max_auth_key_len", "max_akcipher_key_len", "revision_1", "stateless",
+		"algorithms",    "openssl_config", "openssl_providers", "openssl_propq",
+		"secure_heap",   NULL,
 	};
 	vc_opts_default(o);
 	if (vt_devcfg_check_keys(cfg, known) < 0)
@@ -30,40 +30,40 @@ int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 	if (vt_devcfg_u64(cfg, "queues", o->dataqueues, 1, 64, &v) < 0)
 		return -EINVAL;
 	o->dataqueues = (uint32_t)v;
-	if (vt_devcfg_u64(cfg, "max-sessions", o->max_sessions, 1, VC_MAX_SESSIONS, &v) < 0)
+	if (vt_devcfg_u64(cfg, "max_sessions", o->max_sessions, 1, VC_MAX_SESSIONS, &v) < 0)
 		return -EINVAL;
 	o->max_sessions = (uint32_t)v;
-	if (vt_devcfg_u64(cfg, "max-size", o->max_size, 4096, 64u << 20, &v) < 0)
+	if (vt_devcfg_u64(cfg, "max_size", o->max_size, 4096, 64u << 20, &v) < 0)
 		return -EINVAL;
 	o->max_size = v;
-	if (vt_devcfg_u64(cfg, "max-cipher-key-len", o->max_cipher_key_len, 8, 64, &v) < 0)
+	if (vt_devcfg_u64(cfg, "max_cipher_key_len", o->max_cipher_key_len, 8, 64, &v) < 0)
 		return -EINVAL;
 	o->max_cipher_key_len = (uint32_t)v;
-	if (vt_devcfg_u64(cfg, "max-auth-key-len", o->max_auth_key_len, 1, 1024, &v) < 0)
+	if (vt_devcfg_u64(cfg, "max_auth_key_len", o->max_auth_key_len, 1, 1024, &v) < 0)
 		return -EINVAL;
 	o->max_auth_key_len = (uint32_t)v;
-	if (vt_devcfg_u64(cfg, "max-akcipher-key-len", o->max_akcipher_key_len, 64, 8192, &v) < 0)
+	if (vt_devcfg_u64(cfg, "max_akcipher_key_len", o->max_akcipher_key_len, 64, 8192, &v) < 0)
 		return -EINVAL;
 	o->max_akcipher_key_len = (uint32_t)v;
-	if (vt_devcfg_bool(cfg, "revision-1", o->revision_1, &o->revision_1) < 0)
+	if (vt_devcfg_bool(cfg, "revision_1", o->revision_1, &o->revision_1) < 0)
 		return -EINVAL;
 	if (vt_devcfg_bool(cfg, "stateless", o->stateless, &o->stateless) < 0)
 		return -EINVAL;
-	if (vt_devcfg_u64(cfg, "secure-heap", o->secure_heap, 0, 1u << 30, &v) < 0)
+	if (vt_devcfg_u64(cfg, "secure_heap", o->secure_heap, 0, 1u << 30, &v) < 0)
 		return -EINVAL;
 	if (v & (v - 1)) {
-		vt_err("%s: option secure-heap=%" PRIu64 ": must be 0 or a power of two", cfg->name, v);
+		vt_err("%s: option secure_heap=%" PRIu64 ": must be 0 or a power of two", cfg->name, v);
 		return -EINVAL;
 	}
 	o->secure_heap = v;
 	if (o->stateless && !o->revision_1) {
-		vt_err("%s: stateless=true needs revision-1=true (the spec ties them)", cfg->name);
+		vt_err("%s: stateless=true needs revision_1=true (the spec ties them)", cfg->name);
 		return -EINVAL;
 	}
 	o->algorithms = vt_devcfg_get(cfg, "algorithms");
-	o->ossl_config = vt_devcfg_get(cfg, "openssl-config");
-	o->ossl_providers = vt_devcfg_get(cfg, "openssl-providers");
-	o->ossl_propq = vt_devcfg_get(cfg, "openssl-propq");
+	o->ossl_config = vt_devcfg_get(cfg, "openssl_config");
+	o->ossl_providers = vt_devcfg_get(cfg, "openssl_providers");
+	o->ossl_propq = vt_devcfg_get(cfg, "openssl_propq");
 	return 0;
 }
 

@@ -105,7 +105,7 @@ int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], cha
 		if (vt_ct_memcmp(s->st.key, key, RPMB_KEY_SIZE) != 0) {
 			snprintf(
 			    err, errlen,
-			    "the store already holds a different key (wrong master key or vm-id?)");
+			    "the store already holds a different key (wrong master key or vm_id?)");
 			r = -EKEYREJECTED;
 		}
 	} else if (rpmb_refusal(d)) {

@@ -92,7 +92,7 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 {
 	struct rpmb_store *s = d->store;
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration-key configured");
+		snprintf(err, errlen, "no migration_key configured");
 		return -ENOKEY;
 	}
 	if (s->st.flags & RPMB_ST_EXPORTED) {
@@ -170,7 +170,7 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 	uint32_t counter;
 	uint64_t gen;
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration-key configured");
+		snprintf(err, errlen, "no migration_key configured");
 		return -ENOKEY;
 	}
 	int r = rpmb_blob_parse_header(blob, len, s->geom.capacity, &counter, &gen);

@@ -385,7 +385,7 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 	}
 	if ((o->capacity_set && o->create.geom.capacity != s->geom.capacity) ||
 	    (o->max_wr_set && o->create.geom.max_wr != s->geom.max_wr)) {
-		vt_err("%s: rpmb store %s has capacity %u and max-wr-cnt %u; the options ask for "
+		vt_err("%s: rpmb store %s has capacity %u and max_wr_cnt %u; the options ask for "
 		       "%u and %u",
 		       o->name, o->store_path, s->geom.capacity, s->geom.max_wr,
 		       o->create.geom.capacity, o->create.geom.max_wr);
@@ -422,7 +422,7 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 		if (r == 0) {
 			r = rpmb_provision_key(d, master + RPMB_KEY_SIZE, err, sizeof(err));
 			if (r < 0)
-				vt_err("%s: key provisioning for vm-id %s: %s", o->name, o->vm_id,
+				vt_err("%s: key provisioning for vm_id %s: %s", o->name, o->vm_id,
 				       err);
 		}
 		vt_secmem_free(master);

@@ -53,34 +53,34 @@ static const struct vt_device_ops rpmb_ops = {
 
 static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 {
-	static const char *const known[] = {"store",	  "capacity",	     "max-wr-cnt",
-					    "max-rd-cnt", "migration-key",   "master-key",
-					    "vm-id",	  "initial-counter", NULL};
+	static const char *const known[] = {"store",	  "capacity",	     "max_wr_cnt",
+					    "max_rd_cnt", "migration_key",   "master_key",
+					    "vm_id",	  "initial_counter", NULL};
 	if (vt_devcfg_check_keys(cfg, known) < 0)
 		return -EINVAL;
 	uint64_t cap, wr, rd, ic;
 	if (vt_devcfg_u64(cfg, "capacity", 16, 1, RPMB_MAX_CAPACITY, &cap) < 0 ||
-	    vt_devcfg_u64(cfg, "max-wr-cnt", 32, 1, 255, &wr) < 0 ||
-	    vt_devcfg_u64(cfg, "max-rd-cnt", 32, 1, 255, &rd) < 0 ||
-	    vt_devcfg_u64(cfg, "initial-counter", 0, 0, RPMB_COUNTER_MAX, &ic) < 0)
+	    vt_devcfg_u64(cfg, "max_wr_cnt", 32, 1, 255, &wr) < 0 ||
+	    vt_devcfg_u64(cfg, "max_rd_cnt", 32, 1, 255, &rd) < 0 ||
+	    vt_devcfg_u64(cfg, "initial_counter", 0, 0, RPMB_COUNTER_MAX, &ic) < 0)
 		return -EINVAL;
 	struct rpmb_opts o = {
 	    .name = cfg->name,
 	    .create = {.geom = {.capacity = (uint8_t)cap, .max_wr = (uint8_t)wr},
 		       .initial_counter = (uint32_t)ic},
 	    .capacity_set = vt_devcfg_get(cfg, "capacity") != NULL,
-	    .max_wr_set = vt_devcfg_get(cfg, "max-wr-cnt") != NULL,
+	    .max_wr_set = vt_devcfg_get(cfg, "max_wr_cnt") != NULL,
 	    .max_rd = (uint8_t)rd,
-	    .migration_key_path = vt_devcfg_get(cfg, "migration-key"),
-	    .master_key_path = vt_devcfg_get(cfg, "master-key"),
-	    .vm_id = vt_devcfg_get(cfg, "vm-id"),
+	    .migration_key_path = vt_devcfg_get(cfg, "migration_key"),
+	    .master_key_path = vt_devcfg_get(cfg, "master_key"),
+	    .vm_id = vt_devcfg_get(cfg, "vm_id"),
 	};
 	if (!o.master_key_path != !o.vm_id) {
-		vt_err("%s: key provisioning needs both master-key and vm-id", cfg->name);
+		vt_err("%s: key provisioning needs both master_key and vm_id", cfg->name);
 		return -EINVAL;
 	}
 	if (o.vm_id && !*o.vm_id) {
-		vt_err("%s: vm-id must not be empty", cfg->name);
+		vt_err("%s: vm_id must not be empty", cfg->name);
 		return -EINVAL;
 	}
 	char path[4096];

@@ -85,6 +85,13 @@ static void test_options(void)
 	CHECK_EQ(create("rpmb7", ok, 3, &p2), -EBUSY);
 	/* Geometry that contradicts the store. */
 	t->destroy(p);
+	/* Keys are spelled with '_'; the '-' spelling above is the deprecated one. */
+	struct vt_devopt snake[] = {{"capacity", "2"}, {"max_wr_cnt", "4"}, {"max_rd_cnt", "3"}};
+	CHECK_EQ(create("rpmb7", snake, 3, &p), 0);
+	memset(cfg, 0, sizeof(cfg));
+	CHECK_EQ(t->ops->get_config(p, 0, cfg, 3), 0);
+	CHECK(cfg[0] == 2 && cfg[1] == 4 && cfg[2] == 3);
+	t->destroy(p);
 	struct vt_devopt other[] = {{"capacity", "3"}};
 	CHECK_EQ(create("rpmb7", other, 1, &p2), -EINVAL);
 	CHECK_EQ(create("rpmb7", NULL, 0, &p), 0);
@@ -125,7 +132,7 @@ static void test_control(void)
 	CHECK(strstr(sget(r, "error"), "path") != NULL);
 	json_object_put(r);
 	CHECK(ctl(nokey, "rpmb-export", blob, &r) < 0);
-	CHECK(strstr(sget(r, "error"), "migration-key") != NULL);
+	CHECK(strstr(sget(r, "error"), "migration_key") != NULL);
 	json_object_put(r);
 	CHECK(access(blob, F_OK) != 0); /* nothing left behind */
 
