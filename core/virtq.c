@@ -12,6 +12,47 @@
 /* The compiler must not re-read guest memory in place of our private copy. */
 #define vt_guest_barrier() __asm__ volatile("" ::: "memory")
 
+static const struct {
+	const char *label;
+	const char *text;
+} faults[VT_FAULT_MAX] = {
+	[VT_FAULT_NONE] = {"none", "no fault"},
+	[VT_FAULT_RING_UNCONFIGURED] = {"ring_unconfigured", "ring started without size or addresses"},
+	[VT_FAULT_RING_MISALIGNED] = {"ring_misaligned", "misaligned ring address"},
+	[VT_FAULT_RING_OUTSIDE_MEMORY] = {"ring_outside_memory", "ring address outside guest memory"},
+	[VT_FAULT_AVAIL_IDX_AHEAD] = {"avail_idx_ahead", "avail index moved more than the ring size"},
+	[VT_FAULT_HEAD_OUT_OF_RANGE] = {"head_out_of_range", "avail ring head index out of range"},
+	[VT_FAULT_DESC_OVERFLOW] = {"desc_overflow", "descriptor address + length overflows"},
+	[VT_FAULT_DESC_OUTSIDE_MEMORY] = {"desc_outside_memory", "descriptor outside guest memory"},
+	[VT_FAULT_INDIRECT_OUTSIDE_MEMORY] = {"indirect_outside_memory",
+					      "indirect table outside guest memory"},
+	[VT_FAULT_CHAIN_LOOP] = {"chain_loop", "descriptor chain loops or exceeds the queue size"},
+	[VT_FAULT_NESTED_INDIRECT] = {"nested_indirect",
+				      "indirect descriptor inside an indirect table"},
+	[VT_FAULT_INDIRECT_WITH_NEXT] = {"indirect_with_next", "indirect descriptor with NEXT set"},
+	[VT_FAULT_INDIRECT_BAD_LEN] = {"indirect_bad_len", "indirect table length invalid"},
+	[VT_FAULT_INDIRECT_OVERFLOW] = {"indirect_overflow", "indirect table address overflows"},
+	[VT_FAULT_NEXT_OUT_OF_RANGE] = {"next_out_of_range", "descriptor next index out of range"},
+	[VT_FAULT_READABLE_AFTER_WRITABLE] = {"readable_after_writable",
+					      "readable descriptor after a writable one"},
+	[VT_FAULT_TOO_MANY_SEGMENTS] = {"too_many_segments", "chain has too many segments"},
+};
+
+const char *vt_ring_fault_text(enum vt_ring_fault f)
+{
+	return (unsigned)f < VT_FAULT_MAX ? faults[f].text : "unknown fault";
+}
+
+const char *vt_ring_fault_label(enum vt_ring_fault f)
+{
+	return (unsigned)f < VT_FAULT_MAX ? faults[f].label : "unknown";
+}
+
+bool vt_ring_fault_breaks(enum vt_ring_fault f)
+{
+	return f > VT_FAULT_NONE && f < VT_FAULT_READABLE_AFTER_WRITABLE;
+}
+
 void vt_queue_init(struct vt_queue *q, struct vt_device *dev, const struct vt_guestmem *mem,
 		   unsigned index)
 {
@@ -49,7 +90,7 @@ void vt_queue_reset(struct vt_queue *q)
 	q->started = false;
 	q->enabled = false;
 	q->broken = false;
-	q->broken_reason = NULL;
+	q->fault = VT_FAULT_NONE;
 	q->deferred = false;
 	vt_queue_arm_timer(q, 0);
 }
@@ -64,15 +105,17 @@ void vt_queue_destroy(struct vt_queue *q)
 	pthread_mutex_destroy(&q->lock);
 }
 
-void vt_queue_set_broken(struct vt_queue *q, const char *reason)
+void vt_queue_set_broken(struct vt_queue *q, enum vt_ring_fault why)
 {
 	if (q->broken)
 		return;
 	q->broken = true;
-	q->broken_reason = reason;
+	q->fault = why;
 	atomic_fetch_add(&q->stats.broken, 1);
+	if ((unsigned)why < VT_FAULT_MAX)
+		atomic_fetch_add(&q->stats.faults[why], 1);
 	vt_warn("%s: queue %u: ring broken: %s; not served until the front-end restarts it",
-		q->dev ? q->dev->name : "-", q->index, reason);
+		q->dev ? q->dev->name : "-", q->index, vt_ring_fault_text(why));
 	if (q->err_fd >= 0) {
 		uint64_t one = 1;
 		ssize_t w = write(q->err_fd, &one, sizeof(one));
@@ -86,19 +129,19 @@ bool vt_queue_map_rings(struct vt_queue *q)
 	q->avail = NULL;
 	q->used = NULL;
 	if (!q->addr_set || q->num == 0) {
-		vt_queue_set_broken(q, "ring started without size or addresses");
+		vt_queue_set_broken(q, VT_FAULT_RING_UNCONFIGURED);
 		return false;
 	}
 	/* Alignment per the spec: descriptors 16, avail 2, used 4. */
 	if ((q->desc_uva & 15) || (q->avail_uva & 1) || (q->used_uva & 3)) {
-		vt_queue_set_broken(q, "misaligned ring address");
+		vt_queue_set_broken(q, VT_FAULT_RING_MISALIGNED);
 		return false;
 	}
 	uint8_t *d = vt_guestmem_uva_range(q->mem, q->desc_uva, vring_desc_size(q->num));
 	uint8_t *a = vt_guestmem_uva_range(q->mem, q->avail_uva, vring_avail_size(q->num));
 	uint8_t *u = vt_guestmem_uva_range(q->mem, q->used_uva, vring_used_size(q->num));
 	if (!d || !a || !u) {
-		vt_queue_set_broken(q, "ring address outside guest memory");
+		vt_queue_set_broken(q, VT_FAULT_RING_OUTSIDE_MEMORY);
 		return false;
 	}
 	q->desc = (struct vring_desc *)(void *)d;
@@ -146,7 +189,7 @@ struct walk {
 	uint32_t nrd;
 	bool seen_write;
 	int err; /* -EBADMSG: chain-level; -EIO: ring-level */
-	const char *why;
+	enum vt_ring_fault why;
 };
 
 /* Adds one descriptor's buffer as host segments; false when the walk must stop. */
@@ -155,14 +198,14 @@ static bool walk_add(struct walk *w, const struct vring_desc *d)
 	bool writable = d->flags & VRING_DESC_F_WRITE;
 	if (!writable && w->seen_write) {
 		w->err = -EBADMSG;
-		w->why = "readable descriptor after a writable one";
+		w->why = VT_FAULT_READABLE_AFTER_WRITABLE;
 		return false;
 	}
 	w->seen_write |= writable;
 	uint64_t gpa = d->addr, len = d->len, end;
 	if (vt_add_overflow(gpa, len, &end)) {
 		w->err = -EIO;
-		w->why = "descriptor address + length overflows";
+		w->why = VT_FAULT_DESC_OVERFLOW;
 		return false;
 	}
 	while (len) {
@@ -170,12 +213,12 @@ static bool walk_add(struct walk *w, const struct vring_desc *d)
 		uint8_t *p = vt_guestmem_gpa_prefix(w->q->mem, gpa, len, &got);
 		if (!p) {
 			w->err = -EIO;
-			w->why = "descriptor outside guest memory";
+			w->why = VT_FAULT_DESC_OUTSIDE_MEMORY;
 			return false;
 		}
 		if (w->nseg >= w->q->segs_cap) {
 			w->err = -EBADMSG;
-			w->why = "chain has too many segments";
+			w->why = VT_FAULT_TOO_MANY_SEGMENTS;
 			return false;
 		}
 		w->q->segs[w->nseg].iov_base = p;
@@ -204,29 +247,29 @@ static int walk_chain(struct walk *w, uint16_t head)
 			memcpy(&d, &q->desc[i], sizeof(d));
 			vt_guest_barrier();
 		} else if (!copy_from_gpa(q->mem, table_gpa + 16ull * i, &d, sizeof(d))) {
-			w->why = "indirect table outside guest memory";
+			w->why = VT_FAULT_INDIRECT_OUTSIDE_MEMORY;
 			return w->err = -EIO;
 		}
 		if (++count > max) {
-			w->why = "descriptor chain loops or exceeds the queue size";
+			w->why = VT_FAULT_CHAIN_LOOP;
 			return w->err = -EIO;
 		}
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			if (indirect) {
-				w->why = "indirect descriptor inside an indirect table";
+				w->why = VT_FAULT_NESTED_INDIRECT;
 				return w->err = -EIO;
 			}
 			if (d.flags & VRING_DESC_F_NEXT) {
-				w->why = "indirect descriptor with NEXT set";
+				w->why = VT_FAULT_INDIRECT_WITH_NEXT;
 				return w->err = -EIO;
 			}
 			if (d.len == 0 || d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE) {
-				w->why = "indirect table length invalid";
+				w->why = VT_FAULT_INDIRECT_BAD_LEN;
 				return w->err = -EIO;
 			}
 			uint64_t end;
 			if (vt_add_overflow(d.addr, (uint64_t)d.len, &end)) {
-				w->why = "indirect table address overflows";
+				w->why = VT_FAULT_INDIRECT_OVERFLOW;
 				return w->err = -EIO;
 			}
 			indirect = true;
@@ -242,7 +285,7 @@ static int walk_chain(struct walk *w, uint16_t head)
 			return 0;
 		i = d.next;
 		if (i >= max) {
-			w->why = "descriptor next index out of range";
+			w->why = VT_FAULT_NEXT_OUT_OF_RANGE;
 			return w->err = -EIO;
 		}
 	}
@@ -270,13 +313,13 @@ int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 	if (pending == 0)
 		return 0;
 	if (pending > q->num) {
-		vt_queue_set_broken(q, "avail index moved more than the ring size");
+		vt_queue_set_broken(q, VT_FAULT_AVAIL_IDX_AHEAD);
 		return -EIO;
 	}
 	uint16_t head = __atomic_load_n(&q->avail->ring[q->last_avail_idx & (q->num - 1)],
 					__ATOMIC_RELAXED);
 	if (head >= q->num) {
-		vt_queue_set_broken(q, "avail ring head index out of range");
+		vt_queue_set_broken(q, VT_FAULT_HEAD_OUT_OF_RANGE);
 		return -EIO;
 	}
 	if (!ensure_segs(q)) {
@@ -293,7 +336,10 @@ int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 		return -EIO;
 	}
 	if (r == -EBADMSG) {
-		vt_debug("queue %u: malformed chain %u: %s", q->index, head, w.why);
+		q->fault = w.why;
+		atomic_fetch_add_explicit(&q->stats.faults[w.why], 1, memory_order_relaxed);
+		vt_debug("queue %u: malformed chain %u: %s", q->index, head,
+			 vt_ring_fault_text(w.why));
 		vt_chain_init(c, head, q->segs, 0, 0);
 		return -EBADMSG;
 	}

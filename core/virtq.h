@@ -34,6 +34,42 @@
 
 struct vt_device;
 
+/*
+ * Why a ring broke or a chain was completed as malformed: one value per
+ * distinct lie, so tests assert the exact one and metrics label it
+ * (vt_ring_fault_label). Ring-level faults break the queue; the two
+ * chain-level ones complete the chain with len 0 and the ring lives on.
+ */
+enum vt_ring_fault {
+	VT_FAULT_NONE = 0,
+	/* ring-level */
+	VT_FAULT_RING_UNCONFIGURED,	  /* started without size or addresses */
+	VT_FAULT_RING_MISALIGNED,	  /* desc/avail/used not 16/2/4-aligned */
+	VT_FAULT_RING_OUTSIDE_MEMORY,	  /* a ring area outside the regions */
+	VT_FAULT_AVAIL_IDX_AHEAD,	  /* avail idx more than num ahead */
+	VT_FAULT_HEAD_OUT_OF_RANGE,	  /* avail ring head >= num */
+	VT_FAULT_DESC_OVERFLOW,		  /* addr + len wraps */
+	VT_FAULT_DESC_OUTSIDE_MEMORY,	  /* a buffer byte outside the regions */
+	VT_FAULT_INDIRECT_OUTSIDE_MEMORY, /* indirect table outside the regions */
+	VT_FAULT_CHAIN_LOOP,		  /* more descriptors than the table holds */
+	VT_FAULT_NESTED_INDIRECT,	  /* INDIRECT inside an indirect table */
+	VT_FAULT_INDIRECT_WITH_NEXT,	  /* INDIRECT together with NEXT */
+	VT_FAULT_INDIRECT_BAD_LEN,	  /* 0, not a multiple of 16, or too long */
+	VT_FAULT_INDIRECT_OVERFLOW,	  /* table addr + len wraps */
+	VT_FAULT_NEXT_OUT_OF_RANGE,	  /* next >= table size */
+	/* chain-level */
+	VT_FAULT_READABLE_AFTER_WRITABLE,
+	VT_FAULT_TOO_MANY_SEGMENTS, /* more than the queue's segment budget */
+	VT_FAULT_MAX
+};
+
+/* The log sentence ("descriptor next index out of range"). */
+const char *vt_ring_fault_text(enum vt_ring_fault f);
+/* The metrics label value ("next_out_of_range"). */
+const char *vt_ring_fault_label(enum vt_ring_fault f);
+/* True for the faults that break the ring (false: the chain is malformed). */
+bool vt_ring_fault_breaks(enum vt_ring_fault f);
+
 struct vt_queue_stats {
 	_Atomic uint64_t chains;     /* chains popped */
 	_Atomic uint64_t notifies;   /* call eventfd signals */
@@ -41,6 +77,7 @@ struct vt_queue_stats {
 	_Atomic uint64_t malformed;  /* chains completed with len 0 as malformed */
 	_Atomic uint64_t broken;     /* times the ring was marked broken */
 	_Atomic uint64_t used_bytes; /* bytes reported as written (used len) */
+	_Atomic uint64_t faults[VT_FAULT_MAX]; /* by fault (broken rings, malformed chains) */
 };
 
 struct vt_queue {
@@ -69,7 +106,7 @@ struct vt_queue {
 	bool started;
 	bool enabled;
 	bool broken;
-	const char *broken_reason;
+	enum vt_ring_fault fault; /* the latest fault: why it broke, or the last malformed chain */
 
 	/* Segment storage for the chain in flight. */
 	struct iovec *segs;
@@ -143,7 +180,7 @@ bool vt_queue_enable_notify(struct vt_queue *q);
 void vt_queue_disable_notify(struct vt_queue *q);
 
 /* Marks the queue broken (logs once, counts, signals the err eventfd). */
-void vt_queue_set_broken(struct vt_queue *q, const char *reason);
+void vt_queue_set_broken(struct vt_queue *q, enum vt_ring_fault why);
 
 /* Arms (ns > 0) or disarms (ns == 0) the queue's timer; expiry calls queue_handle. */
 void vt_queue_arm_timer(struct vt_queue *q, uint64_t ns);

@@ -110,7 +110,7 @@ static int queue_start(struct vt_device *d, struct vt_queue *q)
 	xfer_join(d);
 	pthread_mutex_lock(&q->lock);
 	q->broken = false;
-	q->broken_reason = NULL;
+	q->fault = VT_FAULT_NONE;
 	q->event_idx = d->acked_features & VT_BIT(VIRTIO_RING_F_EVENT_IDX);
 	bool ok = vt_queue_map_rings(q);
 	if (ok) {

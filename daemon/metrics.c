@@ -190,6 +190,16 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 		    "requests completed as malformed (used length 0)", "counter");
 		add(c, "queue_broken_total", q, (double)ld(&s->broken),
 		    "times the ring was marked broken", "counter");
+		for (unsigned f = VT_FAULT_NONE + 1; f < VT_FAULT_MAX; f++) {
+			uint64_t n = ld(&s->faults[f]);
+			if (!n)
+				continue; /* only faults that happened: a label per kind seen */
+			char qf[96];
+			snprintf(qf, sizeof(qf), "queue=\"%u\",fault=\"%s\"", i,
+				 vt_ring_fault_label((enum vt_ring_fault)f));
+			add(c, "ring_faults_total", qf, (double)n,
+			    "broken rings and malformed chains by fault", "counter");
+		}
 		add(c, "kicks_total", q, (double)ld(&s->kicks), "driver kicks received", "counter");
 		add(c, "notifications_total", q, (double)ld(&s->notifies),
 		    "used-buffer notifications sent to the driver", "counter");

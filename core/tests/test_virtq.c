@@ -115,13 +115,16 @@ static void test_indirect(void)
 	fx_free(&f);
 }
 
-/* Expects the next pop to break the queue. */
-static void expect_broken(struct fixture *f)
+/* Expects the next pop to break the queue, for exactly that reason. */
+static void expect_broken(struct fixture *f, enum vt_ring_fault why)
 {
 	struct vt_chain c;
 	CHECK_EQ(vt_queue_pop(&f->q, &c), -EIO);
 	CHECK(f->q.broken);
 	CHECK_EQ(atomic_load(&f->q.stats.broken), 1);
+	CHECK_EQ(f->q.fault, why);
+	CHECK_EQ(atomic_load(&f->q.stats.faults[why]), 1);
+	CHECK(vt_ring_fault_breaks(why));
 	/* Sticky: later pops refuse too, and nothing was used. */
 	CHECK_EQ(vt_queue_pop(&f->q, &c), -EIO);
 	CHECK_EQ(f->r.used->idx, 0);
@@ -134,7 +137,7 @@ static void test_loop(void)
 	mock_desc(&f.r, 0, f.buf, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
 	mock_desc(&f.r, 1, f.buf, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 0);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_CHAIN_LOOP);
 	fx_free(&f);
 }
 
@@ -144,7 +147,7 @@ static void test_next_out_of_range(void)
 	fx_init(&f, 8);
 	mock_desc(&f.r, 0, f.buf, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 8);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_NEXT_OUT_OF_RANGE);
 	fx_free(&f);
 }
 
@@ -153,7 +156,7 @@ static void test_head_out_of_range(void)
 	struct fixture f;
 	fx_init(&f, 8);
 	mock_avail(&f.r, 9);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_HEAD_OUT_OF_RANGE);
 	fx_free(&f);
 }
 
@@ -162,7 +165,7 @@ static void test_avail_jump(void)
 	struct fixture f;
 	fx_init(&f, 8);
 	__atomic_store_n(&f.r.avail->idx, 9, __ATOMIC_RELEASE);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_AVAIL_IDX_AHEAD);
 	fx_free(&f);
 }
 
@@ -175,7 +178,7 @@ static void test_nested_indirect(void)
 	t[0] = (struct vring_desc){tbl, 32, VRING_DESC_F_INDIRECT, 0};
 	mock_desc(&f.r, 0, tbl, 32, VRING_DESC_F_INDIRECT, 0);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_NESTED_INDIRECT);
 	fx_free(&f);
 }
 
@@ -189,7 +192,7 @@ static void test_indirect_with_next(void)
 	mock_desc(&f.r, 0, tbl, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 	mock_desc(&f.r, 1, f.buf, 8, VRING_DESC_F_WRITE, 0);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_INDIRECT_WITH_NEXT);
 	fx_free(&f);
 }
 
@@ -202,7 +205,7 @@ static void test_indirect_bad_len(void)
 		uint64_t tbl = mock_alloc(&f.g, 32, 16);
 		mock_desc(&f.r, 0, tbl, bad[i], VRING_DESC_F_INDIRECT, 0);
 		mock_avail(&f.r, 0);
-		expect_broken(&f);
+		expect_broken(&f, VT_FAULT_INDIRECT_BAD_LEN);
 		fx_free(&f);
 	}
 }
@@ -217,7 +220,7 @@ static void test_indirect_loop(void)
 	t[1] = (struct vring_desc){f.buf, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0};
 	mock_desc(&f.r, 0, tbl, 32, VRING_DESC_F_INDIRECT, 0);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_CHAIN_LOOP);
 	fx_free(&f);
 }
 
@@ -227,7 +230,7 @@ static void test_indirect_table_outside(void)
 	fx_init(&f, 4);
 	mock_desc(&f.r, 0, 0x300000, 32, VRING_DESC_F_INDIRECT, 0);
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_INDIRECT_OUTSIDE_MEMORY);
 	fx_free(&f);
 }
 
@@ -235,12 +238,14 @@ static void test_addr_outside(void)
 {
 	uint64_t addrs[3] = {0x300000 /* gap */, MOCK_R2_GPA + 0x40000 - 4 /* runs off the end */,
 			     UINT64_MAX - 2 /* wraps */};
+	enum vt_ring_fault why[3] = {VT_FAULT_DESC_OUTSIDE_MEMORY, VT_FAULT_DESC_OUTSIDE_MEMORY,
+				     VT_FAULT_DESC_OVERFLOW};
 	for (int i = 0; i < 3; i++) {
 		struct fixture f;
 		fx_init(&f, 4);
 		mock_desc(&f.r, 0, addrs[i], 16, VRING_DESC_F_WRITE, 0);
 		mock_avail(&f.r, 0);
-		expect_broken(&f);
+		expect_broken(&f, why[i]);
 		fx_free(&f);
 	}
 }
@@ -254,7 +259,7 @@ static void test_chain_longer_than_ring(void)
 		mock_desc(&f.r, i, f.buf, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
 			  (uint16_t)((i + 1) % 4));
 	mock_avail(&f.r, 0);
-	expect_broken(&f);
+	expect_broken(&f, VT_FAULT_CHAIN_LOOP);
 	fx_free(&f);
 }
 
@@ -270,6 +275,9 @@ static void test_readable_after_writable(void)
 	/* Request-level error: popped, to be completed with len 0; the ring lives on. */
 	CHECK_EQ(vt_queue_pop(&f.q, &c), -EBADMSG);
 	CHECK(!f.q.broken);
+	CHECK_EQ(f.q.fault, VT_FAULT_READABLE_AFTER_WRITABLE);
+	CHECK_EQ(atomic_load(&f.q.stats.faults[VT_FAULT_READABLE_AFTER_WRITABLE]), 1);
+	CHECK(!vt_ring_fault_breaks(VT_FAULT_READABLE_AFTER_WRITABLE));
 	CHECK_EQ(c.head, 0);
 	vt_queue_push_malformed(&f.q, &c);
 	CHECK_EQ(f.r.used->idx, 1);
@@ -399,6 +407,7 @@ static void test_map_rings_rejects(void)
 	q.used_uva = mock_uva(0x3000);
 	CHECK(!vt_queue_map_rings(&q));
 	CHECK(q.broken);
+	CHECK_EQ(q.fault, VT_FAULT_RING_MISALIGNED);
 	vt_queue_reset(&q);
 	q.num = 4;
 	q.addr_set = true;
@@ -406,9 +415,11 @@ static void test_map_rings_rejects(void)
 	q.avail_uva = mock_uva(0x2000);
 	q.used_uva = mock_uva(0x3000);
 	CHECK(!vt_queue_map_rings(&q));
+	CHECK_EQ(q.fault, VT_FAULT_RING_OUTSIDE_MEMORY);
 	vt_queue_reset(&q);
 	q.num = 4;
 	CHECK(!vt_queue_map_rings(&q)); /* no addresses */
+	CHECK_EQ(q.fault, VT_FAULT_RING_UNCONFIGURED);
 	vt_queue_destroy(&q);
 	mock_guest_free(&g);
 }
