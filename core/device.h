@@ -23,10 +23,40 @@
 #include "virtq.h"
 #include "vu_msg.h"
 
+/*
+ * Why the dispatcher refused a message before any handler ran: one value per
+ * rule of the request table (vu_dispatch.c), so tests assert the exact one
+ * and metrics label it (vt_msg_reject_label).
+ */
+enum vt_msg_reject {
+	VT_REJECT_NONE = 0,
+	VT_REJECT_UNSUPPORTED,	     /* unknown request, or one we do not handle */
+	VT_REJECT_SIZE,		     /* payload size outside the table's range */
+	VT_REJECT_FDS,		     /* fd count outside the table's range */
+	VT_REJECT_QUEUE_INDEX,	     /* queue index >= the device's queues */
+	VT_REJECT_NREGIONS,	     /* SET_MEM_TABLE: nregions 0 or too many */
+	VT_REJECT_NREGIONS_SIZE,     /* SET_MEM_TABLE: size does not match nregions */
+	VT_REJECT_NREGIONS_FDS,	     /* SET_MEM_TABLE: fd count does not match nregions */
+	VT_REJECT_VRING_FD_BITS,     /* unknown bits in a vring fd payload */
+	VT_REJECT_VRING_FD_WITH_NOFD, /* an fd with the NOFD bit set */
+	VT_REJECT_VRING_FD_MISSING,  /* no fd and no NOFD bit */
+	VT_REJECT_NO_CONFIG,	     /* config access to a device without config space */
+	VT_REJECT_CONFIG_SIZE,	     /* config size field and payload size disagree */
+	VT_REJECT_NO_DEVICE_STATE,   /* DEVICE_STATE without the protocol feature */
+	VT_REJECT_XFER_DIRECTION,    /* SET_DEVICE_STATE_FD: bad direction */
+	VT_REJECT_XFER_PHASE,	     /* SET_DEVICE_STATE_FD: bad phase */
+	VT_REJECT_MAX
+};
+
+/* The log sentence ("queue index out of range") and the metrics label ("queue_index"). */
+const char *vt_msg_reject_text(enum vt_msg_reject r);
+const char *vt_msg_reject_label(enum vt_msg_reject r);
+
 struct vt_device_stats {
 	_Atomic uint64_t messages;
 	_Atomic uint64_t bad_messages;
 	_Atomic uint64_t connections;
+	_Atomic uint64_t rejected[VT_REJECT_MAX]; /* by reason */
 };
 
 struct vt_device {
@@ -64,6 +94,7 @@ struct vt_device {
 	int xfer_result;
 
 	struct vt_device_stats stats;
+	enum vt_msg_reject last_reject; /* the latest message the table refused, and why */
 };
 
 /* Creates an instance; the device's num_queues() is read once here. */

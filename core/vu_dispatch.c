@@ -41,15 +41,19 @@ struct reply {
 };
 
 typedef int (*msg_handler)(struct vt_device *d, struct vt_vu_msg *m, struct reply *r);
-typedef const char *(*msg_check)(const struct vt_device *d, const struct vt_vu_msg *m);
+typedef enum vt_msg_reject (*msg_check)(const struct vt_device *d, const struct vt_vu_msg *m);
 
+/* One row of the request table. */
 struct msg_spec {
-	uint32_t min_size, max_size;
+	const char *name;		/* also for requests we do not handle (logs, the probe) */
+	uint32_t min_size, max_size;	/* payload bytes */
 	uint8_t min_fds, max_fds;
-	enum qidx_kind qidx;
+	enum qidx_kind qidx;		/* where the queue index lives (checked < nqueues) */
 	enum reply_kind reply;
-	msg_check check;
-	msg_handler handler;
+	bool empty_reply_on_error;	/* REPLY_ALWAYS: a failed handler answers size 0 */
+	bool secret;			/* the payload carries keys: wiped on every path */
+	msg_check check;		/* content rules beyond size, fds and index */
+	msg_handler handler;		/* NULL: known, not supported */
 };
 
 static void reply_u64(struct reply *r, uint64_t v)
@@ -135,53 +139,53 @@ static int queue_start(struct vt_device *d, struct vt_queue *q)
 
 /* ---- content checks --------------------------------------------------- */
 
-static const char *check_mem_table(const struct vt_device *d, const struct vt_vu_msg *m)
+static enum vt_msg_reject check_mem_table(const struct vt_device *d, const struct vt_vu_msg *m)
 {
 	(void)d;
 	uint32_t n = m->p.mem.nregions;
 	if (n == 0 || n > VHOST_MEMORY_BASELINE_NREGIONS)
-		return "nregions out of range";
+		return VT_REJECT_NREGIONS;
 	if (m->hdr.size != 8 + n * sizeof(struct vhost_user_mem_region))
-		return "size does not match nregions";
+		return VT_REJECT_NREGIONS_SIZE;
 	if (m->nfds != n)
-		return "fd count does not match nregions";
-	return NULL;
+		return VT_REJECT_NREGIONS_FDS;
+	return VT_REJECT_NONE;
 }
 
-static const char *check_vring_fd(const struct vt_device *d, const struct vt_vu_msg *m)
+static enum vt_msg_reject check_vring_fd(const struct vt_device *d, const struct vt_vu_msg *m)
 {
 	(void)d;
 	bool nofd = m->p.u64 & VHOST_USER_VRING_NOFD_MASK;
 	if (m->p.u64 & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
-		return "unknown bits in vring fd payload";
+		return VT_REJECT_VRING_FD_BITS;
 	if (nofd && m->nfds != 0)
-		return "fd sent with the NOFD bit set";
+		return VT_REJECT_VRING_FD_WITH_NOFD;
 	if (!nofd && m->nfds != 1)
-		return "missing fd";
-	return NULL;
+		return VT_REJECT_VRING_FD_MISSING;
+	return VT_REJECT_NONE;
 }
 
-static const char *check_config(const struct vt_device *d, const struct vt_vu_msg *m)
+static enum vt_msg_reject check_config(const struct vt_device *d, const struct vt_vu_msg *m)
 {
 	if (!(d->offered_protocol & VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG)))
-		return "device has no config space";
+		return VT_REJECT_NO_CONFIG;
 	if (m->p.cfg.size > VHOST_USER_MAX_CONFIG_SIZE ||
 	    m->hdr.size != VHOST_USER_CONFIG_HDR_SIZE + m->p.cfg.size)
-		return "config size mismatch";
-	return NULL;
+		return VT_REJECT_CONFIG_SIZE;
+	return VT_REJECT_NONE;
 }
 
-static const char *check_device_state(const struct vt_device *d, const struct vt_vu_msg *m)
+static enum vt_msg_reject check_device_state(const struct vt_device *d, const struct vt_vu_msg *m)
 {
 	if (!(d->offered_protocol & VT_BIT(VHOST_USER_PROTOCOL_F_DEVICE_STATE)))
-		return "device state transfer not supported";
+		return VT_REJECT_NO_DEVICE_STATE;
 	if (m->hdr.request == VHOST_USER_SET_DEVICE_STATE_FD) {
 		if (m->p.xfer.direction > VHOST_USER_TRANSFER_STATE_DIRECTION_LOAD)
-			return "bad transfer direction";
+			return VT_REJECT_XFER_DIRECTION;
 		if (m->p.xfer.phase != VHOST_USER_TRANSFER_STATE_PHASE_STOPPED)
-			return "bad transfer phase";
+			return VT_REJECT_XFER_PHASE;
 	}
-	return NULL;
+	return VT_REJECT_NONE;
 }
 
 /* ---- handlers --------------------------------------------------------- */
@@ -556,140 +560,352 @@ static int h_extra(struct vt_device *d, struct vt_vu_msg *m, struct reply *r)
 				     &r->size);
 }
 
-#define U64 8, 8
-#define NONE 0, 0
-#define STATE 8, 8
+/*
+ * THE request table: every request the protocol knows, by name; the ones we
+ * serve with their payload size range, fd count range, queue index location,
+ * reply rule, secret-payload rule, content check and handler.
+ */
+#define PAYLOAD_8 .min_size = 8, .max_size = 8
 static const struct msg_spec specs[VHOST_USER_MAX_REQUEST] = {
-	[VHOST_USER_GET_FEATURES] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, NULL, h_get_features},
-	[VHOST_USER_SET_FEATURES] = {U64, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_set_features},
-	[VHOST_USER_SET_OWNER] = {NONE, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_nop},
-	[VHOST_USER_RESET_OWNER] = {NONE, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_reset_owner},
-	[VHOST_USER_SET_MEM_TABLE] = {8 + 32, sizeof(struct vhost_user_memory), 1,
-				      VHOST_MEMORY_BASELINE_NREGIONS, QIDX_NONE, REPLY_ACK_ONLY,
-				      check_mem_table, h_set_mem_table},
-	[VHOST_USER_SET_VRING_NUM] = {STATE, 0, 0, QIDX_STATE, REPLY_ACK_ONLY, NULL,
-				      h_set_vring_num},
-	[VHOST_USER_SET_VRING_ADDR] = {40, 40, 0, 0, QIDX_STATE, REPLY_ACK_ONLY, NULL,
-				       h_set_vring_addr},
-	[VHOST_USER_SET_VRING_BASE] = {STATE, 0, 0, QIDX_STATE, REPLY_ACK_ONLY, NULL,
-				       h_set_vring_base},
-	[VHOST_USER_GET_VRING_BASE] = {STATE, 0, 0, QIDX_STATE, REPLY_ALWAYS, NULL,
-				       h_get_vring_base},
-	[VHOST_USER_SET_VRING_KICK] = {U64, 0, 1, QIDX_U64, REPLY_ACK_ONLY, check_vring_fd,
-				       h_set_vring_kick},
-	[VHOST_USER_SET_VRING_CALL] = {U64, 0, 1, QIDX_U64, REPLY_ACK_ONLY, check_vring_fd,
-				       h_set_vring_call},
-	[VHOST_USER_SET_VRING_ERR] = {U64, 0, 1, QIDX_U64, REPLY_ACK_ONLY, check_vring_fd,
-				      h_set_vring_err},
-	[VHOST_USER_GET_PROTOCOL_FEATURES] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, NULL,
-					      h_get_protocol_features},
-	[VHOST_USER_SET_PROTOCOL_FEATURES] = {U64, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL,
-					      h_set_protocol_features},
-	[VHOST_USER_GET_QUEUE_NUM] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, NULL, h_get_queue_num},
-	[VHOST_USER_SET_VRING_ENABLE] = {STATE, 0, 0, QIDX_STATE, REPLY_ACK_ONLY, NULL,
-					 h_set_vring_enable},
-	[VHOST_USER_GET_CONFIG] = {VHOST_USER_CONFIG_HDR_SIZE, sizeof(struct vhost_user_config), 0,
-				   0, QIDX_NONE, REPLY_ALWAYS, check_config, h_get_config},
-	[VHOST_USER_SET_CONFIG] = {VHOST_USER_CONFIG_HDR_SIZE, sizeof(struct vhost_user_config), 0,
-				   0, QIDX_NONE, REPLY_ACK_ONLY, check_config, h_set_config},
-	[VHOST_USER_CREATE_CRYPTO_SESSION] = {1, VHOST_USER_PAYLOAD_MAX, 0, 0, QIDX_NONE,
-					      REPLY_ALWAYS, NULL, h_extra},
-	[VHOST_USER_CLOSE_CRYPTO_SESSION] = {U64, 0, 0, QIDX_NONE, REPLY_NEVER, NULL, h_extra},
-	[VHOST_USER_RESET_DEVICE] = {NONE, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_reset_owner},
-	[VHOST_USER_GET_MAX_MEM_SLOTS] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, NULL,
-					  h_get_max_mem_slots},
-	[VHOST_USER_ADD_MEM_REG] = {40, 40, 1, 1, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_add_mem_reg},
-	[VHOST_USER_REM_MEM_REG] = {40, 40, 0, 1, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_rem_mem_reg},
-	[VHOST_USER_SET_STATUS] = {U64, 0, 0, QIDX_NONE, REPLY_ACK_ONLY, NULL, h_set_status},
-	[VHOST_USER_GET_STATUS] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, NULL, h_get_status},
-	[VHOST_USER_SET_DEVICE_STATE_FD] = {8, 8, 1, 1, QIDX_NONE, REPLY_ALWAYS,
-					    check_device_state, h_set_device_state_fd},
-	[VHOST_USER_CHECK_DEVICE_STATE] = {NONE, 0, 0, QIDX_NONE, REPLY_ALWAYS, check_device_state,
-					   h_check_device_state},
+	[VHOST_USER_GET_FEATURES] = {
+		.name = "GET_FEATURES",
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_features,
+	},
+	[VHOST_USER_SET_FEATURES] = {
+		.name = "SET_FEATURES",
+		PAYLOAD_8,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_features,
+	},
+	[VHOST_USER_SET_OWNER] = {
+		.name = "SET_OWNER",
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_nop,
+	},
+	[VHOST_USER_RESET_OWNER] = {
+		.name = "RESET_OWNER",
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_reset_owner,
+	},
+	[VHOST_USER_SET_MEM_TABLE] = {
+		.name = "SET_MEM_TABLE",
+		.min_size = 8 + 32,
+		.max_size = sizeof(struct vhost_user_memory),
+		.min_fds = 1,
+		.max_fds = VHOST_MEMORY_BASELINE_NREGIONS,
+		.reply = REPLY_ACK_ONLY,
+		.check = check_mem_table,
+		.handler = h_set_mem_table,
+	},
+	[VHOST_USER_SET_LOG_BASE] = {.name = "SET_LOG_BASE"},
+	[VHOST_USER_SET_LOG_FD] = {.name = "SET_LOG_FD"},
+	[VHOST_USER_SET_VRING_NUM] = {
+		.name = "SET_VRING_NUM",
+		PAYLOAD_8,
+		.qidx = QIDX_STATE,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_vring_num,
+	},
+	[VHOST_USER_SET_VRING_ADDR] = {
+		.name = "SET_VRING_ADDR",
+		.min_size = 40,
+		.max_size = 40,
+		.qidx = QIDX_STATE,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_vring_addr,
+	},
+	[VHOST_USER_SET_VRING_BASE] = {
+		.name = "SET_VRING_BASE",
+		PAYLOAD_8,
+		.qidx = QIDX_STATE,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_vring_base,
+	},
+	[VHOST_USER_GET_VRING_BASE] = {
+		.name = "GET_VRING_BASE",
+		PAYLOAD_8,
+		.qidx = QIDX_STATE,
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_vring_base,
+	},
+	[VHOST_USER_SET_VRING_KICK] = {
+		.name = "SET_VRING_KICK",
+		PAYLOAD_8,
+		.max_fds = 1,
+		.qidx = QIDX_U64,
+		.reply = REPLY_ACK_ONLY,
+		.check = check_vring_fd,
+		.handler = h_set_vring_kick,
+	},
+	[VHOST_USER_SET_VRING_CALL] = {
+		.name = "SET_VRING_CALL",
+		PAYLOAD_8,
+		.max_fds = 1,
+		.qidx = QIDX_U64,
+		.reply = REPLY_ACK_ONLY,
+		.check = check_vring_fd,
+		.handler = h_set_vring_call,
+	},
+	[VHOST_USER_SET_VRING_ERR] = {
+		.name = "SET_VRING_ERR",
+		PAYLOAD_8,
+		.max_fds = 1,
+		.qidx = QIDX_U64,
+		.reply = REPLY_ACK_ONLY,
+		.check = check_vring_fd,
+		.handler = h_set_vring_err,
+	},
+	[VHOST_USER_GET_PROTOCOL_FEATURES] = {
+		.name = "GET_PROTOCOL_FEATURES",
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_protocol_features,
+	},
+	[VHOST_USER_SET_PROTOCOL_FEATURES] = {
+		.name = "SET_PROTOCOL_FEATURES",
+		PAYLOAD_8,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_protocol_features,
+	},
+	[VHOST_USER_GET_QUEUE_NUM] = {
+		.name = "GET_QUEUE_NUM",
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_queue_num,
+	},
+	[VHOST_USER_SET_VRING_ENABLE] = {
+		.name = "SET_VRING_ENABLE",
+		PAYLOAD_8,
+		.qidx = QIDX_STATE,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_vring_enable,
+	},
+	[VHOST_USER_SEND_RARP] = {.name = "SEND_RARP"},
+	[VHOST_USER_NET_SET_MTU] = {.name = "NET_SET_MTU"},
+	[VHOST_USER_SET_BACKEND_REQ_FD] = {.name = "SET_BACKEND_REQ_FD"},
+	[VHOST_USER_IOTLB_MSG] = {.name = "IOTLB_MSG"},
+	[VHOST_USER_SET_VRING_ENDIAN] = {.name = "SET_VRING_ENDIAN"},
+	[VHOST_USER_GET_CONFIG] = {
+		.name = "GET_CONFIG",
+		.min_size = VHOST_USER_CONFIG_HDR_SIZE,
+		.max_size = sizeof(struct vhost_user_config),
+		.reply = REPLY_ALWAYS,
+		.empty_reply_on_error = true,
+		.check = check_config,
+		.handler = h_get_config,
+	},
+	[VHOST_USER_SET_CONFIG] = {
+		.name = "SET_CONFIG",
+		.min_size = VHOST_USER_CONFIG_HDR_SIZE,
+		.max_size = sizeof(struct vhost_user_config),
+		.reply = REPLY_ACK_ONLY,
+		.check = check_config,
+		.handler = h_set_config,
+	},
+	[VHOST_USER_CREATE_CRYPTO_SESSION] = {
+		.name = "CREATE_CRYPTO_SESSION",
+		.min_size = 1,
+		.max_size = VHOST_USER_PAYLOAD_MAX,
+		.reply = REPLY_ALWAYS,
+		.secret = true,
+		.handler = h_extra,
+	},
+	[VHOST_USER_CLOSE_CRYPTO_SESSION] = {
+		.name = "CLOSE_CRYPTO_SESSION",
+		PAYLOAD_8,
+		.reply = REPLY_NEVER,
+		.handler = h_extra,
+	},
+	[VHOST_USER_POSTCOPY_ADVISE] = {.name = "POSTCOPY_ADVISE"},
+	[VHOST_USER_POSTCOPY_LISTEN] = {.name = "POSTCOPY_LISTEN"},
+	[VHOST_USER_POSTCOPY_END] = {.name = "POSTCOPY_END"},
+	[VHOST_USER_GET_INFLIGHT_FD] = {.name = "GET_INFLIGHT_FD"},
+	[VHOST_USER_SET_INFLIGHT_FD] = {.name = "SET_INFLIGHT_FD"},
+	[VHOST_USER_GPU_SET_SOCKET] = {.name = "GPU_SET_SOCKET"},
+	[VHOST_USER_RESET_DEVICE] = {
+		.name = "RESET_DEVICE",
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_reset_owner,
+	},
+	[VHOST_USER_VRING_KICK] = {.name = "VRING_KICK"},
+	[VHOST_USER_GET_MAX_MEM_SLOTS] = {
+		.name = "GET_MAX_MEM_SLOTS",
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_max_mem_slots,
+	},
+	[VHOST_USER_ADD_MEM_REG] = {
+		.name = "ADD_MEM_REG",
+		.min_size = 40,
+		.max_size = 40,
+		.min_fds = 1,
+		.max_fds = 1,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_add_mem_reg,
+	},
+	[VHOST_USER_REM_MEM_REG] = {
+		.name = "REM_MEM_REG",
+		.min_size = 40,
+		.max_size = 40,
+		.max_fds = 1,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_rem_mem_reg,
+	},
+	[VHOST_USER_SET_STATUS] = {
+		.name = "SET_STATUS",
+		PAYLOAD_8,
+		.reply = REPLY_ACK_ONLY,
+		.handler = h_set_status,
+	},
+	[VHOST_USER_GET_STATUS] = {
+		.name = "GET_STATUS",
+		.reply = REPLY_ALWAYS,
+		.handler = h_get_status,
+	},
+	[VHOST_USER_GET_SHARED_OBJECT] = {.name = "GET_SHARED_OBJECT"},
+	[VHOST_USER_SET_DEVICE_STATE_FD] = {
+		.name = "SET_DEVICE_STATE_FD",
+		PAYLOAD_8,
+		.min_fds = 1,
+		.max_fds = 1,
+		.reply = REPLY_ALWAYS,
+		.check = check_device_state,
+		.handler = h_set_device_state_fd,
+	},
+	[VHOST_USER_CHECK_DEVICE_STATE] = {
+		.name = "CHECK_DEVICE_STATE",
+		.reply = REPLY_ALWAYS,
+		.check = check_device_state,
+		.handler = h_check_device_state,
+	},
+};
+#undef PAYLOAD_8
+
+const char *vt_vu_request_name(uint32_t request)
+{
+	if (request < VHOST_USER_MAX_REQUEST && specs[request].name)
+		return specs[request].name;
+	return "UNKNOWN";
+}
+
+static const struct {
+	const char *label;
+	const char *text;
+} rejects[VT_REJECT_MAX] = {
+	[VT_REJECT_NONE] = {"none", "accepted"},
+	[VT_REJECT_UNSUPPORTED] = {"unsupported", "unsupported request"},
+	[VT_REJECT_SIZE] = {"size", "payload size out of range"},
+	[VT_REJECT_FDS] = {"fds", "wrong number of fds"},
+	[VT_REJECT_QUEUE_INDEX] = {"queue_index", "queue index out of range"},
+	[VT_REJECT_NREGIONS] = {"nregions", "nregions out of range"},
+	[VT_REJECT_NREGIONS_SIZE] = {"nregions_size", "size does not match nregions"},
+	[VT_REJECT_NREGIONS_FDS] = {"nregions_fds", "fd count does not match nregions"},
+	[VT_REJECT_VRING_FD_BITS] = {"vring_fd_bits", "unknown bits in vring fd payload"},
+	[VT_REJECT_VRING_FD_WITH_NOFD] = {"vring_fd_with_nofd", "fd sent with the NOFD bit set"},
+	[VT_REJECT_VRING_FD_MISSING] = {"vring_fd_missing", "missing fd"},
+	[VT_REJECT_NO_CONFIG] = {"no_config", "device has no config space"},
+	[VT_REJECT_CONFIG_SIZE] = {"config_size", "config size mismatch"},
+	[VT_REJECT_NO_DEVICE_STATE] = {"no_device_state", "device state transfer not supported"},
+	[VT_REJECT_XFER_DIRECTION] = {"xfer_direction", "bad transfer direction"},
+	[VT_REJECT_XFER_PHASE] = {"xfer_phase", "bad transfer phase"},
 };
 
+const char *vt_msg_reject_text(enum vt_msg_reject r)
+{
+	return (unsigned)r < VT_REJECT_MAX ? rejects[r].text : "unknown reason";
+}
+
+const char *vt_msg_reject_label(enum vt_msg_reject r)
+{
+	return (unsigned)r < VT_REJECT_MAX ? rejects[r].label : "unknown";
+}
+
 /* The central validation: size, fds, queue index, then content checks. */
-static const char *validate(const struct vt_device *d, const struct msg_spec *s,
-			    const struct vt_vu_msg *m)
+static enum vt_msg_reject validate(const struct vt_device *d, const struct msg_spec *s,
+				   const struct vt_vu_msg *m)
 {
 	if (m->hdr.size < s->min_size || m->hdr.size > s->max_size)
-		return "payload size out of range";
+		return VT_REJECT_SIZE;
 	if (m->nfds < s->min_fds || m->nfds > s->max_fds)
-		return "wrong number of fds";
+		return VT_REJECT_FDS;
 	uint32_t qi = UINT32_MAX;
 	if (s->qidx == QIDX_STATE)
 		qi = m->p.state.index;
 	else if (s->qidx == QIDX_U64)
 		qi = (uint32_t)(m->p.u64 & VHOST_USER_VRING_IDX_MASK);
 	if (s->qidx != QIDX_NONE && qi >= d->nqueues)
-		return "queue index out of range";
+		return VT_REJECT_QUEUE_INDEX;
 	if (s->check)
 		return s->check(d, m);
-	return NULL;
+	return VT_REJECT_NONE;
 }
 
-int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m)
+/* Counts and logs a refused message; the caller answers (or drops) per the table. */
+static void reject(struct vt_device *d, uint32_t req, enum vt_msg_reject why)
+{
+	d->last_reject = why;
+	atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->stats.rejected[why], 1, memory_order_relaxed);
+	if (why == VT_REJECT_UNSUPPORTED)
+		vt_warn("%s: unsupported request %u (%s)", d->name, req, vt_vu_request_name(req));
+	else
+		vt_warn("%s: rejected %s: %s", d->name, vt_vu_request_name(req),
+			vt_msg_reject_text(why));
+}
+
+/* The table's verdict, the handler and the reply; the caller wipes secret payloads. */
+static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_msg *m,
+		    struct reply *r)
 {
 	uint32_t req = m->hdr.request;
 	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
-	const struct msg_spec *s = req < VHOST_USER_MAX_REQUEST ? &specs[req] : NULL;
-	struct reply r;
-	int ret = 0;
+	uint64_t nack = 1;
 
-	atomic_fetch_add_explicit(&d->stats.messages, 1, memory_order_relaxed);
-	vt_debug("%s: <- %s size=%u fds=%u flags=0x%x", d->name, vt_vu_request_name(req),
-		 m->hdr.size, m->nfds, m->hdr.flags);
-
-	if (!s || !s->handler) {
-		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
-		vt_warn("%s: unsupported request %u (%s)", d->name, req, vt_vu_request_name(req));
+	enum vt_msg_reject why = !s || !s->handler ? VT_REJECT_UNSUPPORTED : validate(d, s, m);
+	if (why != VT_REJECT_NONE) {
+		reject(d, req, why);
 		vt_vu_msg_close_fds(m);
-		if (need_reply) {
-			uint64_t nack = 1;
-			return vt_vu_send_reply(d->conn_fd, req, &nack, sizeof(nack));
-		}
-		return 0;
-	}
-	const char *why = validate(d, s, m);
-	if (why) {
-		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
-		vt_warn("%s: rejected %s: %s", d->name, vt_vu_request_name(req), why);
-		vt_vu_msg_close_fds(m);
-		if (s->reply == REPLY_ALWAYS)
-			return -EPROTO;
-		if (need_reply) {
-			uint64_t nack = 1;
-			return vt_vu_send_reply(d->conn_fd, req, &nack, sizeof(nack));
-		}
-		return 0;
+		if (why != VT_REJECT_UNSUPPORTED && s->reply == REPLY_ALWAYS)
+			return -EPROTO; /* no typed answer to give: drop the front-end */
+		return need_reply ? vt_vu_send_reply(d->conn_fd, req, &nack, sizeof(nack)) : 0;
 	}
 
-	r.size = 0;
-	int e = s->handler(d, m, &r);
+	int e = s->handler(d, m, r);
 	vt_vu_msg_close_fds(m); /* whatever the handler did not take */
-	/* Session messages carry the guest's keys: no copy outlives the request. */
-	bool secret = req == VHOST_USER_CREATE_CRYPTO_SESSION;
-	if (secret)
-		vt_wipe(m->p.raw, m->hdr.size);
 	if (e < 0)
 		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
 
 	switch (s->reply) {
 	case REPLY_ALWAYS:
-		if (e < 0 && r.size == 0 && req != VHOST_USER_GET_CONFIG)
+		if (e < 0 && r->size == 0 && !s->empty_reply_on_error)
 			return -EPROTO; /* no typed answer to give: drop the front-end */
-		ret = vt_vu_send_reply(d->conn_fd, req, r.buf, r.size);
-		break;
+		return vt_vu_send_reply(d->conn_fd, req, r->buf, r->size);
 	case REPLY_ACK_ONLY:
 		if (need_reply) {
 			uint64_t ack = e < 0 ? 1 : 0;
-			ret = vt_vu_send_reply(d->conn_fd, req, &ack, sizeof(ack));
+			return vt_vu_send_reply(d->conn_fd, req, &ack, sizeof(ack));
 		}
-		break;
+		return 0;
 	case REPLY_NEVER:
 		break;
 	}
-	if (secret)
+	return 0;
+}
+
+int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m)
+{
+	uint32_t req = m->hdr.request;
+	const struct msg_spec *s = req < VHOST_USER_MAX_REQUEST ? &specs[req] : NULL;
+	struct reply r;
+
+	atomic_fetch_add_explicit(&d->stats.messages, 1, memory_order_relaxed);
+	vt_debug("%s: <- %s size=%u fds=%u flags=0x%x", d->name, vt_vu_request_name(req),
+		 m->hdr.size, m->nfds, m->hdr.flags);
+	r.size = 0;
+	int ret = dispatch(d, s, m, &r);
+	/* Session messages carry the guest's keys: no copy outlives the request, whatever
+	 * the verdict (a rejected one included). */
+	if (s && s->secret) {
+		vt_wipe(m->p.raw, VT_MIN((size_t)m->hdr.size, sizeof(m->p.raw)));
 		vt_wipe(r.buf, r.size);
+	}
 	return ret;
 }

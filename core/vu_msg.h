@@ -42,6 +42,7 @@ void vt_vu_msg_close_fds(struct vt_vu_msg *m);
 /* Takes fd i out of the message (the caller owns it); -1 if absent. */
 int vt_vu_msg_take_fd(struct vt_vu_msg *m, unsigned i);
 
+/* The request's name from the request table (vu_dispatch.c); "UNKNOWN" if none. */
 const char *vt_vu_request_name(uint32_t request);
 
 #endif

@@ -178,6 +178,15 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 	    "vhost-user messages received", "counter");
 	add(c, "vhost_bad_messages_total", "", (double)ld(&d->stats.bad_messages),
 	    "vhost-user messages rejected as malformed", "counter");
+	for (unsigned r = VT_REJECT_NONE + 1; r < VT_REJECT_MAX; r++) {
+		uint64_t n = ld(&d->stats.rejected[r]);
+		if (!n)
+			continue; /* only reasons that happened */
+		char lr[64];
+		snprintf(lr, sizeof(lr), "reason=\"%s\"", vt_msg_reject_label((enum vt_msg_reject)r));
+		add(c, "vhost_rejected_messages_total", lr, (double)n,
+		    "vhost-user messages the request table refused, by rule", "counter");
+	}
 	for (unsigned i = 0; i < d->nqueues; i++) {
 		struct vt_queue_stats *s = &d->queues[i].stats;
 		char q[32];
