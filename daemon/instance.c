@@ -165,37 +165,3 @@ void vtd_instance_destroy(struct vtd_instance *in)
 		close(in->fd);
 	in->fd = -1;
 }
-
-/* The socket path as QEMU should see it: absolute. */
-static void abs_path(const char *p, char *out, size_t n)
-{
-	char cwd[PATH_MAX];
-	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd))) {
-		snprintf(out, n, "%s", p);
-		return;
-	}
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	snprintf(out, n, "%s/%s", cwd, p);
-}
-
-bool vtd_instance_qemu_args(const struct vtd_instance *in, struct vtd_buf *out)
-{
-	char path[PATH_MAX + 128];
-	abs_path(in->socket_path, path, sizeof(path));
-	const char *t = in->type->type;
-	if (!strcmp(t, "rng")) {
-		vtd_buf_printf(out, "-chardev socket,id=%s,path=%s -device vhost-user-rng-pci,chardev=%s",
-			       in->name, path, in->name);
-		return true;
-	}
-	if (!strcmp(t, "crypto")) {
-		vtd_buf_printf(out,
-			       "-chardev socket,id=%s,path=%s -object cryptodev-vhost-user,id=%s-cd,chardev=%s "
-			       "-device virtio-crypto-pci,cryptodev=%s-cd,vectors=0",
-			       in->name, path, in->name, in->name, in->name);
-		return true;
-	}
-	/* virtio-rpmb (and test devices) have no front-end in QEMU 7.2. */
-	return false;
-}

@@ -210,49 +210,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static void print_attach(struct vtd_config *c)
-{
-	struct vtd_buf b = {0};
-	vtd_buf_printf(&b, "vtrustd: %u device%s ready. Attach them to QEMU 7.2 (guest RAM must be a "
-			   "shared memfd):\n",
-		       c->ninst, c->ninst == 1 ? "" : "s");
-	vtd_buf_printf(&b, "  qemu-system-x86_64 -machine q35,memory-backend=mem -m 1G "
-			   "-object memory-backend-memfd,id=mem,size=1G,share=on");
-	for (unsigned i = 0; i < c->ninst; i++) {
-		struct vtd_buf args = {0};
-		if (vtd_instance_qemu_args(c->inst[i], &args))
-			vtd_buf_printf(&b, " \\\n    %s", args.data);
-		vtd_buf_free(&args);
-	}
-	vtd_buf_printf(&b, "\n");
-	/* Devices QEMU 7.2 cannot front: how to drive them instead. */
-	for (unsigned i = 0; i < c->ninst; i++) {
-		struct vtd_buf args = {0};
-		bool qemu = vtd_instance_qemu_args(c->inst[i], &args);
-		vtd_buf_free(&args);
-		if (!qemu)
-			vtd_buf_printf(&b,
-				       "%s (%s): no QEMU 7.2 front-end; drive it with "
-				       "vtrust-probe --socket %s %s ...\n",
-				       c->inst[i]->name, c->inst[i]->type->type,
-				       c->inst[i]->socket_path, c->inst[i]->type->type);
-	}
-	if (c->control_socket) {
-		char cwd[4096];
-		const char *cs = c->control_socket;
-		bool rel = cs[0] != '/' && getcwd(cwd, sizeof(cwd));
-		while (rel && cs[0] == '.' && cs[1] == '/')
-			cs += 2;
-		vtd_buf_printf(&b, "Control: vtrustctl --socket %s%s%s status | metrics\n",
-			       rel ? cwd : "", rel ? "/" : "", cs);
-	}
-	if (b.data) {
-		fputs(b.data, stdout);
-		fflush(stdout);
-	}
-	vtd_buf_free(&b);
-}
-
 int main(int argc, char **argv)
 {
 	vt_log_set_ident("vtrustd");
@@ -502,7 +459,7 @@ int main(int argc, char **argv)
 	if (cfg.metrics_http)
 		vt_info("metrics on http://%s/metrics", cfg.metrics_http);
 	if (cfg.print_attach && !cfg.single && !cfg.quiet)
-		print_attach(&cfg);
+		vtd_print_attach(&cfg);
 
 	/* The sandbox, before any thread of ours exists. */
 	if (vtd_sandbox_drop_user(&cfg) < 0 || vtd_sandbox_no_new_privs() < 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vtrustd internals shared by its concept files (see daemon/README.md):
+ *   attach.c    the QEMU fragment and commands printed at start
  *   config.c    config file (libinih) + command line -> struct vtd_config
  *   instance.c  one device instance: create, socket, protocol thread
  *   control.c   control socket (line-delimited JSON) and the HTTP /metrics endpoint
@@ -131,9 +132,16 @@ void vtd_instance_join(struct vtd_instance *in);
 void vtd_instance_destroy(struct vtd_instance *in);
 struct vtd_instance *vtd_instance_find(struct vtd_config *c, const char *name);
 const char *vtd_instance_state_name(int state);
-/* Appends the QEMU 7.2 command-line fragment that attaches `in`. */
+
+/* ---- attach hints (attach.c) ---- */
+/* True if this machine can run KVM guests (/dev/kvm usable; VTRUSTD_ACCEL=kvm|tcg overrides). */
+bool vtd_have_kvm(void);
 /* Appends the QEMU 7.2 arguments attaching in; false (nothing appended) if 7.2 cannot. */
-bool vtd_instance_qemu_args(const struct vtd_instance *in, struct vtd_buf *out);
+bool vtd_instance_qemu_args(const struct vtd_instance *in, bool kvm, struct vtd_buf *out);
+/* "vtrustctl" if on PATH next to us, else the absolute path in our build tree. */
+void vtd_tool_path(const char *name, const char *build_subdir, char *out, size_t n);
+/* Prints the QEMU fragment and the inspection commands (stdout). */
+void vtd_print_attach(struct vtd_config *c);
 
 /* ---- metrics (metrics.c) ---- */
 void vtd_metrics_render(struct vtd_config *c, struct vtd_buf *out);

@@ -62,6 +62,12 @@ const char *cp_status_name(unsigned st)
 static int read_config(struct cp_conn *c)
 {
 	uint8_t buf[sizeof(struct vc_config)];
+	if (!fe_vu_has_protocol(c->d->vu, VHOST_USER_PROTOCOL_F_CONFIG)) {
+		fe_vu_fail(c->d->vu, -EPROTONOSUPPORT,
+			   "the back-end offers no config space (VHOST_USER_PROTOCOL_F_CONFIG); for "
+			   "vtrustd's crypto device set the option config_space=true");
+		return -EPROTONOSUPPORT;
+	}
 	int r = fe_vu_get_config(c->d->vu, 0, sizeof(buf), 0, buf);
 	if (r < 0)
 		return r;

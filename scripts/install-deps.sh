@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# Installs the Debian bookworm packages vtrust needs to build, run and test.
+# Installs the Debian bookworm packages vtrust needs.
+#   install-deps.sh            everything: build, run and test (`make check`)
+#   install-deps.sh --runtime  only what builds and runs vtrustd (`make run`): no QEMU, no
+#                              guest kernel, no Prometheus, no clang on a hypervisor host
+#   install-deps.sh --list [--runtime]   print the package names, install nothing
 # Idempotent: only missing packages are installed; apt-get update runs only then.
 set -euo pipefail
 
-PKGS=(
-  # build
-  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+# Build and run vtrustd, vtrustctl and vtrust-probe.
+RUNTIME_PKGS=(
+  build-essential meson ninja-build pkg-config
   libssl-dev openssl libinih-dev libjson-c-dev libseccomp-dev libsystemd-dev
-  scdoc
-  # tests
+)
+# The test suite (make check): sanitizer and fuzz builds, man pages, tools the tests drive,
+# and the real-guest test (tests/vm).
+TEST_PKGS=(
+  clang libclang-rt-14-dev scdoc
   rng-tools5 prometheus python3 python3-cryptography procps systemd
-  # real-guest test (tests/vm)
   qemu-system-x86 linux-image-amd64 busybox-static kcapi-tools cpio kmod
 )
+
+runtime=0 list=0
+for a in "$@"; do
+  case "$a" in
+    --runtime) runtime=1 ;;
+    --list) list=1 ;;
+    *) echo "usage: install-deps.sh [--runtime] [--list]" >&2; exit 2 ;;
+  esac
+done
+PKGS=("${RUNTIME_PKGS[@]}")
+if [ $runtime -eq 0 ]; then PKGS+=("${TEST_PKGS[@]}"); fi
+if [ $list -eq 1 ]; then printf '%s\n' "${PKGS[@]}"; exit 0; fi
 
 missing=()
 for p in "${PKGS[@]}"; do

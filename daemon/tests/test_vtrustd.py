@@ -248,9 +248,28 @@ def types_of_build():
     return line.split()[1:]
 
 
+def printed_fragment(out):
+    """The QEMU command line vtrustd printed, as one string."""
+    lines = out.splitlines()
+    i = next(i for i, x in enumerate(lines) if x.strip().startswith("qemu-system-x86_64"))
+    frag = []
+    for x in lines[i:]:
+        frag.append(x.strip().rstrip("\\").strip())
+        if not x.endswith("\\"):
+            break
+    return " ".join(frag)
+
+
+def pasteable(out, tool):
+    """The printed lines that run `tool` (indented commands), split like a shell would."""
+    import shlex
+    return [shlex.split(x) for x in out.splitlines()
+            if x.startswith("  ") and tool in x.split()[0]]
+
+
 def case_default_run(tmp):
     """What `make run` does: defaults, attach fragments on stdout, status and metrics work."""
-    d = start(tmp, ["--run-dir", "./run", "--state-dir", "./var"])
+    d = start(tmp, ["--run-dir", "./run", "--state-dir", "./var"], env={"VTRUSTD_ACCEL": "tcg"})
     out = d.out()
     types = [t for t in types_of_build() if t != "null"]
     for t in types:
@@ -259,15 +278,117 @@ def case_default_run(tmp):
         check("-device vhost-user-rng-pci,chardev=rng0" in out, "rng attach fragment printed", out)
     if "crypto" in types:
         check("cryptodev-vhost-user" in out and "virtio-crypto-pci,cryptodev=crypto0-cd,vectors=0"
-              in out, "crypto attach fragment printed", out)
+              in out, "crypto attach fragment printed (TCG: vectors=0)", out)
     check("memory-backend-memfd" in out and "share=on" in out, "shared memfd memory printed")
-    check(f"vtrustctl --socket {tmp}/run/control.sock" in out, "vtrustctl hint printed", out)
+    # Every printed command can be pasted: absolute paths to the tools, no "a | b" alternatives.
+    ctl = pasteable(out, "vtrustctl")
+    check(len(ctl) == 2 and all(c[0] == ARGS.vtrustctl for c in ctl)
+          and [c[-1] for c in ctl] == ["status", "metrics"] and "|" not in out,
+          "two pasteable vtrustctl lines with the binary's real path", out)
+    for c in ctl:
+        r = subprocess.run(c, capture_output=True, text=True, timeout=30, cwd="/")
+        check(r.returncode == 0 and r.stdout, f"printed line runs as is: {' '.join(c[-3:])}",
+              r.stdout[-300:] + r.stderr)
+    if "rpmb" in types:
+        pr = pasteable(out, "vtrust-probe")
+        check(len(pr) == 1 and os.path.isabs(pr[0][0]) and os.access(pr[0][0], os.X_OK),
+              "printed vtrust-probe line names the real binary", out)
+        if pr:
+            r = subprocess.run(pr[0], capture_output=True, text=True, timeout=30, cwd="/")
+            check(r.returncode == 0, "printed vtrust-probe line runs as is", r.stdout + r.stderr)
     r = d.ctl("status")
     check(r.returncode == 0 and all(f"{t}0" in r.stdout for t in types), "vtrustctl status",
           r.stdout + r.stderr)
     r = d.ctl("metrics")
     check(r.returncode == 0 and "vtrust_device_up" in r.stdout, "vtrustctl metrics")
     check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_fragments(tmp):
+    """One set of QEMU fragments: printed (KVM and TCG), README, man page, libvirt example."""
+    types = types_of_build()
+    if "rng" not in types or "crypto" not in types:
+        skip("needs the rng and crypto device types")
+    frags = {}
+    for accel in ("kvm", "tcg"):
+        run = os.path.join(tmp, "run-" + accel)
+        d = start(tmp, ["--run-dir", run, "--state-dir", os.path.join(tmp, "var-" + accel),
+                        "--device", "rng0:rng", "--device", "crypto0:crypto"],
+                  env={"VTRUSTD_ACCEL": accel})
+        frags[accel] = printed_fragment(d.out()).replace(run, "RUN")
+        check(d.stop() == 0, f"{accel}: SIGTERM: exit 0")
+    kvm, tcg = frags["kvm"], frags["tcg"]
+    check("-accel kvm" in kvm and "vectors" not in kvm, "KVM: -accel kvm, MSI-X left alone", kvm)
+    check("-accel tcg" in tcg and tcg.endswith("virtio-crypto-pci,cryptodev=crypto0-cd,vectors=0"),
+          "TCG: -accel tcg and vectors=0 on virtio-crypto-pci only", tcg)
+    check(kvm.replace("-accel kvm", "-accel tcg") + ",vectors=0" == tcg,
+          "the two differ only in the accelerator and vectors=0")
+
+    def block_after(text, marker, fence):
+        i = text.index(marker)
+        a = text.index(fence, i) + len(fence)
+        b = text.index("```", a)
+        return " ".join(x.strip().rstrip("\\").strip() for x in text[a:b].strip().splitlines())
+
+    readme = open(os.path.join(ARGS.source, "README.md")).read()
+    rf = block_after(readme, "### QEMU 7.2", "```sh\n").replace("$PWD/run", "RUN")
+    check(rf == kvm, "README's QEMU fragment is the printed KVM one", (rf, kvm))
+    man = open(os.path.join(ARGS.source, "docs", "man", "vtrustd.8.scd")).read()
+    mf = block_after(man, "# ATTACHING TO QEMU", "```\n").replace("/run/vtrust", "RUN")
+    mf = mf.replace("\\\\", "").replace("  ", " ")
+    check(mf == kvm, "the man page's QEMU fragment is the printed KVM one", (mf, kvm))
+    for name, text in (("README.md", readme), ("vtrustd.8", man)):
+        check("accel=kvm" not in text, f"{name}: no hard-coded accel=kvm")
+        near = [text[max(0, m.start() - 300):m.end() + 300] for m in re.finditer("vectors=0", text)]
+        check(near and all("TCG" in x for x in near),
+              f"{name}: vectors=0 appears only as the TCG workaround", len(near))
+    import xml.dom.minidom
+    dom = xml.dom.minidom.parse(os.path.join(ARGS.source, "data", "libvirt", "vtrust-domain.xml"))
+    args = [a.getAttribute("value") for a in dom.getElementsByTagName("qemu:arg")]
+    dev = [a for a in args if a.startswith("virtio-crypto-pci")]
+    check(dom.documentElement.getAttribute("type") == "kvm" and dev and "vectors" not in dev[0],
+          "libvirt example: a KVM domain, virtio-crypto-pci without vectors=0", args)
+    check("apparmor" in readme.lower() and "/etc/apparmor.d/local/abstractions/libvirt-qemu" in readme
+          and "/etc/apparmor.d/local/abstractions/libvirt-qemu" in man,
+          "README and man page give the AppArmor rule libvirt's QEMU needs")
+
+
+def case_make_run(tmp):
+    """`make run` builds only what it runs and installs only the runtime packages."""
+    src = ARGS.source
+    r = subprocess.run(["make", "-n", "-C", src, "run", f"BUILD={ARGS.build}"], capture_output=True,
+                       text=True, timeout=60)
+    cmds = r.stdout
+    ninja = [x for x in cmds.splitlines() if x.startswith("ninja")]
+    check(r.returncode == 0 and "install-deps.sh --runtime" in cmds,
+          "make run installs only the runtime package set", cmds)
+    check(len(ninja) == 1 and len(ninja[0].split()) > 3, "make run names its ninja targets", ninja)
+    if not ninja:
+        return
+    targets = ninja[0].split()[3:]
+    want = subprocess.run(["ninja", "-C", ARGS.build, "-t", "commands"] + targets,
+                          capture_output=True, text=True, timeout=60)
+    every = subprocess.run(["ninja", "-C", ARGS.build, "-t", "commands"], capture_output=True,
+                           text=True, timeout=60)
+    mine = want.stdout.splitlines()
+    outs = [m.group(1) for m in (re.search(r" -o (\S+)", c) for c in mine) if m]
+    bad = [o for o in outs if re.search(r"(^|/)(tests?|fuzz|bench|examples)/", o)]
+    print(f"make run: {len(mine)} build commands of {len(every.stdout.splitlines())}")
+    check(want.returncode == 0 and mine and not bad,
+          "no test, fuzz, benchmark or example is built by make run", bad[:5])
+    check(any(c.endswith(" daemon/vtrustd") or "-o daemon/vtrustd " in c for c in mine),
+          "make run builds vtrustd", mine[-3:])
+    check(len(mine) * 2 < len(every.stdout.splitlines()), "under half of the whole build")
+    lst = subprocess.run(["bash", os.path.join(src, "scripts", "install-deps.sh"), "--list", "--runtime"],
+                         capture_output=True, text=True).stdout.split()
+    full = subprocess.run(["bash", os.path.join(src, "scripts", "install-deps.sh"), "--list"],
+                          capture_output=True, text=True).stdout.split()
+    test_only = {"qemu-system-x86", "linux-image-amd64", "prometheus", "clang", "busybox-static"}
+    check(lst and not test_only & set(lst), "runtime set: no QEMU, guest kernel, Prometheus, clang", lst)
+    check(test_only <= set(full) and set(lst) <= set(full), "make check's set has everything", full)
+    r = subprocess.run(["make", "-n", "-C", src, "check"], capture_output=True, text=True, timeout=60)
+    check("install-deps.sh\n" in r.stdout or re.search(r"install-deps\.sh\s*$", r.stdout, re.M),
+          "make check still installs everything", r.stdout[:300])
 
 
 def case_capabilities(tmp):

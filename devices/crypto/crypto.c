@@ -202,8 +202,8 @@ const struct vt_device_ops vc_crypto_ops = {
 	.type = "crypto",
 	.virtio_id = VIRTIO_ID_CRYPTO,
 	.get_features = crypto_get_features,
-	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION) |
-			     VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
+	/* F_CONFIG only with the option config_space=true (type.c: crypto_attach). */
+	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CRYPTO_SESSION),
 	.num_queues = crypto_num_queues,
 	.max_queue_size = 1024,
 	.serve_without_enable = true,

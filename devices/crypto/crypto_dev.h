@@ -109,6 +109,7 @@ struct vc_opts {
 	bool revision_1; /* offer VIRTIO_CRYPTO_F_REVISION_1 */
 	bool stateless;  /* offer the *_STATELESS_MODE bits (needs revision_1) */
 	uint64_t secure_heap;
+	bool config_space;      /* offer VHOST_USER_PROTOCOL_F_CONFIG (GET_CONFIG) */
 	const char *algorithms; /* allow list, NULL = everything implemented */
 	const char *ossl_config;
 	const char *ossl_providers;

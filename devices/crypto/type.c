@@ -21,7 +21,7 @@ int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 		"queues",        "max_sessions",   "max_size",        "max_cipher_key_len",
 		"max_auth_key_len", "max_akcipher_key_len", "revision_1", "stateless",
 		"algorithms",    "openssl_config", "openssl_providers", "openssl_propq",
-		"secure_heap",   NULL,
+		"secure_heap",   "config_space", NULL,
 	};
 	vc_opts_default(o);
 	if (vt_devcfg_check_keys(cfg, known) < 0)
@@ -48,6 +48,8 @@ int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 	if (vt_devcfg_bool(cfg, "revision_1", o->revision_1, &o->revision_1) < 0)
 		return -EINVAL;
 	if (vt_devcfg_bool(cfg, "stateless", o->stateless, &o->stateless) < 0)
+		return -EINVAL;
+	if (vt_devcfg_bool(cfg, "config_space", o->config_space, &o->config_space) < 0)
 		return -EINVAL;
 	if (vt_devcfg_u64(cfg, "secure_heap", o->secure_heap, 0, 1u << 30, &v) < 0)
 		return -EINVAL;
@@ -83,6 +85,22 @@ static int crypto_create(const struct vt_devcfg *cfg, void **ret)
 	d->opts.ossl_propq = NULL;
 	*ret = d;
 	return 0;
+}
+
+/*
+ * VHOST_USER_PROTOCOL_F_CONFIG only with config_space=true: QEMU's virtio-crypto front-end
+ * presents its own config space and never sends GET_CONFIG, and QEMU 7.2 warns "vhost-user
+ * backend supports VHOST_USER_PROTOCOL_F_CONFIG but QEMU does not" on every start when a
+ * crypto back-end offers it. Generic front-ends (vtrust-probe, QEMU's vhost-user-device) read
+ * the config space through GET_CONFIG and need the option.
+ */
+static void crypto_attach(void *priv, struct vt_device *dev)
+{
+	struct vc_dev *d = priv;
+	if (d->opts.config_space) {
+		dev->offered_protocol |= VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG);
+		dev->acked_protocol = dev->offered_protocol;
+	}
 }
 
 static void crypto_destroy(void *priv)
@@ -147,4 +165,5 @@ const struct vt_device_type vt_crypto_device_type = {
 	.destroy = crypto_destroy,
 	.metrics = crypto_metrics,
 	.status = crypto_status,
+	.attach = crypto_attach,
 };

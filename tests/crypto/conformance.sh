@@ -12,7 +12,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-"$vtrustd" --control-socket none --type crypto --socket-path "$work/c.sock" \
+# config_space=true: the probe reads the config space (GET_CONFIG); QEMU 7.2 does not.
+"$vtrustd" --control-socket none --type crypto --socket-path "$work/c.sock" --opt config_space=true \
 	>"$work/vtrustd.log" 2>&1 &
 pid=$!
 rc=0

@@ -44,6 +44,9 @@ def start(name, *args):
     """vtrustd with its own socket; returns the socket path."""
     sock = os.path.join(work, name + ".sock")
     log = open(os.path.join(work, name + ".log"), "w")
+    if "--type" in args:
+        # vtrust-probe reads the config space (GET_CONFIG): QEMU 7.2 does not, so it is opt-in.
+        args = (*args, "--opt", "config_space=true")
     p = subprocess.Popen([vtrustd, "--control-socket", "none", "--log-level", "info", *args],
                          stdout=log, stderr=subprocess.STDOUT)
     procs.append(p)
@@ -277,7 +280,7 @@ def main():
     # The multi-device daemon: crypto with two data queues (control queue 2) next to rng.
     run = os.path.join(work, "run")
     os.makedirs(run)
-    start("multi", "--run-dir", run, "--state-dir", work, "--device", "crypto0:crypto,queues=2",
+    start("multi", "--run-dir", run, "--state-dir", work, "--device", "crypto0:crypto,queues=2,config_space=true",
           "--device", "rng0:rng")
     msock = os.path.join(run, "crypto0.sock")
     for _ in range(100):

@@ -481,6 +481,9 @@ problems=()
 [ ${#missing[@]} -gt 0 ] && problems+=("no result for: ${missing[*]}")
 [ -n "$qemu_rc" ] && [ "$qemu_rc" != 0 ] && problems+=("QEMU exited with status $qemu_rc (see qemu.log)")
 [ "$nfail" -gt 0 ] && problems+=("$nfail check(s) failed")
+# A back-end offering a config space its QEMU front-end cannot use makes QEMU warn on every start.
+grep -aq 'VHOST_USER_PROTOCOL_F_CONFIG' "$logdir/qemu.log" 2>/dev/null &&
+  problems+=("QEMU warned about VHOST_USER_PROTOCOL_F_CONFIG (see qemu.log)")
 
 if [ ${#problems[@]} -eq 0 ] && [ "$npass" -gt 0 ]; then
   if [ ${#substituted[@]} -gt 0 ]; then
