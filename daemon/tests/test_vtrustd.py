@@ -847,9 +847,13 @@ def case_sandbox(tmp):
     except KeyError:
         return
     d = start(tmp, null_args(tmp, "--user", "nobody", devices=("u0",)), env=nolsan)
-    with open(f"/proc/{d.pid}/status") as f:
-        status = f.read()
-    uids = re.search(r"Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status).groups()
+
+    def uids_now():
+        with open(f"/proc/{d.pid}/status") as f:
+            return re.search(r"Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read()).groups()
+    # The control socket listens before the drop (it is bound while privileged): wait for it.
+    wait_for(lambda: all(int(u) == nobody.pw_uid for u in uids_now()), timeout=10)
+    uids = uids_now()
     check(all(int(u) == nobody.pw_uid for u in uids), "user=nobody: every uid dropped", uids)
     check(os.stat(f"/proc/{d.pid}/status").st_uid == 0,
           "not dumpable after the drop (/proc entries stay root's)")
