@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The redo journal: a ring of RPMB_SLOTS slots, one record per commit (in
- * slot seq % RPMB_SLOTS), one flush per commit. See store.h and README.md
- * ("Store design") for the argument.
+ * slot seq % RPMB_SLOTS) written twice (two copies in one range), one flush
+ * per commit. See store.h and
+ * README.md ("Store design") for the argument.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -49,6 +50,10 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
 	memcpy(rec + REC_OFF_KEY, st->key, RPMB_KEY_SIZE);
 	vt_put_le16(rec + REC_OFF_ADDR, addr);
 	vt_put_le16(rec + REC_OFF_NBLK, nblk);
+	memcpy(rec + REC_OFF_TICKET, st->ticket, RPMB_NONCE_LEN);
+	memcpy(rec + REC_OFF_EXPORT_TO, st->export_to, sizeof(st->export_to));
+	vt_put_le32(rec + REC_OFF_TPM_INDEX, st->tpm_index);
+	vt_put_le64(rec + REC_OFF_ANCHOR, st->anchor);
 	return rpmb_sha256_2(rec, REC_OFF_SUM, rec + RPMB_REC_HDR_SIZE,
 			     (size_t)nblk * RPMB_BLOCK_SIZE, rec + REC_OFF_SUM);
 }
@@ -81,6 +86,10 @@ int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[R
 	st->generation = vt_get_le64(rec + REC_OFF_GEN);
 	memcpy(st->device_id, rec + REC_OFF_DEVICE_ID, RPMB_ID_SIZE);
 	memcpy(st->key, rec + REC_OFF_KEY, RPMB_KEY_SIZE);
+	memcpy(st->ticket, rec + REC_OFF_TICKET, RPMB_NONCE_LEN);
+	memcpy(st->export_to, rec + REC_OFF_EXPORT_TO, sizeof(st->export_to));
+	st->tpm_index = vt_get_le32(rec + REC_OFF_TPM_INDEX);
+	st->anchor = vt_get_le64(rec + REC_OFF_ANCHOR);
 	*addr = a;
 	*nblk = n;
 	return 0;
@@ -109,13 +118,20 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	if (r < 0)
 		return r;
 	/*
+	 * Copy B, slot_size bytes after copy A: the slot is written as one range
+	 * [A, padding, B], so both copies share the one flush, and one bad
+	 * sector (or 4 KiB page) can damage at most one of them.
+	 */
+	size_t rlen = RPMB_REC_HDR_SIZE + dlen;
+	memcpy(s->rec + s->slot_size, s->rec, rlen);
+	/*
 	 * From the first byte on, the slot's content is unknown until the flush
 	 * returns. Every RPMB_FULL_SYNC_EVERY records the flush covers the whole
 	 * file (the data area too), so slots can be reused; otherwise only the
 	 * record's range is written and flushed.
 	 */
 	uint64_t off = s->slot_off[st.seq % RPMB_SLOTS];
-	size_t len = RPMB_REC_HDR_SIZE + dlen;
+	size_t len = (size_t)s->slot_size + rlen;
 	if (st.seq % RPMB_FULL_SYNC_EVERY == 0 || !s->io.pwrite_dsync) {
 		r = rpmb_io_write_all(&s->io, s->rec, len, off);
 		if (r == 0) {
@@ -156,25 +172,13 @@ void rpmb_store_apply(struct rpmb_store *s)
 	if (!s->pending)
 		return;
 	s->pending = false;
-	int r = rpmb_io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
-			     (size_t)s->pending_nblk * RPMB_BLOCK_SIZE,
-			     s->data_off + (uint64_t)s->pending_addr * RPMB_BLOCK_SIZE);
+	int r = rpmb_store_put_blocks(s, s->pending_addr, s->pending_nblk,
+				      s->rec + RPMB_REC_HDR_SIZE);
 	if (r < 0) {
 		s->failed = true;
 		vt_err("rpmb store: applying record %llu failed: %s; recovery will redo it",
 		       (unsigned long long)s->st.seq, strerror(-r));
 	}
-}
-
-int rpmb_store_read(struct rpmb_store *s, uint32_t addr, uint32_t nblk, uint8_t *out)
-{
-	rpmb_store_apply(s);
-	if (s->failed)
-		return -EIO;
-	if (addr > s->blocks || nblk > s->blocks - addr)
-		return -ERANGE;
-	return rpmb_io_read_all(&s->io, out, (size_t)nblk * RPMB_BLOCK_SIZE,
-			   s->data_off + (uint64_t)addr * RPMB_BLOCK_SIZE);
 }
 
 int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, const uint8_t *data)
@@ -186,7 +190,7 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 	int r = rpmb_store_commit(s, &mid, 0, 0, NULL);
 	if (r < 0)
 		return r;
-	r = rpmb_io_write_all(&s->io, data, (size_t)s->blocks * RPMB_BLOCK_SIZE, s->data_off);
+	r = rpmb_store_put_blocks(s, 0, s->blocks, data);
 	if (r == 0) {
 		r = s->io.sync(s->io.ctx);
 		s->syncs++;
@@ -201,36 +205,78 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 	return rpmb_store_commit(s, &fin, 0, 0, NULL);
 }
 
+/* Decodes copy c of the slot in s->rec; 0, -EBADMSG or -EIO. */
+static int decode_copy(struct rpmb_store *s, unsigned c, struct rpmb_state *st, uint16_t *addr,
+		       uint16_t *nblk)
+{
+	return rpmb_rec_decode(s->rec + c * s->slot_size, s->slot_size, s->store_uuid, s->blocks,
+			       s->geom.max_wr, st, addr, nblk);
+}
+
+/* The seq a damaged or torn copy claims in its header (magic and uuid intact), or -1. */
+static int64_t claimed_seq(const struct rpmb_store *s, unsigned c)
+{
+	const uint8_t *h = s->rec + c * s->slot_size;
+	if (memcmp(h + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0 || /* lint-ok: public magic */
+	    memcmp(h + REC_OFF_STORE_UUID, s->store_uuid, RPMB_ID_SIZE) != 0) /* lint-ok: public */
+		return -1;
+	return (int64_t)(vt_get_le64(h + REC_OFF_SEQ) & INT64_MAX);
+}
+
+struct slot_info {
+	struct rpmb_state st;
+	uint16_t addr, nblk;
+	bool valid;	      /* at least one copy holds a valid record */
+	uint8_t good;	      /* copies holding that record (1 or 2) */
+	uint8_t copy;	      /* the copy it was taken from */
+	int64_t claim[2];     /* seq claimed by an invalid copy, -1 if none */
+};
+
 int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 {
-	struct rpmb_state *st = calloc(RPMB_SLOTS, sizeof(*st));
-	uint16_t addr[RPMB_SLOTS], nblk[RPMB_SLOTS];
-	bool valid[RPMB_SLOTS];
+	struct slot_info *si = calloc(RPMB_SLOTS, sizeof(*si));
 	int r = 0, newest = -1;
-	if (!st)
+	if (!si)
 		return -ENOMEM;
 	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
-		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+		r = rpmb_io_read_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read journal slot %u: %s", i, strerror(-r));
 			goto out;
 		}
-		r = rpmb_rec_decode(s->rec, s->slot_size, s->store_uuid, s->blocks, s->geom.max_wr,
-				    &st[i], &addr[i], &nblk[i]);
-		if (r == -EIO) {
-			snprintf(err, errlen, "checksum computation failed");
-			goto out;
+		struct rpmb_state cst[2];
+		uint16_t ca[2], cn[2];
+		bool ok[2];
+		for (unsigned c = 0; c < 2; c++) {
+			r = decode_copy(s, c, &cst[c], &ca[c], &cn[c]);
+			if (r == -EIO) {
+				snprintf(err, errlen, "checksum computation failed");
+				goto out;
+			}
+			ok[c] = r == 0;
+			si[i].claim[c] = ok[c] ? -1 : claimed_seq(s, c);
+			r = 0;
+			if (ok[c] && cst[c].seq % RPMB_SLOTS != i) {
+				snprintf(err, errlen,
+					 "journal slot %u holds record %llu of another slot", i,
+					 (unsigned long long)cst[c].seq);
+				r = -EBADMSG;
+				goto out;
+			}
 		}
-		valid[i] = r == 0;
-		r = 0;
-		if (valid[i] && st[i].seq % RPMB_SLOTS != i) {
-			snprintf(err, errlen, "journal slot %u holds record %llu of another slot",
-				 i, (unsigned long long)st[i].seq);
-			r = -EBADMSG;
-			goto out;
+		/* Both valid but different: a torn rewrite of the slot; the newer one counts. */
+		unsigned c = !ok[0] || (ok[1] && cst[1].seq > cst[0].seq) ? 1 : 0;
+		si[i].valid = ok[c];
+		if (ok[c]) {
+			si[i].st = cst[c];
+			si[i].addr = ca[c];
+			si[i].nblk = cn[c];
+			si[i].copy = (uint8_t)c;
+			si[i].good = (uint8_t)(ok[0] && ok[1] && cst[0].seq == cst[1].seq ? 2 : 1);
 		}
-		if (valid[i] && (newest < 0 || st[i].seq > st[newest].seq))
-			newest = i;
+		vt_wipe(cst, sizeof(cst));
+		if (si[i].valid && (newest < 0 || si[i].st.seq > si[newest].st.seq))
+			newest = (int)i;
 	}
 	if (newest < 0) {
 		snprintf(err, errlen, "no valid journal record (corrupt store)");
@@ -240,19 +286,24 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	/*
 	 * The valid records must be the newest run of consecutive seqs: all the
 	 * slots back to record 0, or at least RPMB_SLOTS - 1 of them (the slot
-	 * after the newest may hold a torn write). A gap means a lost record.
+	 * after the newest may hold a torn write). Every committed record was
+	 * written twice under one flush, so a record of the run with neither
+	 * copy valid was damaged after its commit (two bad places): refused,
+	 * never dropped.
 	 */
-	uint64_t n = st[newest].seq, lo = n >= RPMB_SLOTS - 1 ? n - (RPMB_SLOTS - 2) : 0;
+	uint64_t n = si[newest].st.seq, lo = n >= RPMB_SLOTS - 1 ? n - (RPMB_SLOTS - 2) : 0;
 	for (uint64_t q = lo; q <= n; q++) {
-		unsigned i = (unsigned)(q % RPMB_SLOTS);
-		if (!valid[i] || st[i].seq != q) {
+		const struct slot_info *x = &si[q % RPMB_SLOTS];
+		if (!x->valid || x->st.seq != q) {
 			snprintf(err, errlen,
-				 "journal record %llu is missing or damaged (newest %llu)",
+				 "journal record %llu is missing or damaged in both copies while "
+				 "record %llu exists: a committed write would be lost; refusing the "
+				 "store (restore it from a migration export)",
 				 (unsigned long long)q, (unsigned long long)n);
 			r = -EBADMSG;
 			goto out;
 		}
-		if (q > lo && st[i].counter < st[(q - 1) % RPMB_SLOTS].counter) {
+		if (q > lo && x->st.counter < si[(q - 1) % RPMB_SLOTS].st.counter) {
 			snprintf(err, errlen, "journal counter goes back at record %llu",
 				 (unsigned long long)q);
 			r = -EBADMSG;
@@ -262,15 +313,47 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	/* A record one older may survive too (the newest slot was not torn). */
 	uint64_t first = lo;
 	if (lo > 0) {
-		unsigned i = (unsigned)((lo - 1) % RPMB_SLOTS);
-		if (valid[i] && st[i].seq == lo - 1)
+		const struct slot_info *x = &si[(lo - 1) % RPMB_SLOTS];
+		if (x->valid && x->st.seq == lo - 1)
 			first = lo - 1;
 	}
-	if (n > 0 && !valid[(n + 1) % RPMB_SLOTS] && n + 1 >= RPMB_SLOTS)
-		vt_notice(
-		    "rpmb store: the journal slot after record %llu is torn; using record %llu",
-		    (unsigned long long)n, (unsigned long long)n);
-	s->st = st[newest];
+	/*
+	 * The slot after the newest: a record n + 1 there with no valid copy was
+	 * torn by a crash before its flush returned, so never acknowledged (an
+	 * acknowledged one has two durable copies; one bad sector leaves one).
+	 */
+	const struct slot_info *nx = &si[(n + 1) % RPMB_SLOTS];
+	if (nx->claim[0] == (int64_t)(n + 1) || nx->claim[1] == (int64_t)(n + 1))
+		vt_notice("rpmb store: journal record %llu was torn by a crash before its flush "
+			  "(never acknowledged); the state is record %llu",
+			  (unsigned long long)(n + 1), (unsigned long long)n);
+	s->st = si[newest].st;
+	/*
+	 * Repair: a record of the run with one good copy (a bad sector, or a
+	 * crash that tore copy B of the newest record after copy A reached the
+	 * disk) is rewritten whole from the good copy.
+	 */
+	for (uint64_t q = first; q <= n; q++) {
+		unsigned i = (unsigned)(q % RPMB_SLOTS);
+		if (si[i].good == 2)
+			continue;
+		r = rpmb_io_read_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
+		if (r == 0) {
+			unsigned c = si[i].copy;
+			memmove(s->rec + (1 - c) * s->slot_size, s->rec + c * s->slot_size,
+				s->slot_size);
+			r = rpmb_io_write_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "cannot repair journal record %llu: %s",
+				 (unsigned long long)q, strerror(-r));
+			goto out;
+		}
+		s->repaired_copies++;
+		vt_warn("rpmb store: journal record %llu had one damaged or torn copy; rewritten "
+			"from the other",
+			(unsigned long long)q);
+	}
 	/*
 	 * Redo, oldest first, every valid record. The newest record can be on
 	 * disk without its flush having completed, and a record's apply is only
@@ -281,29 +364,27 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 	 * to that one are never redone (they would roll imported blocks back).
 	 */
 	for (uint64_t q = first; q <= n; q++)
-		if (st[q % RPMB_SLOTS].flags & RPMB_ST_IMPORTING)
+		if (si[q % RPMB_SLOTS].st.flags & RPMB_ST_IMPORTING)
 			first = q + 1;
 	for (uint64_t q = first; q <= n; q++) {
 		unsigned i = (unsigned)(q % RPMB_SLOTS);
-		if (!nblk[i])
+		if (!si[i].nblk)
 			continue;
-		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i]);
+		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i] + si[i].copy * s->slot_size);
 		if (r == 0)
-			r = rpmb_io_write_all(&s->io, s->rec + RPMB_REC_HDR_SIZE,
-					 (size_t)nblk[i] * RPMB_BLOCK_SIZE,
-					 s->data_off + (uint64_t)addr[i] * RPMB_BLOCK_SIZE);
+			r = rpmb_store_put_blocks(s, si[i].addr, si[i].nblk, s->rec + RPMB_REC_HDR_SIZE);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot redo journal record %llu: %s",
 				 (unsigned long long)q, strerror(-r));
 			goto out;
 		}
-		s->recovered_blocks += nblk[i];
+		s->recovered_blocks += si[i].nblk;
 	}
 	r = s->io.sync(s->io.ctx);
 	if (r < 0)
 		snprintf(err, errlen, "cannot sync the redone records: %s", strerror(-r));
 out:
-	vt_wipe(st, RPMB_SLOTS * sizeof(*st));
-	free(st);
+	vt_wipe(si, RPMB_SLOTS * sizeof(*si));
+	free(si);
 	return r;
 }

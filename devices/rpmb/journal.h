@@ -7,7 +7,7 @@
 
 #define RPMB_SB_MAGIC "VTRPMBS1"
 #define RPMB_REC_MAGIC "VTRPMBJ1"
-#define RPMB_STORE_VERSION 1u
+#define RPMB_STORE_VERSION 2u /* 2: two copies per record, block tags, tickets, anchor */
 
 /* Record header offsets (little-endian fields). */
 #define REC_OFF_MAGIC 0
@@ -20,6 +20,10 @@
 #define REC_OFF_KEY 64
 #define REC_OFF_ADDR 96
 #define REC_OFF_NBLK 98
+#define REC_OFF_TICKET 100     /* outstanding import ticket nonce (16) */
+#define REC_OFF_EXPORT_TO 116  /* exported for: store uuid (16) + nonce (16) */
+#define REC_OFF_TPM_INDEX 148  /* TPM NV index (4) */
+#define REC_OFF_ANCHOR 152     /* TPM counter value (8) */
 #define REC_OFF_SUM 224 /* SHA-256 over [0,224) and the data */
 
 /* SHA-256 of a then b (b may be NULL). 0 or -EIO. */
@@ -38,6 +42,17 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
 int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[RPMB_ID_SIZE],
 		    uint32_t blocks, uint8_t max_wr, struct rpmb_state *st, uint16_t *addr,
 		    uint16_t *nblk) VT_MUST_USE;
+
+/*
+ * The tag of one block at addr (tag.c): SHA-256(store uuid, le32 addr, block)
+ * truncated to 16 bytes. *md is a digest context created on first use. 0 or -EIO.
+ */
+int rpmb_tag(void **md, const uint8_t store_uuid[RPMB_ID_SIZE], uint32_t addr,
+	     const uint8_t *block, uint8_t tag[RPMB_TAG_SIZE]) VT_MUST_USE;
+/* Writes data (nblk blocks at addr) and their tags to the data and tag areas (page cache). */
+int rpmb_store_put_blocks(struct rpmb_store *s, uint32_t addr, uint32_t nblk,
+			  const uint8_t *data) VT_MUST_USE;
+void rpmb_md_free(void *md);
 
 /* Journal recovery at open (journal.c). */
 int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen) VT_MUST_USE;

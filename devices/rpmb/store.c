@@ -27,6 +27,7 @@
 #define SB_OFF_FILE_SIZE 48
 #define SB_OFF_UUID 56
 #define SB_OFF_CREATED 72
+#define SB_OFF_TAGS 80
 #define SB_OFF_SUM 96
 
 uint64_t rpmb_slot_size(uint8_t max_wr)
@@ -35,20 +36,23 @@ uint64_t rpmb_slot_size(uint8_t max_wr)
 	return (n + 4095) & ~4095ull;
 }
 
+/* A slot holds two copies of slot_size bytes; the tag area follows the data. */
 static void layout(const struct rpmb_geom *g, uint64_t *slot_size, uint64_t slot_off[RPMB_SLOTS],
-		   uint64_t *data_off, uint64_t *file_size)
+		   uint64_t *data_off, uint64_t *tag_off, uint64_t *file_size)
 {
 	*slot_size = rpmb_slot_size(g->max_wr);
 	for (unsigned i = 0; i < RPMB_SLOTS; i++)
-		slot_off[i] = RPMB_SB_SIZE + i * *slot_size;
-	*data_off = RPMB_SB_SIZE + RPMB_SLOTS * *slot_size;
-	*file_size = *data_off + (uint64_t)g->capacity * RPMB_UNIT_BYTES;
+		slot_off[i] = RPMB_SB_SIZE + 2 * i * *slot_size;
+	*data_off = RPMB_SB_SIZE + 2 * RPMB_SLOTS * *slot_size;
+	*tag_off = *data_off + (uint64_t)g->capacity * RPMB_UNIT_BYTES;
+	uint64_t tags = (uint64_t)g->capacity * RPMB_BLOCKS_PER_UNIT * RPMB_TAG_SIZE;
+	*file_size = *tag_off + ((tags + 4095) & ~4095ull);
 }
 
 uint64_t rpmb_store_file_size(const struct rpmb_geom *g)
 {
-	uint64_t ss, so[RPMB_SLOTS], d, f;
-	layout(g, &ss, so, &d, &f);
+	uint64_t ss, so[RPMB_SLOTS], d, t, f;
+	layout(g, &ss, so, &d, &t, &f);
 	return f;
 }
 
@@ -156,8 +160,8 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 {
 	if (!geom_ok(&c->geom))
 		return -EINVAL;
-	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
-	layout(&c->geom, &slot_size, slot_off, &data_off, &file_size);
+	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, tag_off, file_size;
+	layout(&c->geom, &slot_size, slot_off, &data_off, &tag_off, &file_size);
 
 	uint8_t sb[RPMB_SB_SIZE] = {0};
 	memcpy(sb, RPMB_SB_MAGIC, 8);
@@ -174,25 +178,47 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 	    RAND_bytes(st.device_id, RPMB_ID_SIZE) != 1)
 		return -EIO;
 	vt_put_le64(sb + SB_OFF_CREATED, (uint64_t)time(NULL));
+	vt_put_le64(sb + SB_OFF_TAGS, tag_off);
 	int r = rpmb_sha256_2(sb, SB_OFF_SUM, NULL, 0, sb + SB_OFF_SUM);
 	if (r < 0)
 		return r;
 
 	/* Every byte gets a real write: later commits overwrite in place. */
 	const size_t chunk = 256 * 1024;
-	uint8_t *buf = calloc(1, chunk > slot_size ? chunk : slot_size);
+	uint8_t *buf = calloc(1, chunk > 2 * slot_size ? chunk : 2 * slot_size);
 	if (!buf)
 		return -ENOMEM;
 	r = rpmb_io_write_all(io, sb, sizeof(sb), 0);
 	if (r == 0)
 		r = rpmb_rec_encode(buf, sb + SB_OFF_UUID, &st, 0, 0);
-	if (r == 0)
-		r = rpmb_io_write_all(io, buf, slot_size, slot_off[0]);
-	memset(buf, 0, RPMB_REC_HDR_SIZE);
+	if (r == 0) {
+		memcpy(buf + slot_size, buf, RPMB_REC_HDR_SIZE); /* copy B */
+		r = rpmb_io_write_all(io, buf, 2 * slot_size, slot_off[0]);
+	}
+	memset(buf, 0, 2 * slot_size);
 	for (unsigned i = 1; r == 0 && i < RPMB_SLOTS; i++)
-		r = rpmb_io_write_all(io, buf, slot_size, slot_off[i]);
-	for (uint64_t off = data_off; r == 0 && off < file_size; off += chunk)
-		r = rpmb_io_write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, file_size - off), off);
+		r = rpmb_io_write_all(io, buf, 2 * slot_size, slot_off[i]);
+	for (uint64_t off = data_off; r == 0 && off < tag_off; off += chunk)
+		r = rpmb_io_write_all(io, buf, (size_t)VT_MIN((uint64_t)chunk, tag_off - off), off);
+	/* The tags of the zeroed blocks, then the padding after them. */
+	void *md = NULL;
+	uint32_t blocks = (uint32_t)c->geom.capacity * RPMB_BLOCKS_PER_UNIT;
+	const uint32_t per = (uint32_t)(chunk / RPMB_TAG_SIZE);
+	static const uint8_t zero[RPMB_BLOCK_SIZE];
+	for (uint32_t a = 0; r == 0 && a < blocks; a += per) {
+		uint32_t n = VT_MIN(per, blocks - a);
+		for (uint32_t i = 0; r == 0 && i < n; i++)
+			r = rpmb_tag(&md, sb + SB_OFF_UUID, a + i, zero, buf + i * RPMB_TAG_SIZE);
+		if (r == 0)
+			r = rpmb_io_write_all(io, buf, (size_t)n * RPMB_TAG_SIZE,
+				      tag_off + (uint64_t)a * RPMB_TAG_SIZE);
+	}
+	rpmb_md_free(md);
+	uint64_t pad = tag_off + (uint64_t)blocks * RPMB_TAG_SIZE;
+	if (r == 0 && pad < file_size) {
+		memset(buf, 0, (size_t)(file_size - pad));
+		r = rpmb_io_write_all(io, buf, (size_t)(file_size - pad), pad);
+	}
 	free(buf);
 	if (r == 0)
 		r = io->sync(io->ctx);
@@ -210,6 +236,7 @@ void rpmb_store_close(struct rpmb_store *s)
 	}
 	if (s->rec)
 		vt_secmem_free(s->rec);
+	rpmb_md_free(s->md);
 	vt_secmem_free(s);
 }
 
@@ -245,19 +272,21 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -EBADMSG;
 	}
 	if (vt_get_le32(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
-		snprintf(err, errlen, "unsupported store version %u",
-			 vt_get_le32(sb + SB_OFF_VERSION));
+		snprintf(err, errlen,
+			 "unsupported store version %u (this vtrustd reads version %u; move the "
+			 "state with an export from the vtrustd that wrote it)",
+			 vt_get_le32(sb + SB_OFF_VERSION), RPMB_STORE_VERSION);
 		return -EBADMSG;
 	}
 	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
-	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
+	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, tag_off, file_size;
 	if (!geom_ok(&g)) {
 		snprintf(err, errlen, "corrupt superblock (capacity %u, max_wr %u)", g.capacity,
 			 g.max_wr);
 		return -EBADMSG;
 	}
-	layout(&g, &slot_size, slot_off, &data_off, &file_size);
-	if (vt_get_le32(sb + SB_OFF_SLOT_SIZE) != slot_size ||
+	layout(&g, &slot_size, slot_off, &data_off, &tag_off, &file_size);
+	if (vt_get_le32(sb + SB_OFF_SLOT_SIZE) != slot_size || vt_get_le64(sb + SB_OFF_TAGS) != tag_off ||
 	    vt_get_le64(sb + SB_OFF_SLOT0) != slot_off[0] ||
 	    vt_get_le64(sb + SB_OFF_SLOT1) != RPMB_SLOTS || vt_get_le64(sb + SB_OFF_DATA) != data_off ||
 	    vt_get_le64(sb + SB_OFF_FILE_SIZE) != file_size) {
@@ -281,9 +310,10 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 	s->slot_size = slot_size;
 	memcpy(s->slot_off, slot_off, sizeof(slot_off));
 	s->data_off = data_off;
+	s->tag_off = tag_off;
 	s->file_size = file_size;
 	s->blocks = (uint32_t)g.capacity * RPMB_BLOCKS_PER_UNIT;
-	s->rec = vt_secmem_alloc(slot_size);
+	s->rec = vt_secmem_alloc(2 * slot_size);
 	if (!s->rec) {
 		vt_secmem_free(s);
 		return -ENOMEM;

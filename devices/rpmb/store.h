@@ -4,20 +4,24 @@
  * counter and the data, with atomic and durable commits (README.md, "Store").
  *
  *   [0, 4096)            superblock: geometry, store uuid, SHA-256; written once
- *   32 journal slots     of slot_size bytes (4 KiB multiples), a ring: each
- *                        holds one record = 256-byte header (seq, counter,
- *                        flags, key, device id, address, block count, SHA-256)
- *                        + the blocks it writes
+ *   32 journal slots     a ring; each slot holds one record TWICE (copy A at
+ *                        the slot start, copy B copy_size bytes later, each
+ *                        copy 4 KiB aligned): 256-byte header (seq, counter,
+ *                        flags, key, device id, address, block count,
+ *                        tickets, TPM anchor, SHA-256) + the blocks it writes
  *   data area            capacity × 128 KiB, the blocks themselves
+ *   tag area             16 bytes per block: SHA-256(store uuid, address,
+ *                        block) truncated, checked on every read
  *
- * A commit writes record seq into slot seq % 32 with one flush: a durable
- * write of just that range (RWF_DSYNC), or, every 16th record, a write plus
- * fdatasync of the whole file, which also makes the data area durable. Only
- * then is the record applied to the data area (page cache). A slot is
- * reused only after a full flush covered the applies of its old record.
- * Recovery redoes every valid record in seq order. All file I/O goes
- * through struct rpmb_io so tests can simulate power loss (unsynced writes
- * lost or torn).
+ * A commit writes record seq (both copies, one contiguous range) into slot
+ * seq % 32 with one flush: a durable write of just that range (RWF_DSYNC),
+ * or, every 16th record, a write plus fdatasync of the whole file, which
+ * also makes the data and tag areas durable. Only then is the record
+ * applied to the data and tag areas (page cache). A slot is reused only
+ * after a full flush covered the applies of its old record. Recovery redoes
+ * every valid record in seq order; one damaged copy of a record is repaired
+ * from the other. All file I/O goes through struct rpmb_io so tests can
+ * simulate power loss (unsynced writes lost or torn) and bad sectors.
  */
 #ifndef VTRUST_RPMB_STORE_H
 #define VTRUST_RPMB_STORE_H
@@ -33,6 +37,8 @@
 #define RPMB_SB_SIZE 4096u
 #define RPMB_REC_HDR_SIZE 256u
 #define RPMB_ID_SIZE 16u
+#define RPMB_TAG_SIZE 16u   /* per-block integrity tag */
+#define RPMB_NONCE_LEN 16u  /* migration ticket nonce */
 #define RPMB_SLOTS 32u		 /* journal ring */
 #define RPMB_FULL_SYNC_EVERY 16u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
 
@@ -40,7 +46,10 @@
 #define RPMB_ST_KEY 0x1u       /* the key is programmed */
 #define RPMB_ST_EXPORTED 0x2u  /* state was exported: refuse service */
 #define RPMB_ST_IMPORTING 0x4u /* an import began and did not finish: refuse service */
-#define RPMB_ST_KNOWN (RPMB_ST_KEY | RPMB_ST_EXPORTED | RPMB_ST_IMPORTING)
+#define RPMB_ST_TICKET 0x8u    /* an import ticket (st.ticket) is outstanding */
+#define RPMB_ST_ANCHORED 0x10u /* progress is anchored in TPM NV counter st.tpm_index */
+#define RPMB_ST_KNOWN                                                                               \
+	(RPMB_ST_KEY | RPMB_ST_EXPORTED | RPMB_ST_IMPORTING | RPMB_ST_TICKET | RPMB_ST_ANCHORED)
 
 struct rpmb_io {
 	void *ctx;
@@ -72,6 +81,13 @@ struct rpmb_state {
 	uint64_t generation; /* bumped by every export and import */
 	uint8_t device_id[RPMB_ID_SIZE];
 	uint8_t key[RPMB_KEY_SIZE];
+	/* Destination side: the nonce of the outstanding import ticket (RPMB_ST_TICKET). */
+	uint8_t ticket[RPMB_NONCE_LEN];
+	/* Source side, while exported: the ticket (store uuid, nonce) the blob was made for. */
+	uint8_t export_to[RPMB_ID_SIZE + RPMB_NONCE_LEN];
+	/* Rollback anchor (RPMB_ST_ANCHORED): TPM NV counter index and the value it must hold. */
+	uint32_t tpm_index;
+	uint64_t anchor;
 };
 
 struct rpmb_store {
@@ -79,15 +95,19 @@ struct rpmb_store {
 	int fd; /* -1 when io is not a file */
 	struct rpmb_geom geom;
 	uint8_t store_uuid[RPMB_ID_SIZE];
-	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, file_size;
+	uint64_t slot_size; /* one copy of a record (4 KiB multiple); a slot is two */
+	uint64_t slot_off[RPMB_SLOTS], data_off, tag_off, file_size;
 	uint32_t blocks;      /* capacity in 256-byte blocks */
 	struct rpmb_state st; /* last committed state */
 	bool failed;	      /* an apply failed after a commit: refuse until reopened */
 	bool pending;	      /* the last record's blocks are not applied yet */
 	uint16_t pending_addr, pending_nblk;
-	uint8_t *rec; /* record buffer, slot_size bytes (secure memory: holds the key) */
+	uint8_t *rec; /* record buffer, 2 × slot_size bytes (secure memory: holds the key) */
+	void *md;     /* reusable digest context (tags) */
 	/* Counters for metrics. */
 	uint64_t commits, syncs, range_syncs, recovered_blocks;
+	uint64_t damaged_blocks;  /* reads refused: a block failed its tag */
+	uint64_t repaired_copies; /* record copies rewritten from the other copy at open */
 };
 
 /* Creation parameters. */
@@ -96,7 +116,7 @@ struct rpmb_create {
 	uint32_t initial_counter; /* only ever applied to a new store (testing aid) */
 };
 
-/* Slot size for a geometry: header + max_wr blocks, rounded up to 4 KiB. */
+/* Size of one record copy for a geometry: header + max_wr blocks, rounded up to 4 KiB. */
 uint64_t rpmb_slot_size(uint8_t max_wr);
 /* Whole file size for a geometry. */
 uint64_t rpmb_store_file_size(const struct rpmb_geom *g);
@@ -140,7 +160,10 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 /* Applies the last committed record's blocks to the data area if still pending. */
 void rpmb_store_apply(struct rpmb_store *s);
 
-/* Reads nblk blocks at addr (bounds are the caller's job, checked again here). */
+/*
+ * Reads nblk blocks at addr (bounds are the caller's job, checked again here)
+ * and checks each block's tag: -EBADMSG (logged, counted) if one is damaged.
+ */
 int rpmb_store_read(struct rpmb_store *s, uint32_t addr, uint32_t nblk, uint8_t *out) VT_MUST_USE;
 
 /*

@@ -173,6 +173,12 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	   "1 unless the device refuses service (exported, importing, failed)", "gauge");
 	fn(ctx, "vtrust_rpmb_store_syncs_total", "", (double)d->store->syncs, "fdatasync calls",
 	   "counter");
+	fn(ctx, "vtrust_rpmb_damaged_block_reads_total", "", (double)d->store->damaged_blocks,
+	   "block reads refused with READ_FAILURE: the block failed its checksum (damaged at rest)",
+	   "counter");
+	fn(ctx, "vtrust_rpmb_journal_repaired_copies_total", "", (double)d->store->repaired_copies,
+	   "journal record copies found damaged or torn at open and rewritten from the other copy",
+	   "counter");
 	double p50, p99;
 	latency_pct(d, 0.5, &p50);
 	latency_pct(d, 0.99, &p99);
@@ -203,6 +209,10 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	json_object_object_add(out, "generation", json_object_new_int64((int64_t)s->st.generation));
 	json_object_object_add(out, "device_id", json_object_new_string(id));
 	json_object_object_add(out, "journal_seq", json_object_new_int64((int64_t)s->st.seq));
+	json_object_object_add(out, "damaged_block_reads",
+			       json_object_new_int64((int64_t)s->damaged_blocks));
+	json_object_object_add(out, "journal_repaired_copies",
+			       json_object_new_int64((int64_t)s->repaired_copies));
 	json_object_object_add(out, "migration_key", json_object_new_boolean(d->mig_key != NULL));
 	double p50, p99;
 	latency_pct(d, 0.5, &p50);

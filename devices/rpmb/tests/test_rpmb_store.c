@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "fixture.h"
+#include "journal.h"
 #include "test_util.h"
 
 #define CAP_BLOCKS 512u
@@ -158,15 +159,16 @@ static void test_corruption(void)
 	uint8_t data[256] = {1};
 	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_OK);
 	struct rpmb_store *s = f.d->store;
-	uint64_t so[RPMB_SLOTS];
+	uint64_t so[RPMB_SLOTS], cs = s->slot_size;
 	memcpy(so, s->slot_off, sizeof(so));
 	uint64_t s1 = so[1], s2 = so[2];
 	rpmb_dev_free(f.d);
 	f.d = NULL;
 	char err[256];
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
-	/* A torn newest record (slot 2 holds record 2): the older one is used. */
+	/* A torn newest record (both copies of slot 2, record 2): the older one is used. */
 	f.disk.cache[s2 + 300] ^= 1;
+	f.disk.cache[s2 + cs + 300] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	CHECK_EQ(fx_open(&f, 4), 0);
 	CHECK_EQ(f.d->store->st.seq, 1);
@@ -174,18 +176,25 @@ static void test_corruption(void)
 	rpmb_dev_free(f.d);
 	f.d = NULL;
 	f.disk.cache[s2 + 300] ^= 1;
-	/* A record missing in the middle: refused, never re-initialised. */
+	f.disk.cache[s2 + cs + 300] ^= 1;
+	/* A record missing in the middle (both copies): refused, never re-initialised. */
 	f.disk.cache[s1 + 20] ^= 1;
+	f.disk.cache[s1 + cs + 20] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
-	CHECK(strstr(err, "record 1 is missing") != NULL);
+	CHECK(strstr(err, "record 1 is missing or damaged in both copies") != NULL);
 	/* No valid record at all. */
-	for (unsigned i = 0; i < RPMB_SLOTS; i++)
+	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
 		f.disk.cache[so[i] + 8] ^= 0xff;
+		f.disk.cache[so[i] + cs + 8] ^= 0xff;
+	}
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
 	CHECK(strstr(err, "no valid journal record") != NULL);
-	for (unsigned i = 0; i < RPMB_SLOTS; i++)
+	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
 		f.disk.cache[so[i] + 8] ^= 0xff;
+		f.disk.cache[so[i] + cs + 8] ^= 0xff;
+	}
 	f.disk.cache[s1 + 20] ^= 1;
+	f.disk.cache[s1 + cs + 20] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	/* Superblock damage. */
 	f.disk.cache[13] ^= 1;
@@ -201,6 +210,139 @@ static void test_corruption(void)
 	CHECK(strstr(err, "truncated") != NULL);
 	f.disk.size += 256;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
+	fx_free(&f);
+}
+
+/*
+ * Attack 3 (issue 12): one flipped bit in the newest journal record, in its
+ * header or in its data, must not lower the counter (that write was
+ * acknowledged; its counter value would be reused). Nor may a flipped bit in
+ * an older record of the ring lose anything.
+ */
+static void test_newest_record_bitflip(void)
+{
+	static const unsigned where[] = {REC_OFF_SEQ + 1, REC_OFF_COUNTER, REC_OFF_SUM + 3,
+					 RPMB_REC_HDR_SIZE + 17, RPMB_REC_HDR_SIZE + 511};
+	for (unsigned w = 0; w < VT_ARRAY_SIZE(where); w++) {
+		for (unsigned copy = 0; copy < 2; copy++) {
+			struct fx f;
+			fx_init(&f, 1, 4, 4, 0);
+			CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+			uint8_t data[2 * 256];
+			for (uint32_t c = 0; c < 5; c++) {
+				pattern(data, sizeof(data), c);
+				CHECK_EQ(fx_write(&f, c, (uint16_t)(2 * c), 2, data), RPMB_RES_OK);
+			}
+			struct rpmb_store *s = f.d->store;
+			uint64_t seq = s->st.seq, off = s->slot_off[seq % RPMB_SLOTS] +
+							copy * s->slot_size + where[w];
+			rpmb_dev_free(f.d);
+			f.d = NULL;
+			f.disk.cache[off] ^= 0x10;
+			CHECK_EQ(fx_open(&f, 4), 0);
+			uint16_t res;
+			CHECK_EQ(fx_counter(&f, &res), 5);
+			CHECK_EQ(res, RPMB_RES_OK);
+			uint8_t back[2 * 256];
+			CHECK_EQ(fx_read(&f, 8, 2, back), RPMB_RES_OK);
+			CHECK(memcmp(back, data, sizeof(back)) == 0);
+			/* The write at counter 5 is a new one, never a reuse of 4. */
+			CHECK_EQ(fx_write(&f, 4, 0, 1, data), RPMB_RES_COUNT_FAILURE);
+			CHECK_EQ(fx_write(&f, 5, 0, 1, data), RPMB_RES_OK);
+			/* The damaged copy was repaired: a flip in the other copy is survived too. */
+			CHECK(f.d->store->repaired_copies >= 1);
+			fx_free(&f);
+		}
+	}
+}
+
+/*
+ * One bad sector anywhere in the journal, after random writes and a power
+ * cut, never loses an acknowledged write and never lowers the counter.
+ */
+static void test_bad_sector(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 8, 8, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	static struct model m;
+	memset(&m, 0, sizeof(m));
+	m.key = true;
+	unsigned seed = 7;
+	int bad = 0;
+	uint8_t idata[8 * 256];
+	for (int cyc = 0; cyc < 200; cyc++) {
+		int writes = 1 + rand_r(&seed) % 40;
+		for (int k = 0; k < writes; k++) {
+			uint16_t nb = (uint16_t)(1 + rand_r(&seed) % 8);
+			uint16_t a = (uint16_t)(rand_r(&seed) % (CAP_BLOCKS - nb + 1));
+			pattern(idata, (size_t)nb * 256, (uint32_t)rand_r(&seed));
+			CHECK_EQ(fx_write(&f, m.counter, a, nb, idata), RPMB_RES_OK);
+			memcpy(m.data + (size_t)a * 256, idata, (size_t)nb * 256);
+			m.counter++;
+		}
+		struct rpmb_store *s = f.d->store;
+		uint64_t jlen = s->data_off - s->slot_off[0];
+		uint64_t sector = s->slot_off[0] / 512 + (uint64_t)rand_r(&seed) % (jlen / 512);
+		/* The process still running at the power cut: nothing more reaches the disk. */
+		f.d->store->pending = false;
+		simdisk_crash(&f.disk);
+		rpmb_dev_free(f.d);
+		f.d = NULL;
+		/* The bad sector: every byte of it rotten. */
+		for (unsigned b = 0; b < 512; b++)
+			f.disk.cache[sector * 512 + b] ^= (uint8_t)(0x5a + b);
+		memcpy(f.disk.durable + sector * 512, f.disk.cache + sector * 512, 512);
+		if (fx_open(&f, 8) < 0) {
+			fprintf(stderr, "cycle %d: refused after one bad sector\n", cyc);
+			bad++;
+			break;
+		}
+		if (!verify(&f, &m, false, 0, 0, NULL, false)) {
+			fprintf(stderr, "cycle %d: lost state after one bad sector %llu\n", cyc,
+				(unsigned long long)sector);
+			bad++;
+		}
+	}
+	CHECK_EQ(bad, 0);
+	fx_free(&f);
+}
+
+/*
+ * Attack 4 (issue 12): a flipped bit in a data block whose record has left
+ * the journal reads back as READ_FAILURE (counted), never OK with wrong bytes;
+ * its neighbours still read.
+ */
+static void test_data_rot(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+	uint8_t data[256], back[4 * 256];
+	pattern(data, sizeof(data), 99);
+	CHECK_EQ(fx_write(&f, 0, 10, 1, data), RPMB_RES_OK);
+	for (uint32_t c = 1; c < 3 * RPMB_SLOTS; c++) /* the record leaves the ring */
+		CHECK_EQ(fx_write(&f, c, 100, 1, data), RPMB_RES_OK);
+	rpmb_dev_free(f.d);
+	f.d = NULL;
+	CHECK_EQ(fx_open(&f, 4), 0);
+	uint64_t off = f.d->store->data_off + 10 * 256 + 77;
+	f.disk.cache[off] ^= 0x04;
+	CHECK_EQ(fx_read(&f, 10, 1, back), RPMB_RES_READ_FAILURE);
+	CHECK_EQ(fx_read(&f, 8, 4, back), RPMB_RES_READ_FAILURE);
+	CHECK_EQ(f.d->store->damaged_blocks, 2);
+	CHECK_EQ(fx_read(&f, 11, 1, back), RPMB_RES_OK);
+	/* A damaged tag is a damaged block too. */
+	f.disk.cache[off] ^= 0x04;
+	CHECK_EQ(fx_read(&f, 10, 1, back), RPMB_RES_OK);
+	CHECK(memcmp(back, data, 256) == 0);
+	f.disk.cache[f.d->store->tag_off + 11 * RPMB_TAG_SIZE] ^= 1;
+	CHECK_EQ(fx_read(&f, 11, 1, back), RPMB_RES_READ_FAILURE);
+	/* Rewriting the block heals it. */
+	uint16_t res;
+	uint32_t c = fx_counter(&f, &res);
+	CHECK_EQ(fx_write(&f, c, 11, 1, data), RPMB_RES_OK);
+	CHECK_EQ(fx_read(&f, 11, 1, back), RPMB_RES_OK);
 	fx_free(&f);
 }
 
@@ -245,6 +387,9 @@ int main(void)
 	vt_log_set_level(VT_LOG_ERR - 1);
 	TEST_RUN(test_power_loss);
 	TEST_RUN(test_corruption);
+	TEST_RUN(test_newest_record_bitflip);
+	TEST_RUN(test_bad_sector);
+	TEST_RUN(test_data_rot);
 	TEST_RUN(test_file);
 	TEST_DONE();
 }
