@@ -217,8 +217,8 @@ static int decode_copy(struct rpmb_store *s, unsigned c, struct rpmb_state *st, 
 static int64_t claimed_seq(const struct rpmb_store *s, unsigned c)
 {
 	const uint8_t *h = s->rec + c * s->slot_size;
-	if (memcmp(h + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0 || /* lint-ok: public magic */
-	    memcmp(h + REC_OFF_STORE_UUID, s->store_uuid, RPMB_ID_SIZE) != 0) /* lint-ok: public */
+	if (memcmp(h + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0 || /* lint-ok: memcmp public magic */
+	    vt_ct_memcmp(h + REC_OFF_STORE_UUID, s->store_uuid, RPMB_ID_SIZE) != 0)
 		return -1;
 	return (int64_t)(vt_get_le64(h + REC_OFF_SEQ) & INT64_MAX);
 }
