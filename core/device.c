@@ -59,6 +59,11 @@ void vt_device_set_busy_poll(struct vt_device *d, uint32_t us)
 	d->busy_poll_us = us;
 }
 
+void vt_device_set_bench_no_work(struct vt_device *d, bool on)
+{
+	d->bench_no_work = on;
+}
+
 void vt_device_disconnect(struct vt_device *d)
 {
 	for (unsigned i = 0; i < d->nqueues; i++) {

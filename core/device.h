@@ -76,6 +76,12 @@ struct vt_device {
 	uint64_t acked_protocol;
 	uint8_t status;
 	uint32_t busy_poll_us;
+	/*
+	 * Benchmark floor only: every chain is completed with its whole writable
+	 * length and a zero last byte (virtio-crypto's OK status) and nothing else:
+	 * the core's cost per request without the device's work.
+	 */
+	bool bench_no_work;
 	/* Set by vt_device_stop(): workers serve what is available before they exit. */
 	_Atomic bool draining;
 	/* Tests and fuzzing: started queues get no worker thread (served by hand). */
@@ -130,6 +136,8 @@ void vt_device_disconnect(struct vt_device *d);
 
 /* Busy-poll window for queue workers, in µs (0 = block on kicks). */
 void vt_device_set_busy_poll(struct vt_device *d, uint32_t us);
+/* Benchmark floor: answer every request without doing its work (see bench_no_work). */
+void vt_device_set_bench_no_work(struct vt_device *d, bool on);
 
 static inline struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i)
 {

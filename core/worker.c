@@ -27,13 +27,31 @@ static bool servable(const struct vt_queue *q)
 	return q->started && !q->broken && (q->enabled || q->dev->ops->serve_without_enable);
 }
 
+/* The benchmark floor's handler: the whole writable length, a zero status byte, no work. */
+static int no_work_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)priv;
+	(void)q;
+	size_t wr = vt_chain_writable(c);
+	if (wr == 0)
+		return -1;
+	uint8_t ok = 0;
+	if (vt_chain_write_tail(c, &ok, 1) < 0)
+		return -1;
+	return (int)VT_MIN(wr, (size_t)INT32_MAX);
+}
+
 static void serve(struct vt_queue *q)
 {
 	struct vt_device *d = q->dev;
 	pthread_mutex_lock(&q->lock);
 	q->deferred = false;
-	if (servable(q))
-		d->ops->queue_handle(d->priv, q);
+	if (servable(q)) {
+		if (d->bench_no_work)
+			vt_queue_serve(q, no_work_chain, NULL);
+		else
+			d->ops->queue_handle(d->priv, q);
+	}
 	pthread_mutex_unlock(&q->lock);
 }
 

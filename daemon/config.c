@@ -232,6 +232,9 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
 		if (parse_u64(v, 0, 1000000, &u) < 0)
 			goto bad;
 		c->busy_poll_us = (uint32_t)u;
+	} else if (!strcmp(key, "bench_no_work")) {
+		if (parse_bool(v, &c->bench_no_work) < 0)
+			goto bad;
 	} else if (!strcmp(key, "control_max_request")) {
 		if (parse_u64(v, 1024, 64u << 20, &u) < 0)
 			goto bad;
@@ -528,6 +531,7 @@ int vtd_config_finish(struct vtd_config *c)
 		}
 		if (!in->busy_poll_set)
 			in->busy_poll_us = c->busy_poll_us;
+		in->bench_no_work = c->bench_no_work;
 		in->cfg = (struct vt_devcfg){
 			.name = in->name,
 			.type = in->type->type,

@@ -55,6 +55,12 @@ int vtd_instance_create(struct vtd_config *c, struct vtd_instance *in)
 		return -ENOMEM;
 	}
 	vt_device_set_busy_poll(in->dev, in->busy_poll_us);
+	if (in->bench_no_work) {
+		vt_device_set_bench_no_work(in->dev, true);
+		vt_warn("%s: --bench-no-work: requests are answered WITHOUT doing their work "
+			"(a benchmark floor; never serve a real guest like this)",
+			in->name);
+	}
 	if (in->type->attach)
 		in->type->attach(in->priv, in->dev);
 	return 0;

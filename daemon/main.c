@@ -52,6 +52,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_LOG_TARGET,
 	OPT_BUSY_POLL,
+	OPT_BENCH_NO_WORK,
 	OPT_DEBUG_COMMANDS,
 	OPT_PRINT_CAPS,
 	OPT_CHECK_CONFIG,
@@ -77,6 +78,7 @@ static const struct option longopts[] = {
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-target", required_argument, NULL, OPT_LOG_TARGET},
 	{"busy-poll-us", required_argument, NULL, OPT_BUSY_POLL},
+	{"bench-no-work", no_argument, NULL, OPT_BENCH_NO_WORK},
 	{"debug-commands", no_argument, NULL, OPT_DEBUG_COMMANDS},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
@@ -97,6 +99,7 @@ static void usage(FILE *f)
 		"         --seccomp off|log|errno|trap|kill --metrics-http [HOST:]PORT\n"
 		"         --log-level err|warning|notice|info|debug --log-target stderr|journal|file:PATH\n"
 		"         --busy-poll-us N --name NAME --debug-commands --quiet\n"
+		"         --bench-no-work (benchmark floor: answers requests without doing them)\n"
 		"see vtrustd(8) and vtrustd.conf(5)\n"
 		"types:");
 	for (unsigned i = 0; vt_device_types[i]; i++)
@@ -328,6 +331,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BUSY_POLL:
 			r = vtd_config_set_daemon(&cfg, "busy_poll_us", optarg);
+			break;
+		case OPT_BENCH_NO_WORK:
+			r = vtd_config_set_daemon(&cfg, "bench_no_work", "true");
 			break;
 		case OPT_DEBUG_COMMANDS:
 			cfg.debug_commands = true;

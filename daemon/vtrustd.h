@@ -56,6 +56,7 @@ struct vtd_instance {
 	gid_t socket_gid;
 	uint32_t busy_poll_us;
 	bool busy_poll_set;
+	bool bench_no_work; /* benchmark floor: answer without doing the work */
 	/* Device options (everything the daemon does not consume itself). */
 	struct vt_devopt *opts;
 	unsigned nopts, opts_cap;
@@ -91,6 +92,7 @@ struct vtd_config {
 	enum vtd_seccomp_action seccomp;
 	char *metrics_http; /* "127.0.0.1:9464"; NULL: off */
 	uint32_t busy_poll_us;
+	bool bench_no_work; /* --bench-no-work: every device answers without working */
 	size_t control_max_request;
 	unsigned control_max_clients;
 	bool debug_commands;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the guest initramfs for the real-guest test (tests/vm) and prints its path.
 #
-#   mkinitramfs.sh --kver KERNEL_VERSION --out-dir DIR [--force]
+#   mkinitramfs.sh --kver KERNEL_VERSION --out-dir DIR [--force] [--extra-bin FILE]...
 #
 # Contents: busybox-static (with applet links), the guest kernel's virtio_pci, virtio-rng,
 # virtio_crypto (+crypto_engine), af_alg and algif_skcipher modules with their dependencies
@@ -18,6 +18,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kver=""
 out_dir=""
 force=0
+extra_bins=()   # static guest programs copied to /vtrust/bin (the benchmark's vtbench)
 
 die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
 
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --kver) kver=${2:?}; shift 2 ;;
     --out-dir) out_dir=${2:?}; shift 2 ;;
     --force) force=1; shift ;;
+    --extra-bin) extra_bins+=("${2:?}"); shift 2 ;;
     -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -80,7 +82,8 @@ mapfile -t libs < <( { libs_of "$KCAPI_ENC"; libs_of "$RNGTEST"; } | sort -u)
 key=$( {
   echo "kver=$kver"
   sha256sum "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/checks.sh" \
-    "$BUSYBOX" "$KCAPI_ENC" "$RNGTEST" "${libs[@]}" "${mod_files[@]}" | awk '{ print $1 }'
+    "$BUSYBOX" "$KCAPI_ENC" "$RNGTEST" "${libs[@]}" "${mod_files[@]}" ${extra_bins[@]+"${extra_bins[@]}"} |
+    awk '{ print $1 }'
   openssl version
 } | sha256sum | cut -c1-16)
 image="$out_dir/initramfs-$kver-$key.cpio"
@@ -123,6 +126,10 @@ done
 
 install -m 0755 "$here/guest/init" "$stage/init"
 install -m 0755 "$here/guest/checks.sh" "$stage/vtrust/checks.sh"
+for b in ${extra_bins[@]+"${extra_bins[@]}"}; do
+  mkdir -p "$stage/vtrust/bin"
+  install -m 0755 "$b" "$stage/vtrust/bin/$(basename "$b")"
+done
 echo "$kver" >"$stage/vtrust/kernel-version"
 
 # ---- AES-CBC known-answer vectors ----------------------------------------------------------
