@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One worker thread per started queue: epoll on the kick eventfd, the
- * queue's wake eventfd (stop requests, cross-thread wake-ups) and its timer.
- * With a busy-poll window the worker spins on the avail index for that long
- * after each batch, with driver kicks suppressed, before it sleeps again.
+ * One worker thread per started queue: epoll on the kick eventfd (edge-
+ * triggered, never read), the queue's wake eventfd (stop requests,
+ * cross-thread wake-ups) and its timer. With a poll limit (busy_poll_us) the
+ * worker spins on the avail index after each batch, with driver kicks
+ * suppressed, for a window learned from the arrival gaps (see
+ * window_caught) before it sleeps again.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -65,16 +67,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Spins for up to the busy-poll window; true if work arrived. */
-static bool busy_poll(struct vt_queue *q)
+/*
+ * Spins for up to win_ns with driver kicks suppressed. Returns the time from
+ * t_end (the end of the last batch) to the arrival seen, or 0 if nothing came.
+ */
+static uint64_t busy_poll(struct vt_queue *q, uint64_t t_end, uint64_t win_ns)
 {
-	uint64_t deadline = vt_now_ns() + (uint64_t)q->busy_poll_us * 1000ull;
+	uint64_t deadline = t_end + win_ns, t = 0;
 	bool found = false;
 	pthread_mutex_lock(&q->lock);
 	if (servable(q))
 		vt_queue_disable_notify(q);
 	pthread_mutex_unlock(&q->lock);
-	while (!atomic_load(&q->stop_requested) && vt_now_ns() < deadline) {
+	while (!atomic_load_explicit(&q->stop_requested, memory_order_relaxed) &&
+	       (t = vt_now_ns()) < deadline) {
 		pthread_mutex_lock(&q->lock);
 		found = servable(q) && vt_queue_has_avail(q);
 		pthread_mutex_unlock(&q->lock);
@@ -86,7 +92,37 @@ static bool busy_poll(struct vt_queue *q)
 	if (servable(q))
 		found |= vt_queue_enable_notify(q);
 	pthread_mutex_unlock(&q->lock);
-	return found;
+	if (!found)
+		return 0;
+	return t > t_end ? t - t_end : 1;
+}
+
+/*
+ * The adaptive poll window (in the spirit of KVM's halt-polling): after a
+ * batch the worker spins for `win` before it sleeps, where win is learned
+ * from the gaps between the end of a batch and the next arrival:
+ *  - an arrival the poll caught keeps the window, decaying it by 1/8 towards
+ *    5/4 of that gap (so it follows a driver that got faster);
+ *  - an arrival after the poll ran out, within max: the window grows to 5/4
+ *    of that gap (one step; not a doubling ladder);
+ *  - a gap longer than max (the queue went idle, or the driver is too slow
+ *    for polling to pay): the window drops to 0, so an idle queue costs one
+ *    wasted window at most, then no CPU at all.
+ */
+static uint64_t window_caught(uint64_t win, uint64_t gap, uint64_t max)
+{
+	uint64_t want = gap + gap / 4 + 1000;
+	uint64_t w = win - win / 8;
+	w = w > want ? w : want;
+	return w < max ? w : max;
+}
+
+static uint64_t window_missed(uint64_t gap, uint64_t max)
+{
+	if (gap > max)
+		return 0;
+	uint64_t want = gap + gap / 4 + 1000;
+	return want < max ? want : max;
 }
 
 static _Atomic(vt_worker_hook) thread_hook;
@@ -113,19 +149,38 @@ static void *worker_main(void *arg)
 	ev.data.fd = q->timer_fd;
 	(void)epoll_ctl(ep, EPOLL_CTL_ADD, q->timer_fd, &ev);
 	if (q->kick_fd >= 0) {
+		/*
+		 * Edge-triggered: every kick (eventfd write) is one event, and the
+		 * counter is never read back: one system call less per request.
+		 * The ring itself says what is to do; the counter means nothing.
+		 */
+		ev.events = EPOLLIN | EPOLLET;
 		ev.data.fd = q->kick_fd;
 		(void)epoll_ctl(ep, EPOLL_CTL_ADD, q->kick_fd, &ev);
 	}
 	/* Without a kick fd the ring must be polled. */
 	int timeout = q->kick_fd >= 0 ? -1 : 1;
+	uint64_t max_ns = (uint64_t)q->busy_poll_us * 1000ull;
+	uint64_t win = 0;
 
 	/* Buffers may already be waiting (restart after stop/cont). */
 	serve(q);
+	/* End of the last batch that consumed chains: arrival gaps are measured from it. */
+	uint64_t t_end = max_ns ? vt_now_ns() : 0;
+	bool poll_due = true; /* the window after t_end is not spent yet */
 	while (!atomic_load(&q->stop_requested)) {
 		/* Deferred chains would make the busy-poll spin: wait for an event instead. */
-		if (q->busy_poll_us && !q->deferred && busy_poll(q)) {
-			serve(q);
-			continue;
+		if (win && poll_due && !q->deferred) {
+			poll_due = false;
+			uint64_t gap = busy_poll(q, t_end, win);
+			if (gap) {
+				win = window_caught(win, gap, max_ns);
+				atomic_fetch_add_explicit(&q->stats.polled, 1, memory_order_relaxed);
+				serve(q);
+				t_end = vt_now_ns();
+				poll_due = true;
+				continue;
+			}
 		}
 		struct epoll_event evs[3];
 		int n = epoll_wait(ep, evs, 3, timeout);
@@ -133,15 +188,32 @@ static void *worker_main(void *arg)
 			vt_err("queue %u: epoll_wait: %s", q->index, strerror(errno));
 			break;
 		}
+		bool kicked = false;
 		for (int i = 0; i < n; i++) {
-			drain(evs[i].data.fd);
-			if (evs[i].data.fd == q->kick_fd)
+			if (evs[i].data.fd == q->kick_fd) {
+				kicked = true;
 				atomic_fetch_add_explicit(&q->stats.kicks, 1, memory_order_relaxed);
+			} else {
+				drain(evs[i].data.fd);
+			}
 		}
 		if (atomic_load(&q->stop_requested))
 			break;
 		atomic_store(&q->wake_pending, false);
+		uint64_t t_wake = max_ns ? vt_now_ns() : 0;
+		uint16_t seen = q->last_avail_idx; /* only this thread moves it while started */
 		serve(q);
+		/*
+		 * Learn only from wake-ups that found work: a kick that raced with a
+		 * poll (the driver saw notifications on just before we turned them
+		 * off) finds nothing and says nothing about the gaps.
+		 */
+		if (max_ns && q->last_avail_idx != seen) {
+			if (kicked && !q->deferred)
+				win = window_missed(t_wake - t_end, max_ns);
+			t_end = vt_now_ns();
+			poll_due = true;
+		}
 	}
 	/* Shutdown (not a ring stop): complete what the driver already handed us. */
 	if (atomic_load(&q->dev->draining))

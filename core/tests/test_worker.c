@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Queue worker with busy-poll: chains a device defers (q->deferred: rate
- * limits, parked leak buffers) must not make the worker spin; kicks, the
- * timer and wake-ups still reach the device; chains it does serve are
- * still picked up by the busy-poll loop without kicks.
+ * Queue worker: chains a device defers (q->deferred: rate limits, parked
+ * leak buffers) must not make the worker spin; kicks, the timer and wake-ups
+ * still reach the device; the adaptive poll window is learned from kicked
+ * arrivals (then chains are picked up without kicks) and dropped when the
+ * queue goes idle.
  */
 #include <stdatomic.h>
 #include <sys/eventfd.h>
@@ -86,14 +87,84 @@ static void test_deferred_does_not_spin(void)
 	CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
 	sleep_ms(50);
 	CHECK(atomic_load(&s.calls) >= calls + 1 && atomic_load(&s.calls) <= calls + 3);
-	/* ...so does the timer, and once the device serves, busy-poll finds new chains. */
+	/* ...so does the timer. */
 	atomic_store(&s.defer, false);
 	vt_queue_arm_timer(q, 1000000);
 	sleep_ms(50);
 	CHECK_EQ(atomic_load(&s.served), 1);
-	mock_chain(&r, 1, 1, a, l, w); /* no kick: the busy-poll window must see it */
-	sleep_ms(50);
-	CHECK_EQ(atomic_load(&s.served), 2);
+	vt_queue_stop_worker(q);
+	q->mem = &d->mem;
+	vt_device_free(d);
+	mock_guest_free(&g);
+}
+
+static bool wait_served(struct dev_state *s, unsigned want, long ms)
+{
+	for (long i = 0; i < ms; i++) {
+		if (atomic_load(&s->served) >= want)
+			return true;
+		sleep_ms(1);
+	}
+	return atomic_load(&s->served) >= want;
+}
+
+/*
+ * The adaptive poll window: learned from kicked arrivals that came soon after
+ * a batch (then a chain that is never kicked is still picked up), and dropped
+ * to 0 by a gap longer than the limit (an idle queue sleeps: a chain that is
+ * never kicked then waits for its kick).
+ */
+static void test_adaptive_window(void)
+{
+	struct dev_state s = {0};
+	struct mock_guest g;
+	mock_guest_init(&g);
+	struct vt_device *d = vt_device_new("adaptive-test", &ops, &s);
+	CHECK(d != NULL);
+	vt_device_set_busy_poll(d, 400000); /* limit 400 ms */
+	struct vt_queue *q = &d->queues[0];
+	q->mem = &g.mem;
+	struct mock_ring r;
+	mock_ring_init(&r, &g, 64);
+	mock_ring_attach(&r, q);
+	q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t buf = mock_alloc(&g, 64, 64);
+	uint64_t a[1] = {buf};
+	uint32_t l[1] = {64};
+	bool w[1] = {true};
+	uint64_t one = 1;
+	CHECK_EQ(vt_queue_start_worker(q), 0);
+	sleep_ms(20);
+	/* Idle start: no window, so a chain without a kick is not seen... */
+	unsigned n = 0;
+	mock_chain(&r, (uint16_t)n, 1, a, l, w);
+	sleep_ms(60);
+	CHECK_EQ(atomic_load(&s.served), 0);
+	/* ...until its kick. Then kicked arrivals 30 ms after each batch teach a window. */
+	CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
+	CHECK(wait_served(&s, ++n, 2000));
+	for (int i = 0; i < 3; i++) {
+		sleep_ms(30);
+		mock_chain(&r, (uint16_t)n, 1, a, l, w);
+		CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
+		CHECK(wait_served(&s, ++n, 2000));
+	}
+	/* Now a chain made available right after a batch, never kicked, is polled up. */
+	uint64_t polled0 = atomic_load(&q->stats.polled);
+	mock_chain(&r, (uint16_t)n, 1, a, l, w);
+	CHECK(wait_served(&s, ++n, 2000));
+	CHECK(atomic_load(&q->stats.polled) > polled0);
+	/* A gap beyond the limit (idle) drops the window: the worker sleeps again. */
+	sleep_ms(450);
+	mock_chain(&r, (uint16_t)n, 1, a, l, w);
+	CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
+	CHECK(wait_served(&s, ++n, 2000));
+	sleep_ms(20);
+	mock_chain(&r, (uint16_t)n, 1, a, l, w);
+	sleep_ms(60);
+	CHECK_EQ(atomic_load(&s.served), n);
+	CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
+	CHECK(wait_served(&s, n + 1, 2000));
 	vt_queue_stop_worker(q);
 	q->mem = &d->mem;
 	vt_device_free(d);
@@ -138,5 +209,6 @@ int main(void)
 	vt_log_set_level(VT_LOG_ERR);
 	TEST_RUN(test_deferred_does_not_spin);
 	TEST_RUN(test_stop_drains);
+	TEST_RUN(test_adaptive_window);
 	TEST_DONE();
 }
