@@ -257,6 +257,29 @@ int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n)
 	return 0;
 }
 
+void rng_drbg_prefill(struct rng_drbg *g)
+{
+	uint64_t retry;
+	if (rng_drbg_begin(g, &retry) < 0)
+		return; /* degraded: the retry timer handles it */
+	size_t have = g->buf_len - g->buf_off;
+	size_t cap = VT_MIN((size_t)RNG_DRBG_BUF, g->max_request);
+	if (have < cap / 2) {
+		/* Keep the unread bytes first (their order), then fresh output after them. */
+		if (have && g->buf_off)
+			memmove(g->buf, g->buf + g->buf_off, have);
+		g->buf_off = 0;
+		g->buf_len = have;
+		/* On failure generate() wipes the new part and set_failed() the rest. */
+		if (generate(g, g->buf + have, cap - have) == 0) {
+			g->buf_len = cap;
+			g->small_refill = false;
+			atomic_fetch_add_explicit(&g->stats.prefills, 1, memory_order_relaxed);
+		}
+	}
+	rng_drbg_end(g);
+}
+
 int rng_drbg_reseed(struct rng_drbg *g, const void *adin, size_t adin_len)
 {
 	if (g->failed)

@@ -71,6 +71,7 @@ struct rng_drbg_cfg {
 struct rng_drbg_stats {
 	_Atomic uint64_t generated; /* bytes produced by EVP_RAND_generate */
 	_Atomic uint64_t generate_calls;
+	_Atomic uint64_t prefills; /* buffer top-ups after a batch (off the request path) */
 	_Atomic uint64_t reseeds;	  /* successful (re)seeds with a fresh seed */
 	_Atomic uint64_t seed_failures;	  /* getrandom errors */
 	_Atomic uint64_t health_failures; /* RCT / APT failures */
@@ -128,6 +129,15 @@ static inline void rng_drbg_tick(struct rng_drbg *g)
 int rng_drbg_begin(struct rng_drbg *g, uint64_t *retry_ns) VT_MUST_USE;
 /* With the lock held: n bytes of output into out. 0, or -EIO (now degraded: stop). */
 int rng_drbg_bytes(struct rng_drbg *g, uint8_t *out, size_t n) VT_MUST_USE;
+/*
+ * Tops the output buffer up to full when less than half of it is left, after
+ * a batch was answered (the guest is busy with the completion then), so
+ * requests are served by a memcpy and the keystream is made off the request
+ * path. Takes the lock itself; reseeds first when one is due; a degraded
+ * generator is left alone (its retry timer runs). Bytes keep their order:
+ * the unread ones first, fresh output after them; a reseed still wipes all.
+ */
+void rng_drbg_prefill(struct rng_drbg *g);
 /* With the lock held: reseed now from a fresh seed, mixing adin; wipes the buffer. */
 int rng_drbg_reseed(struct rng_drbg *g, const void *adin, size_t adin_len) VT_MUST_USE;
 void rng_drbg_end(struct rng_drbg *g);

@@ -102,4 +102,6 @@ void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
 			unsignalled = 0;
 		}
 	} while (!stop && vt_queue_enable_notify(q));
+	/* The batch is answered and the driver notified: refill now, not in the next request. */
+	rng_drbg_prefill(d->drbg);
 }
