@@ -8,6 +8,7 @@
  * usage: bench_roundtrip VTRUSTD [ITERATIONS]
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,17 @@
 
 #define DEPTH 64
 #define REQ 64
+/* The driver's think time between requests in the spaced cases (µs). */
+#define THINK_US 30u
 
 struct run {
 	double p50, p99, mean_ns;
 	double per_req_ns; /* depth 64: wall time / requests */
+	double cpu_ns;	   /* depth 1: vtrustd's CPU time per request */
+	double cs;	   /* depth 1: vtrustd's context switches per request */
 };
+
+static pid_t daemon_pid;
 
 static int open_dev(const char *sock, enum fe_vq_wait_mode wait, struct fe_dev **ret)
 {
@@ -35,9 +42,24 @@ static int open_dev(const char *sock, enum fe_vq_wait_mode wait, struct fe_dev *
 	return r;
 }
 
-/* Depth-1 latency: add, kick, wait, reap. */
-static int depth1(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned iters, struct run *out)
+static void think(unsigned us)
 {
+	if (!us)
+		return;
+	struct timespec ts = {0, (long)us * 1000L};
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Depth-1 latency: add, kick, wait, reap; with think_us, the driver sleeps
+ * that long before its next request (a guest busy with the completion; under
+ * TCG that takes tens of µs). Also vtrustd's CPU time and context switches
+ * per request over the measured part (/proc).
+ */
+static int depth1(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned iters, unsigned think_us,
+		  struct run *out)
+{
+	uint64_t cpu0 = 0, cs0 = 0, cpu1 = 0, cs1 = 0;
 	struct fe_vq *vq = d->vqs[0];
 	uint64_t in, outb;
 	if (fe_mem_alloc(d->mem, REQ, 64, &in) < 0 || fe_mem_alloc(d->mem, REQ, 64, &outb) < 0)
@@ -55,10 +77,17 @@ static int depth1(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned iters, s
 			return -EIO;
 		}
 		uint64_t dt = vt_now_ns() - t0;
+		if (i == 999)
+			(void)bench_proc_cpu(daemon_pid, &cpu0, &cs0);
+		think(think_us);
 		if (i >= 1000) { /* warm-up excluded */
 			lat[i - 1000] = dt;
 			sum += (double)dt;
 		}
+	}
+	if (bench_proc_cpu(daemon_pid, &cpu1, &cs1) == 0) {
+		out->cpu_ns = (double)(cpu1 - cpu0) / iters;
+		out->cs = (double)(cs1 - cs0) / iters;
 	}
 	out->mean_ns = sum / iters;
 	out->p99 = bench_percentile(lat, iters, 99);
@@ -104,7 +133,8 @@ static int depth64(struct fe_dev *d, enum fe_vq_wait_mode wait, unsigned total, 
 }
 
 static int bench_mode(const char *vtrustd, const char *label, const char *const *extra,
-		      enum fe_vq_wait_mode wait, unsigned iters, struct run *r1, struct run *r64)
+		      enum fe_vq_wait_mode wait, unsigned iters, struct run *r1, struct run *r64,
+		      struct run *r1think)
 {
 	struct bench_daemon dm;
 	int r = bench_daemon_start(&dm, vtrustd, "null", extra);
@@ -114,9 +144,12 @@ static int bench_mode(const char *vtrustd, const char *label, const char *const 
 	}
 	struct fe_dev *d = NULL;
 	r = open_dev(dm.socket_path, wait, &d);
+	daemon_pid = dm.pid;
 	if (r == 0)
-		r = depth1(d, wait, iters, r1);
-	if (r == 0)
+		r = depth1(d, wait, iters, 0, r1);
+	if (r == 0 && r1think)
+		r = depth1(d, wait, iters / 4, THINK_US, r1think);
+	if (r == 0 && r64)
 		r = depth64(d, wait, iters * 8, r64);
 	if (r < 0)
 		fprintf(stderr, "%s: %s\n", label, d ? fe_dev_error(d, 0) : strerror(-r));
@@ -134,26 +167,42 @@ int main(int argc, char **argv)
 	unsigned iters = argc > 2 ? (unsigned)atoi(argv[2]) : 20000;
 	double pp = bench_eventfd_pingpong_ns(iters);
 
-	struct run b1 = {0}, b64 = {0}, p1 = {0}, p64 = {0};
-	if (bench_mode(argv[1], "blocking", NULL, FE_VQ_WAIT_EVENTFD, iters, &b1, &b64) < 0)
+	struct run b1 = {0}, b64 = {0}, bt = {0}, a1 = {0}, at = {0}, p1 = {0}, p64 = {0};
+	if (bench_mode(argv[1], "blocking", NULL, FE_VQ_WAIT_EVENTFD, iters, &b1, &b64, &bt) < 0)
+		return 1;
+	/* The adaptive window (limit 200 µs) with a driver that sleeps on the call eventfd. */
+	static const char *const adapt_args[] = {"--busy-poll-us", "200", NULL};
+	if (bench_mode(argv[1], "adaptive", adapt_args, FE_VQ_WAIT_EVENTFD, iters, &a1, NULL, &at) <
+	    0)
 		return 1;
 	static const char *const poll_args[] = {"--busy-poll-us", "200", NULL};
-	if (bench_mode(argv[1], "busy-poll", poll_args, FE_VQ_WAIT_POLL, iters, &p1, &p64) < 0)
+	if (bench_mode(argv[1], "busy-poll", poll_args, FE_VQ_WAIT_POLL, iters, &p1, &p64, NULL) < 0)
 		return 1;
 	double pp_after = bench_eventfd_pingpong_ns(iters);
 	double base = (pp + pp_after) / 2;
 
 	printf("core round trip, %u B request + %u B response, null device in vtrustd\n", REQ, REQ);
-	printf("%-38s %10s %10s %10s\n", "case", "p50 us", "p99 us", "mean us");
-	printf("%-38s %10.2f %10s %10s\n", "eventfd ping-pong, 2 threads (base)", base / 1e3, "-",
-	       "-");
-	printf("%-38s %10.2f %10.2f %10.2f\n", "depth 1, kick + call (eventfd)", b1.p50 / 1e3,
-	       b1.p99 / 1e3, b1.mean_ns / 1e3);
-	printf("%-38s %10.2f %10.2f %10.2f\n", "depth 1, busy-poll both sides", p1.p50 / 1e3,
-	       p1.p99 / 1e3, p1.mean_ns / 1e3);
-	printf("%-38s %10s %10s %10.3f\n", "depth 64, per request (eventfd)", "-", "-",
+	printf("(vtrustd cpu/cs: its CPU time and context switches per request, from /proc)\n");
+	printf("%-44s %9s %9s %9s %12s %7s\n", "case", "p50 us", "p99 us", "mean us",
+	       "vtrustd cpu", "cs/req");
+	printf("%-44s %9.2f %9s %9s\n", "eventfd ping-pong, 2 threads (base)", base / 1e3, "-", "-");
+	const struct {
+		const char *name;
+		const struct run *r;
+	} rows[] = {
+	    {"depth 1, kick + call (eventfd)", &b1},
+	    {"depth 1, driver thinks 30 us (eventfd)", &bt},
+	    {"depth 1, adaptive poll <= 200 us", &a1},
+	    {"depth 1, adaptive poll, driver thinks 30 us", &at},
+	    {"depth 1, busy-poll both sides", &p1},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		printf("%-44s %9.2f %9.2f %9.2f %9.2f us %7.2f\n", rows[i].name, rows[i].r->p50 / 1e3,
+		       rows[i].r->p99 / 1e3, rows[i].r->mean_ns / 1e3, rows[i].r->cpu_ns / 1e3,
+		       rows[i].r->cs);
+	printf("%-44s %9s %9s %9.3f\n", "depth 64, per request (eventfd)", "-", "-",
 	       b64.per_req_ns / 1e3);
-	printf("%-38s %10s %10s %10.3f\n", "depth 64, per request (busy-poll)", "-", "-",
+	printf("%-44s %9s %9s %9.3f\n", "depth 64, per request (busy-poll)", "-", "-",
 	       p64.per_req_ns / 1e3);
 	printf("ping-pong before/after: %.2f / %.2f us\n", pp / 1e3, pp_after / 1e3);
 	printf("ratio=%.3f\n", b1.p50 / base);

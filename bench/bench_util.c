@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "bench_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -102,6 +103,40 @@ static void *pong(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+int bench_proc_cpu(pid_t pid, uint64_t *cpu_ns, uint64_t *ctxsw)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return -errno;
+	*cpu_ns = *ctxsw = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[128], line[256];
+		snprintf(p, sizeof(p), "/proc/%d/task/%.32s/schedstat", (int)pid, e->d_name);
+		FILE *f = fopen(p, "r");
+		unsigned long long v;
+		if (f) {
+			if (fscanf(f, "%llu", &v) == 1)
+				*cpu_ns += v;
+			fclose(f);
+		}
+		snprintf(p, sizeof(p), "/proc/%d/task/%.32s/status", (int)pid, e->d_name);
+		f = fopen(p, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+				*ctxsw += v;
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+	return 0;
 }
 
 double bench_eventfd_pingpong_ns(unsigned iters)

@@ -27,6 +27,12 @@ int bench_daemon_start(struct bench_daemon *d, const char *vtrustd, const char *
 void bench_daemon_stop(struct bench_daemon *d);
 
 /*
+ * CPU time (ns, /proc/PID/task/T/schedstat) and context switches (voluntary +
+ * involuntary, .../status) summed over the live threads of pid. 0 or -errno.
+ */
+int bench_proc_cpu(pid_t pid, uint64_t *cpu_ns, uint64_t *ctxsw);
+
+/*
  * Median round trip (ns) of a blocking eventfd ping-pong between two threads:
  * the floor for any kick → call exchange on this machine.
  */
