@@ -252,15 +252,20 @@ class Run:
         def med(xs):
             return statistics.median(xs) if xs else float("nan")
 
+        def quartiles(xs):
+            q = statistics.quantiles(xs, n=4) if len(xs) >= 2 else [xs[0], xs[0], xs[0]]
+            return q[0], q[2]
+
         def fmt_ratio(xs):
             if not xs:
                 return "n/a"
-            return f"{med(xs):.3f} [{min(xs):.2f}-{max(xs):.2f}]"
+            lo, hi = quartiles(xs)
+            return f"{med(xs):.3f} [{lo:.2f}-{hi:.2f}]"
 
         out = []
         out.append(f"in-guest benchmark: Linux 6.1 guest, QEMU TCG, {a.rounds} rounds x "
                    f"{a.cell_ms} ms cells, back-ends in rotating order")
-        out.append("ratios are throughput ratios per round (median [min-max]); "
+        out.append("ratios are throughput ratios per round: median [interquartile range]; "
                    "cpu/req and cs/req: vtrustd per device request (median)")
         hdr = (f"{'workload':<8} {'builtin/s':>10} {'vtrust/s':>10} {'floor/s':>10} "
                f"{'vtrust/builtin':>20} {'floor/builtin':>20} {'vtrust/floor':>20} "
@@ -288,6 +293,9 @@ class Run:
                           "floor_cpu_us_per_req": fcpu}
             if vb:
                 headline.append(med(vb))
+        out.append("vtrust/builtin min-max per workload: " + ", ".join(
+            f"{w} {min(v['vtrust_over_builtin']):.2f}-{max(v['vtrust_over_builtin']):.2f}"
+            for w, v in summary.items() if v["vtrust_over_builtin"]))
         out.append("device pinning (interrupt lines that moved for one request): " +
                    "; ".join(pins))
         for line in out:
@@ -316,8 +324,8 @@ def main():
     p.add_argument("--build", default="build")
     p.add_argument("--vtrustd", required=True)
     p.add_argument("--vtbench", required=True, help="the static guest program (vtbench)")
-    p.add_argument("--rounds", type=int, default=8)
-    p.add_argument("--cell-ms", type=int, default=400)
+    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--cell-ms", type=int, default=150)
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--kernel")
     p.add_argument("--vtrustd-arg", action="append", help="extra argument for every vtrustd")
