@@ -43,6 +43,13 @@ rule key-free "plain free() of key material: use vt_secmem_free or OPENSSL_clear
 # 5. Raw copies out of guest memory outside the cursor.
 rule guest-copy "raw guest buffer access outside core/: use vt_chain_read/write" \
 	'iov_base' devices daemon ctl
+# 6. Guest pointers stay in core: devices stream through vt_chain_consume/produce/transform.
+rule raw-span "raw guest span outside core/: use vt_chain_consume/peek/produce/transform" \
+	'vt_chain_raw_[a-z_]*span' devices daemon ctl fortuna probe
+# 7. A copied cursor (save = *c, then roll back) hides a second reader of guest memory:
+#    vt_chain_read_at / vt_chain_peek read ahead without moving the cursor.
+rule cursor-copy "struct vt_chain copied outside core/: use vt_chain_read_at/peek" \
+	'struct vt_chain [A-Za-z_][A-Za-z_0-9]* = \*' devices daemon ctl probe
 
 if [ $fail -eq 0 ]; then
 	echo "lint: clean"

@@ -10,7 +10,7 @@
  * Linux uapi layout has no tag field and sends 0). A session AAD length of
  * 0 accepts any request AAD length; otherwise they must agree.
  *
- * GCM and ChaCha20-Poly1305 stream: AAD is read first through a copy of the
+ * GCM and ChaCha20-Poly1305 stream: AAD is read first, in place ahead of the
  * cursor (it follows src in the request), then src streams into dst. GCM
  * IVs are 12 bytes; a 16-byte IV is J0 and is accepted when it is the J0 of
  * a 96-bit IV (IV || 0^31 || 1), the only form OpenSSL can take. CCM needs
@@ -85,12 +85,9 @@ static uint8_t run_stream(struct vc_session *s, const struct vc_data_req *r, str
 	bool enc = s->op == VC_OP_ENCRYPT;
 	if (!EVP_CipherInit_ex2(ctx, NULL, NULL, iv, -1, NULL))
 		return VC_ERR;
-	/* AAD follows src: read it through a copy of the cursor first. */
-	if (r->aad_len) {
-		struct vt_chain ac = *c;
-		if (vt_chain_skip(&ac, r->src_len) < 0 || vc_stream_aad(ctx, &ac, r->aad_len) < 0)
-			return VC_ERR;
-	}
+	/* AAD follows src: read it first, where it lies. */
+	if (r->aad_len && vc_stream_aad(ctx, c, r->src_len, r->aad_len) < 0)
+		return VC_ERR;
 	if (vc_stream_cipher(ctx, c, ct_len, 1) < 0)
 		return VC_ERR;
 	uint8_t tag[16], tail[16];
@@ -109,19 +106,6 @@ static uint8_t run_stream(struct vc_session *s, const struct vc_data_req *r, str
 	return VC_OK;
 }
 
-/* Reads n bytes: in place when one span has them, else into buf. */
-static const uint8_t *read_contig(struct vt_chain *c, size_t n, uint8_t *buf)
-{
-	struct vt_chain save = *c;
-	const uint8_t *p;
-	if (n == 0)
-		return buf;
-	if (vt_chain_read_span(c, n, &p) == n)
-		return p;
-	*c = save;
-	return vt_chain_read(c, buf, n) == 0 ? buf : NULL;
-}
-
 static uint8_t run_ccm(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 		       struct vt_chain *c, const uint8_t *nonce, uint32_t nonce_len,
 		       uint32_t ct_len)
@@ -129,26 +113,18 @@ static uint8_t run_ccm(struct vc_qctx *q, struct vc_session *s, const struct vc_
 	EVP_CIPHER_CTX *ctx = s->cctx;
 	bool enc = s->op == VC_OP_ENCRYPT;
 	uint8_t tag[16];
-	/* Scratch layout: [ct_len data][aad_len aad] for whatever is not contiguous. */
-	size_t need = (size_t)ct_len + r->aad_len;
+	/* Scratch: [aad_len aad][ct_len bounce when the data is not contiguous]. */
+	bool contig = vt_chain_contiguous(c, ct_len);
+	size_t need = (size_t)r->aad_len + (contig ? 0 : ct_len);
 	uint8_t *buf = vc_scratch(q, need ? need : 1);
 	if (!buf)
 		return VC_ERR;
 	uint8_t st = VC_ERR;
 	int outl = 0;
-	struct vt_chain ac = *c; /* AAD follows src */
-	const uint8_t *aad = NULL;
-	if (r->aad_len) {
-		if (vt_chain_skip(&ac, r->src_len) < 0)
-			goto out;
-		aad = read_contig(&ac, r->aad_len, buf + ct_len);
-		if (!aad)
-			goto out;
-	}
-	const uint8_t *in = read_contig(c, ct_len, buf);
-	if (!in)
+	/* CCM takes the AAD in one call; it follows src. The tag follows the ciphertext. */
+	if (r->aad_len && vt_chain_read_at(c, r->src_len, buf, r->aad_len) < 0)
 		goto out;
-	if (!enc && vt_chain_read(c, tag, s->tag_len) < 0)
+	if (!enc && vt_chain_read_at(c, ct_len, tag, s->tag_len) < 0)
 		goto out;
 
 	OSSL_PARAM params[3];
@@ -163,23 +139,21 @@ static uint8_t run_ccm(struct vc_qctx *q, struct vc_session *s, const struct vc_
 		goto out;
 	if (!EVP_CipherUpdate(ctx, NULL, &outl, NULL, (int)ct_len))
 		goto out;
-	if (r->aad_len && !EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)r->aad_len))
+	if (r->aad_len && !EVP_CipherUpdate(ctx, NULL, &outl, buf, (int)r->aad_len))
 		goto out;
-	/* Output: straight into dst when contiguous, else through buf. */
-	struct vt_chain save = *c;
-	uint8_t *out;
-	bool direct = ct_len && vt_chain_write_span(c, ct_len, &out) == ct_len;
-	if (!direct) {
-		*c = save;
-		out = buf;
+	/* The data in one call, straight from src to dst when both are contiguous. */
+	int e;
+	if (ct_len) {
+		e = vc_transform_whole(ctx, c, ct_len, contig ? NULL : buf + r->aad_len);
+	} else {
+		uint8_t dummy;
+		e = EVP_CipherUpdate(ctx, &dummy, &outl, &dummy, 0) ? 0 : -EIO;
 	}
-	uint8_t dummy;
-	if (!EVP_CipherUpdate(ctx, ct_len ? out : &dummy, &outl, ct_len ? in : &dummy,
-			      (int)ct_len)) {
-		st = enc ? VC_ERR : VC_BADMSG; /* CCM verifies inside this one call */
+	if (e < 0) {
+		st = e == -EIO && !enc ? VC_BADMSG : VC_ERR; /* CCM verifies inside this one call */
 		goto out;
 	}
-	if (!direct && ct_len && vt_chain_write(c, out, ct_len) < 0)
+	if (!enc && vt_chain_skip(c, s->tag_len) < 0)
 		goto out;
 	if (enc) {
 		uint8_t tail[16];

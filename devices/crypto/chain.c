@@ -13,18 +13,16 @@
  * encrypt-then-MAC) — the "authenc" semantics of Linux and DPDK.
  *
  * src is copied into the queue's scratch buffer (offsets need random
- * access), ciphered in place there, and written out once.
+ * access), ciphered in place there, and written out once. The request's
+ * offsets address that copy only through bounded views (core/view.h); the
+ * AAD is hashed where it lies in the chain (vt_chain_peek).
  */
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "crypto_dev.h"
-
-static bool range_ok(uint32_t off, uint32_t len, uint32_t total)
-{
-	return (uint64_t)off + len <= total;
-}
+#include "view.h"
 
 static int hash_begin(struct vc_session *s)
 {
@@ -51,11 +49,12 @@ static int hash_final(struct vc_session *s, uint8_t *out, size_t *len)
 	return EVP_MAC_final(s->macctx, out, len, EVP_MAX_MD_SIZE) ? 0 : -EIO;
 }
 
-static int hash_chain_aad(struct vc_session *s, struct vt_chain *c, size_t n)
+/* The n readable bytes off bytes past the cursor (which stays) into the hash. */
+static int hash_chain_at(struct vc_session *s, const struct vt_chain *c, size_t off, size_t n)
 {
 	if (s->hash_mode == VC_SYM_HASH_MODE_PLAIN)
-		return vc_stream_digest(s->mdctx, c, n);
-	return vc_stream_mac(s->macctx, c, n);
+		return vc_stream_digest_at(s->mdctx, c, off, n);
+	return vc_stream_mac_at(s->macctx, c, off, n);
 }
 
 uint8_t vc_chain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
@@ -67,9 +66,6 @@ uint8_t vc_chain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_da
 		return VC_ERR;
 	if (r->dst_len != r->src_len)
 		return VC_ERR;
-	if (!range_ok(r->cipher_start, r->len_to_cipher, r->src_len) ||
-	    !range_ok(r->hash_start, r->len_to_hash, r->src_len))
-		return VC_ERR;
 	if (a->mode == VC_MODE_BLOCK && r->len_to_cipher % a->block)
 		return VC_ERR;
 	if (a->mode == VC_MODE_ONESHOT && r->len_to_cipher && r->len_to_cipher < a->block)
@@ -79,40 +75,39 @@ uint8_t vc_chain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_da
 	uint8_t st = vc_cipher_begin(s, r->iv_len, c);
 	if (st != VC_OK)
 		return st;
-
-	struct vt_chain aadc = *c; /* session layout: aad after src; stateless: before */
-	if (r->stateless) {
-		if (vt_chain_skip(c, r->aad_len) < 0)
-			return VC_ERR;
-	} else if (vt_chain_skip(&aadc, r->src_len) < 0) {
-		return VC_ERR;
-	}
 	uint8_t *buf = vc_scratch(q, r->src_len ? r->src_len : 1);
 	if (!buf)
+		return VC_ERR;
+	struct vt_view src = vt_view_of(buf, r->src_len), ciphered, hashed;
+	if (vt_view_sub(src, r->cipher_start, r->len_to_cipher, &ciphered) < 0 ||
+	    vt_view_sub(src, r->hash_start, r->len_to_hash, &hashed) < 0)
 		return VC_ERR;
 	st = VC_ERR;
 	uint8_t md[EVP_MAX_MD_SIZE];
 	size_t mdl = 0;
 	int outl = 0;
 	uint8_t tail[32];
-	if (vt_chain_read(c, buf, r->src_len) < 0)
-		goto out;
 	if (hash_begin(s) < 0)
 		goto out;
-	if (r->aad_len && hash_chain_aad(s, &aadc, r->aad_len) < 0) /* spec: only when aad_len > 0 */
+	/* The hash takes the AAD first (spec: only when aad_len > 0). Session layout: aad after
+	 * src; stateless: before it. */
+	if (r->aad_len && hash_chain_at(s, c, r->stateless ? 0 : r->src_len, r->aad_len) < 0)
+		goto out;
+	if (r->stateless && vt_chain_skip(c, r->aad_len) < 0)
+		goto out;
+	if (vt_chain_read(c, buf, r->src_len) < 0)
 		goto out;
 	bool hash_first = s->chain_order == VC_SYM_ALG_CHAIN_ORDER_HASH_THEN_CIPHER;
-	if (hash_first && hash_update(s, buf + r->hash_start, r->len_to_hash) < 0)
+	if (hash_first && hash_update(s, hashed.p, hashed.len) < 0)
 		goto out;
-	if (r->len_to_cipher) {
-		uint8_t *p = buf + r->cipher_start;
-		if (!EVP_CipherUpdate(s->cctx, p, &outl, p, (int)r->len_to_cipher) ||
-		    (uint32_t)outl != r->len_to_cipher)
+	if (ciphered.len) {
+		if (!EVP_CipherUpdate(s->cctx, ciphered.p, &outl, ciphered.p, (int)ciphered.len) ||
+		    (size_t)outl != ciphered.len)
 			goto out;
 	}
 	if (!EVP_CipherFinal_ex(s->cctx, tail, &outl) || outl != 0)
 		goto out;
-	if (!hash_first && hash_update(s, buf + r->hash_start, r->len_to_hash) < 0)
+	if (!hash_first && hash_update(s, hashed.p, hashed.len) < 0)
 		goto out;
 	if (hash_final(s, md, &mdl) < 0 || mdl < out_len)
 		goto out;

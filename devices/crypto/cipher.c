@@ -64,28 +64,17 @@ uint8_t vc_cipher_begin(struct vc_session *s, uint32_t iv_len, struct vt_chain *
 	return VC_OK;
 }
 
-/* One EVP call over n contiguous bytes (XTS data units), in place when possible. */
+/* One EVP call over the whole data unit (XTS): in place when contiguous, else through scratch. */
 static uint8_t cipher_oneshot(struct vc_qctx *q, EVP_CIPHER_CTX *ctx, struct vt_chain *c, size_t n)
 {
 	if (n > INT32_MAX)
 		return VC_ERR;
-	int outl = 0;
-	/* Contiguous on both sides (the common case): straight from guest to guest. */
-	struct vt_chain save = *c;
-	const uint8_t *in;
-	uint8_t *out;
-	if (vt_chain_read_span(c, n, &in) == n && vt_chain_write_span(c, n, &out) == n)
-		return EVP_CipherUpdate(ctx, out, &outl, in, (int)n) && (size_t)outl == n ? VC_OK
-											: VC_ERR;
-	*c = save;
-	uint8_t *buf = vc_scratch(q, n);
-	if (!buf)
+	uint8_t *buf = NULL; /* contiguous (the common case): straight from guest to guest */
+	if (!vt_chain_contiguous(c, n) && !(buf = vc_scratch(q, n)))
 		return VC_ERR;
-	uint8_t st = VC_ERR;
-	if (vt_chain_read(c, buf, n) == 0 && EVP_CipherUpdate(ctx, buf, &outl, buf, (int)n) &&
-	    (size_t)outl == n && vt_chain_write(c, buf, n) == 0)
-		st = VC_OK;
-	OPENSSL_cleanse(buf, n);
+	uint8_t st = vc_transform_whole(ctx, c, n, buf) == 0 ? VC_OK : VC_ERR;
+	if (buf)
+		OPENSSL_cleanse(buf, n);
 	return st;
 }
 

@@ -416,10 +416,23 @@ uint8_t vc_cipher_begin(struct vc_session *s, uint32_t iv_len, struct vt_chain *
 
 /* stream.c: n bytes from c's read cursor through ctx into its write cursor. */
 int vc_stream_cipher(EVP_CIPHER_CTX *ctx, struct vt_chain *c, size_t n, uint32_t block) VT_MUST_USE;
-/* n readable bytes into a digest / MAC / AEAD AAD. */
+/*
+ * One EVP call over n bytes (XTS data units, CCM): in place in guest memory
+ * when both sides are contiguous (bounce may be NULL then), else through
+ * bounce (n bytes, wiped by the caller).
+ */
+int vc_transform_whole(EVP_CIPHER_CTX *ctx, struct vt_chain *c, size_t n,
+		       uint8_t *bounce) VT_MUST_USE;
+/* n readable bytes into a digest / MAC, advancing. */
 int vc_stream_digest(EVP_MD_CTX *ctx, struct vt_chain *c, size_t n) VT_MUST_USE;
 int vc_stream_mac(EVP_MAC_CTX *ctx, struct vt_chain *c, size_t n) VT_MUST_USE;
-int vc_stream_aad(EVP_CIPHER_CTX *ctx, struct vt_chain *c, size_t n) VT_MUST_USE;
+/* The n readable bytes off bytes past the cursor (which stays) into AEAD AAD / digest / MAC. */
+int vc_stream_aad(EVP_CIPHER_CTX *ctx, const struct vt_chain *c, size_t off,
+		  size_t n) VT_MUST_USE;
+int vc_stream_digest_at(EVP_MD_CTX *ctx, const struct vt_chain *c, size_t off,
+			size_t n) VT_MUST_USE;
+int vc_stream_mac_at(EVP_MAC_CTX *ctx, const struct vt_chain *c, size_t off,
+		     size_t n) VT_MUST_USE;
 
 /* dataq.c / ctrlq.c: the per-chain handlers (return the used length, <0 malformed). */
 int vc_dataq_chain(struct vc_qctx *q, struct vt_chain *c);

@@ -16,18 +16,14 @@ int rng_request_len(const struct vt_chain *c, size_t cap, size_t *ret_len)
 	return 0;
 }
 
+static int drbg_out(void *g, uint8_t *out, size_t len)
+{
+	return rng_drbg_bytes(g, out, len) < 0 ? -EIO : 0;
+}
+
 int rng_fill_chain(struct rng_drbg *g, struct vt_chain *c, size_t n)
 {
-	while (n) {
-		uint8_t *p;
-		size_t k = vt_chain_write_span(c, n, &p);
-		if (k == 0)
-			return -EMSGSIZE;
-		if (rng_drbg_bytes(g, p, k) < 0)
-			return -EIO;
-		n -= k;
-	}
-	return 0;
+	return vt_chain_produce(c, n, drbg_out, g);
 }
 
 void rng_request_handle(struct rng_dev *d, struct vt_queue *q)
