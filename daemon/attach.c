@@ -50,6 +50,8 @@ static void abs_path(const char *p, char *out, size_t n)
 
 bool vtd_instance_qemu_args(const struct vtd_instance *in, bool kvm, struct vtd_buf *out)
 {
+	if (!in->socket_path[0])
+		return false; /* an inherited socket without a path (a socketpair): nothing to attach */
 	char path[PATH_MAX + 128];
 	abs_path(in->socket_path, path, sizeof(path));
 	const char *t = in->type->type;
@@ -156,6 +158,8 @@ void vtd_print_attach(struct vtd_config *c)
 		bool qemu = vtd_instance_qemu_args(c->inst[i], kvm, &args);
 		vtd_buf_free(&args);
 		if (qemu)
+			continue;
+		if (!c->inst[i]->socket_path[0])
 			continue;
 		char path[PATH_MAX + 128];
 		abs_path(c->inst[i]->socket_path, path, sizeof(path));

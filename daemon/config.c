@@ -96,6 +96,7 @@ void vtd_config_init(struct vtd_config *c)
 	*c = (struct vtd_config){
 		.control_mode = 0600,
 		.control_gid = (gid_t)-1,
+		.socket_gid = (gid_t)-1,
 		.user_uid = (uid_t)-1,
 		.user_gid = (gid_t)-1,
 		.seccomp = VTD_SECCOMP_LOG,
@@ -210,6 +211,13 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
 		set_str(&c->control_socket, v);
 	} else if (!strcmp(key, "control_mode")) {
 		if (vtd_parse_mode(v, &c->control_mode) < 0)
+			goto bad;
+	} else if (!strcmp(key, "socket_mode")) {
+		if (vtd_parse_mode(v, &c->socket_mode) < 0)
+			goto bad;
+		c->socket_mode_set = true;
+	} else if (!strcmp(key, "socket_group")) {
+		if (vtd_sandbox_resolve_group(v, &c->socket_gid) < 0)
 			goto bad;
 	} else if (!strcmp(key, "control_group")) {
 		if (vtd_sandbox_resolve_group(v, &c->control_gid) < 0)
@@ -345,6 +353,7 @@ int vtd_config_set_instance(struct vtd_config *c, struct vtd_instance *in, const
 	} else if (!strcmp(key, "socket_mode")) {
 		if (vtd_parse_mode(v, &in->socket_mode) < 0)
 			goto bad;
+		in->socket_mode_set = true;
 	} else if (!strcmp(key, "socket_owner")) {
 		gid_t unused;
 		if (vtd_sandbox_resolve_user(v, &in->socket_uid, &unused) < 0)
@@ -398,7 +407,7 @@ static int report(const char *where, int r)
 		return 0;
 	if (r < 0)
 		vt_err("%s: cannot read the configuration: %s", where,
-		       r == -1 ? "cannot open" : "out of memory");
+		       r == -1 ? strerror(errno) : "out of memory");
 	else
 		vt_err("%s:%d: invalid configuration line", where, r);
 	return -EINVAL;
@@ -408,7 +417,9 @@ int vtd_config_load_file(struct vtd_config *c, const char *path)
 {
 	struct ini_ctx x = {.c = c};
 	set_str(&c->config_file, path);
-	return report(path, ini_parse(path, on_ini, &x));
+	errno = 0;
+	int r = ini_parse(path, on_ini, &x);
+	return report(path, r);
 }
 
 int vtd_config_load_string(struct vtd_config *c, const char *text)
@@ -494,6 +505,12 @@ int vtd_config_finish(struct vtd_config *c)
 			}
 		}
 	}
+	if (c->single && !c->state_dir) {
+		/* A backend program gets a state directory from systemd (StateDirectory=) or --state-dir. */
+		const char *e = getenv("STATE_DIRECTORY");
+		if (e && *e)
+			set_str(&c->state_dir, e);
+	}
 	if (c->control_socket && (!strcmp(c->control_socket, "none") || !*c->control_socket)) {
 		free(c->control_socket);
 		c->control_socket = NULL;
@@ -532,6 +549,10 @@ int vtd_config_finish(struct vtd_config *c)
 		if (!in->busy_poll_set)
 			in->busy_poll_us = c->busy_poll_us;
 		in->bench_no_work = c->bench_no_work;
+		if (!in->socket_mode_set && c->socket_mode_set)
+			in->socket_mode = c->socket_mode;
+		if (in->socket_gid == (gid_t)-1)
+			in->socket_gid = c->socket_gid;
 		in->cfg = (struct vt_devcfg){
 			.name = in->name,
 			.type = in->type->type,

@@ -102,6 +102,8 @@ static struct json_object *instance_json(struct vtd_instance *in, bool detail)
 			       json_object_new_string(vtd_instance_state_name(atomic_load(&in->state))));
 	json_object_object_add(o, "socket", json_object_new_string(in->socket_path[0] ? in->socket_path
 										: "(inherited fd)"));
+	if (in->inherited)
+		json_object_object_add(o, "inherited", json_object_new_boolean(1));
 	if (!detail || !in->dev)
 		return o;
 	struct vt_device *d = in->dev;

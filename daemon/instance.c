@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -44,7 +47,10 @@ int vtd_instance_create(struct vtd_config *c, struct vtd_instance *in)
 	(void)c;
 	int r = in->type->create(&in->cfg, &in->priv);
 	if (r < 0) {
-		vt_err("%s: cannot create the %s device: %s", in->name, in->type->type, strerror(-r));
+		/* -EINVAL: a configuration error the type already reported in one line. */
+		if (r != -EINVAL)
+			vt_err("%s: cannot create the %s device: %s", in->name, in->type->type,
+			       strerror(-r));
 		return r;
 	}
 	in->dev = vt_device_new(in->name, in->type->ops, in->priv);
@@ -76,6 +82,21 @@ int vtd_instance_listen(struct vtd_instance *in)
 			return r;
 		}
 		in->fd = -1; /* the device owns it now */
+		in->inherited = true;
+		/* Its real path (for the attach line and status), when it has one. */
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+		in->socket_path[0] = '\0';
+		if (getsockname(in->dev->listen_fd >= 0 ? in->dev->listen_fd : in->dev->conn_fd,
+				(struct sockaddr *)&sa, &len) == 0 &&
+		    sa.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
+		    sa.sun_path[0] != '\0') {
+			size_t n = strnlen(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+			if (n < sizeof(in->socket_path)) {
+				memcpy(in->socket_path, sa.sun_path, n);
+				in->socket_path[n] = '\0';
+			}
+		}
 		return 0;
 	}
 	r = vt_device_listen(in->dev, in->socket_path, in->socket_mode);

@@ -37,7 +37,10 @@
 
 enum {
 	OPT_TYPE = 256,
+	OPT_CONFIG_IF_EXISTS,
 	OPT_SOCKET_PATH,
+	OPT_SOCKET_GROUP,
+	OPT_SOCKET_MODE,
 	OPT_FD,
 	OPT_OPT,
 	OPT_NAME,
@@ -62,8 +65,11 @@ enum {
 
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'},
+	{"config-if-exists", required_argument, NULL, OPT_CONFIG_IF_EXISTS},
 	{"type", required_argument, NULL, OPT_TYPE},
 	{"socket-path", required_argument, NULL, OPT_SOCKET_PATH},
+	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+	{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
 	{"fd", required_argument, NULL, OPT_FD},
 	{"opt", required_argument, NULL, OPT_OPT},
 	{"name", required_argument, NULL, OPT_NAME},
@@ -91,9 +97,10 @@ static const struct option longopts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vtrustd [--config FILE] [--run-dir DIR] [--state-dir DIR]\n"
+		"usage: vtrustd [--config FILE | --config-if-exists FILE] [--run-dir DIR] [--state-dir DIR]\n"
 		"               [--device NAME:TYPE[,KEY=VALUE]...]...   serve several devices\n"
 		"       vtrustd --type TYPE (--socket-path PATH | --fd FDNUM) [--opt KEY=VALUE]...\n"
+		"               [--socket-group GROUP] [--socket-mode MODE] [--state-dir DIR]\n"
 		"       vtrustd --print-capabilities | --check-config | --version\n"
 		"options: --control-socket PATH|none --control-group GROUP --user USER\n"
 		"         --seccomp off|log|errno|trap|kill --metrics-http [HOST:]PORT\n"
@@ -118,23 +125,25 @@ static const char *type_from_argv0(const char *argv0)
 	return t ? t->type : NULL;
 }
 
-static void print_capabilities(const char *type)
+/*
+ * docs/interop/vhost-user.json: VHostUserBackendCapabilities is a union on "type" whose rng
+ * and crypto branches have no members, so {"type": "rng"} is all the schema allows. Types
+ * outside VHostUserBackendType (rpmb, null) have no capabilities to print.
+ */
+static int print_capabilities(const char *type)
 {
-	/* docs/interop/vhost-user.json: VHostUserBackendCapabilities (type + features). */
-	printf("{\n  \"type\": \"%s\",\n  \"features\": [\n", type ? type : "rng");
-	printf("    \"config\",\n    \"control-socket\",\n    \"metrics-http\",\n    \"seccomp\"\n  ]");
 	if (!type) {
-		printf(",\n  \"vtrust-types\": [");
-		bool first = true;
-		for (unsigned i = 0; vt_device_types[i]; i++) {
-			if (!strcmp(vt_device_types[i]->type, "null"))
-				continue;
-			printf("%s\"%s\"", first ? "" : ", ", vt_device_types[i]->type);
-			first = false;
-		}
-		printf("]");
+		fprintf(stderr, "vtrustd: --print-capabilities describes one device type: add --type "
+				"rng|crypto (or run vtrust-vhost-user-TYPE)\n");
+		return 2;
 	}
-	printf("\n}\n");
+	if (strcmp(type, "rng") && strcmp(type, "crypto")) {
+		fprintf(stderr, "vtrustd: '%s' is not a back-end type of QEMU's vhost-user.json "
+				"(VHostUserBackendType): no capabilities to print\n", type);
+		return 1;
+	}
+	printf("{\n  \"type\": \"%s\"\n}\n", type);
+	return 0;
 }
 
 void vtd_notify(const char *state)
@@ -235,6 +244,8 @@ int main(int argc, char **argv)
 			print_caps = true;
 		else if (c == 'c')
 			config_file = optarg;
+		else if (c == OPT_CONFIG_IF_EXISTS)
+			config_file = access(optarg, F_OK) == 0 ? optarg : NULL; /* else: defaults */
 		else if (c == OPT_TYPE && vt_device_type_find(optarg))
 			type = optarg;
 		else if (c == 'h') {
@@ -246,8 +257,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (print_caps) {
-		print_capabilities(type);
-		return 0;
+		return print_capabilities(type);
 	}
 	if (config_file && vtd_config_load_file(&cfg, config_file) < 0)
 		goto usage_error;
@@ -266,6 +276,7 @@ int main(int argc, char **argv)
 		int r = 0;
 		switch (c) {
 		case 'c':
+		case OPT_CONFIG_IF_EXISTS:
 		case OPT_PRINT_CAPS:
 			break;
 		case OPT_TYPE:
@@ -273,6 +284,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SOCKET_PATH:
 			socket_path = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			r = vtd_config_set_daemon(&cfg, "socket_group", optarg);
+			break;
+		case OPT_SOCKET_MODE:
+			r = vtd_config_set_daemon(&cfg, "socket_mode", optarg);
 			break;
 		case OPT_FD: {
 			char *end;

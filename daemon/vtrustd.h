@@ -51,7 +51,9 @@ struct vtd_instance {
 	const struct vt_device_type *type;
 	char socket_path[VTD_SUN_PATH_MAX];
 	int fd; /* inherited (--fd, socket activation) or -1 */
+	bool inherited; /* serving an inherited socket (socket_path: its bound path, if any) */
 	mode_t socket_mode;
+	bool socket_mode_set;
 	uid_t socket_uid; /* (uid_t)-1: unchanged */
 	gid_t socket_gid;
 	uint32_t busy_poll_us;
@@ -86,6 +88,9 @@ struct vtd_config {
 	char *control_socket; /* "" or "none": no control socket */
 	mode_t control_mode;
 	gid_t control_gid;
+	mode_t socket_mode; /* defaults for every device socket (--socket-mode, --socket-group) */
+	bool socket_mode_set;
+	gid_t socket_gid;
 	char *user; /* drop to this user after set-up (NULL: stay) */
 	uid_t user_uid;
 	gid_t user_gid;

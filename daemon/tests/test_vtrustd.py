@@ -233,7 +233,7 @@ def case_config(tmp):
               f"bad config rejected: {text.splitlines()[-1]!r}", r.stderr[-300:])
     r = subprocess.run([ARGS.vtrustd, "--config", os.path.join(tmp, "missing.conf")], cwd=tmp,
                        capture_output=True, text=True)
-    check(r.returncode == 2 and "cannot open" in r.stderr, "missing config file reported")
+    check(r.returncode == 2 and "No such file or directory" in r.stderr, "missing config file reported with its reason")
     # No configuration at all: one device of every real type.
     r = subprocess.run([ARGS.vtrustd, "--run-dir", "run", "--state-dir", "var",
                         "--check-config"], cwd=tmp, capture_output=True, text=True)
@@ -391,19 +391,35 @@ def case_make_run(tmp):
           "make check still installs everything", r.stdout[:300])
 
 
+# docs/interop/vhost-user.json (QEMU): VHostUserBackendType, and the members each
+# VHostUserBackendCapabilities branch allows besides "type" (rng and crypto have none).
+SCHEMA_TYPES = {"9p", "balloon", "block", "caif", "console", "crypto", "gpu", "input", "net", "rng",
+                "rpmsg", "rproc-serial", "scsi", "vsock", "fs"}
+SCHEMA_MEMBERS = {"input": {"features"}, "gpu": {"features"}, "block": {"features"}}
+
+
 def case_capabilities(tmp):
-    r = subprocess.run([ARGS.vtrustd, "--print-capabilities", "--bogus-option", "x"],
-                       capture_output=True, text=True)
-    caps = json.loads(r.stdout)
-    check(r.returncode == 0 and caps["type"] in ("rng", "crypto") and isinstance(caps["features"], list),
-          "--print-capabilities prints the JSON and ignores other options", r.stdout)
+    types = types_of_build()
+    for t in [x for x in ("rng", "crypto") if x in types]:
+        r = subprocess.run([ARGS.vtrustd, "--type", t, "--print-capabilities", "--bogus-option", "x"],
+                           capture_output=True, text=True)
+        caps = json.loads(r.stdout) if r.returncode == 0 else {}
+        extra = set(caps) - {"type"} - SCHEMA_MEMBERS.get(caps.get("type"), set())
+        check(r.returncode == 0 and caps.get("type") == t and caps["type"] in SCHEMA_TYPES and not extra,
+              f"--type {t} --print-capabilities: schema-clean JSON, other options ignored", r.stdout)
+    r = subprocess.run([ARGS.vtrustd, "--print-capabilities"], capture_output=True, text=True)
+    check(r.returncode == 2 and not r.stdout and "--type" in r.stderr and len(r.stderr.splitlines()) == 1,
+          "no type: no made-up capabilities, one line naming --type", r.stdout + r.stderr)
     r = subprocess.run([ARGS.vtrustd, "--type", "null", "--print-capabilities"], capture_output=True,
                        text=True)
-    check(json.loads(r.stdout)["type"] == "null", "--type picks the capabilities type")
-    link = os.path.join(tmp, "vtrust-vhost-user-null")
-    os.symlink(ARGS.vtrustd, link)
-    r = subprocess.run([link, "--print-capabilities"], capture_output=True, text=True)
-    check(json.loads(r.stdout)["type"] == "null", "the vtrust-vhost-user-TYPE name selects the type")
+    check(r.returncode == 1 and not r.stdout and "VHostUserBackendType" in r.stderr,
+          "a type outside the schema: refused, nothing printed", r.stdout + r.stderr)
+    if "rng" in types:
+        link = os.path.join(tmp, "vtrust-vhost-user-rng")
+        os.symlink(ARGS.vtrustd, link)
+        r = subprocess.run([link, "--print-capabilities"], capture_output=True, text=True)
+        check(r.returncode == 0 and json.loads(r.stdout) == {"type": "rng"},
+              "the vtrust-vhost-user-TYPE name selects the type", r.stdout + r.stderr)
     # The descriptors libvirt reads (docs/interop/vhost-user.json: VhostUserBackend).
     ddir = os.path.join(ARGS.build, "data")
     files = sorted(x for x in os.listdir(ddir) if re.match(r"^\d\d-.*\.json$", x))
@@ -431,6 +447,41 @@ def case_single(tmp):
     check(fe.request(b"hello world") == b"hello world", "--socket-path: a request round trip")
     fe.close()
     check(d.stop() == 0 and not os.path.exists(sock), "SIGTERM: exit 0, socket removed")
+
+    # --socket-group/--socket-mode: what QEMU's user needs to connect (virtiofsd has them too).
+    gname = "nogroup" if "nogroup" in [g.gr_name for g in grp.getgrall()] else grp.getgrgid(os.getgid()).gr_name
+    d = start(tmp, ["--type", "null", "--socket-path", sock, "--socket-group", gname,
+                    "--socket-mode", "0660"], wait=False)
+    d.wait_socket(sock)
+    st = os.stat(sock)
+    check(stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == grp.getgrnam(gname).gr_gid,
+          f"--socket-group {gname} --socket-mode 0660", (oct(st.st_mode), st.st_gid))
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    r = subprocess.run([ARGS.vtrustd, "--type", "null", "--socket-path", sock, "--socket-mode", "660"],
+                       capture_output=True, text=True, timeout=20)
+    check(r.returncode == 2 and "socket_mode" in r.stderr, "--socket-mode without a leading 0: refused",
+          r.stderr)
+    if "rpmb" in types_of_build():
+        env = {k: v for k, v in os.environ.items() if k != "STATE_DIRECTORY"}
+        rs = os.path.join(tmp, "r.sock")
+        r = subprocess.run([ARGS.vtrustd, "--type", "rpmb", "--socket-path", rs], capture_output=True,
+                           text=True, timeout=20, env=env, cwd=tmp)
+        err = [x for x in r.stderr.splitlines() if "error" in x or "err:" in x]
+        check(r.returncode != 0 and "--opt store=" in r.stderr and "--state-dir" in r.stderr
+              and len(err) == 1, "--type rpmb without a store: one line naming both fixes", r.stderr)
+        sd = os.path.join(tmp, "state")
+        d = start(tmp, ["--type", "rpmb", "--socket-path", rs, "--state-dir", sd], wait=False, env=env)
+        d.wait_socket(rs)
+        check(os.path.exists(os.path.join(sd, "rpmb0.rpmb")), "--state-dir DIR: the store is DIR/rpmb0.rpmb")
+        check(d.stop() == 0, "SIGTERM: exit 0")
+        sd2 = os.path.join(tmp, "systemd-state")
+        os.makedirs(sd2)
+        d = start(tmp, ["--type", "rpmb", "--socket-path", rs], wait=False,
+                  env={"STATE_DIRECTORY": sd2})
+        d.wait_socket(rs)
+        check(os.path.exists(os.path.join(sd2, "rpmb0.rpmb")),
+              "under systemd (StateDirectory=): the store is $STATE_DIRECTORY/rpmb0.rpmb")
+        check(d.stop() == 0, "SIGTERM: exit 0")
 
     # --fd with a listening socket (a manager bound it).
     lsock = os.path.join(tmp, "l.sock")
@@ -475,11 +526,24 @@ def case_socket_activation(tmp):
     check(fe.request(b"activated") == b"activated", "socket-activated device socket serves")
     fe.close()
     r = d.request({"cmd": "devices"}, path=ctl)
-    check(r["ok"] and r["devices"][0]["socket"] == "(inherited fd)",
-          "socket-activated control socket answers", r)
+    check(r["ok"] and r["devices"][0]["socket"] == dev and r["devices"][0].get("inherited") is True,
+          "socket-activated control socket answers; the device shows its real socket path", r)
     check(not os.path.exists(os.path.join(tmp, "unused.sock")),
           "the inherited control socket replaces the configured one")
     check(d.stop() == 0, "SIGTERM: exit 0")
+    if "rng" in types_of_build():
+        # The printed fragment names the inherited socket's real path, not the working directory.
+        rdev = os.path.join(tmp, "act-rng.sock")
+        ctl2 = os.path.join(tmp, "ctl2.sock")
+        d = start(tmp, ["-l", rdev, "-l", ctl2, "--fdname=rng0:control", ARGS.vtrustd,
+                        "--run-dir", os.path.join(tmp, "run2"), "--state-dir", os.path.join(tmp, "var2"),
+                        "--device", "rng0:rng"], wait=False, exe=sa, argv0=sa)
+        wait_for(lambda: os.path.exists(ctl2))
+        check(d.request({"cmd": "devices"}, path=ctl2)["ok"], "activated by the control socket")
+        out = d.out()
+        check(f"path={rdev} " in out and f"path={tmp}/ " not in out,
+              "the printed fragment has the inherited socket's real path", out)
+        check(d.stop() == 0, "SIGTERM: exit 0")
 
 
 def case_control(tmp):
@@ -884,6 +948,51 @@ def case_units(tmp):
                            capture_output=True, text=True, timeout=60)
         serious = [x for x in r.stderr.splitlines() if "vtrustd" in x and "Unknown" in x]
         check(not serious, "systemd-analyze verify: no unknown keys", r.stderr[-800:])
+    # The service starts with no configuration file: the defaults, sockets QEMU can reach.
+    m = re.search(r"^ExecStart=(.*)$", text, re.M)
+    argv = m.group(1).replace("@SBINDIR@/vtrustd", ARGS.vtrustd).replace("@SYSCONFDIR@",
+                                                                          os.path.join(tmp, "etc")).split()
+    argv[argv.index("--log-target") + 1] = "stderr"
+    try:
+        grp.getgrnam("kvm")
+        group = "kvm"
+    except KeyError:
+        group = grp.getgrgid(os.getgid()).gr_name
+        argv[argv.index("--socket-group") + 1] = group
+    rt, st = os.path.join(tmp, "svc-run"), os.path.join(tmp, "svc-state")
+    os.makedirs(rt)
+    os.makedirs(st)
+    check("--config-if-exists" in argv and not os.path.exists(os.path.join(tmp, "etc")),
+          "ExecStart reads the configuration only if it exists")
+    d = start(tmp, argv[1:], env={"RUNTIME_DIRECTORY": rt, "STATE_DIRECTORY": st}, wait=False)
+    d.control = os.path.join(rt, "control.sock")
+    d.wait_socket(d.control)
+    r = d.request({"cmd": "devices"})
+    names = [x["name"] for x in r.get("devices", [])]
+    types = [t for t in types_of_build() if t != "null"]
+    check(r.get("ok") and names == [f"{t}0" for t in types_of_build() if t != "null"],
+          "the service's ExecStart with no vtrustd.conf: the default devices", r)
+    for t in types:
+        sst = os.stat(os.path.join(rt, f"{t}0.sock"))
+        check(stat.S_IMODE(sst.st_mode) == 0o660 and sst.st_gid == grp.getgrnam(group).gr_gid,
+              f"{t}0.sock: 0660, group {group} (QEMU's group can connect)", oct(sst.st_mode))
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    r = subprocess.run([ARGS.vtrustd, "--config", os.path.join(tmp, "nope.conf")], capture_output=True,
+                       text=True)
+    check(r.returncode == 2 and "No such file or directory" in r.stderr,
+          "--config with a missing file: the reason is given", r.stderr)
+    # Installed where QEMU, libvirt and systemd look.
+    inst = json.loads(subprocess.run(["meson", "introspect", "--installed", ARGS.build],
+                                     capture_output=True, text=True).stdout or "{}")
+    dests = list(inst.values())
+    desc = [x for x in dests if re.search(r"/50-vtrust-\w+\.json$", x)]
+    check(desc and all(os.path.dirname(x) in ("/usr/share/qemu/vhost-user", "/etc/qemu/vhost-user")
+                       for x in desc), "descriptors go where vhost-user.json says to search", desc)
+    units = [x for x in dests if x.endswith("/vtrustd.service")]
+    if shutil.which("systemd-analyze"):
+        paths = subprocess.run(["systemd-analyze", "unit-paths"], capture_output=True, text=True).stdout
+        check(units and os.path.dirname(units[0]) in paths.split(), "the unit goes where systemd looks",
+              units)
     import xml.dom.minidom
     dom = xml.dom.minidom.parse(os.path.join(ARGS.source, "data", "libvirt", "vtrust-domain.xml"))
     args = [a.getAttribute("value") for a in dom.getElementsByTagName("qemu:arg")]

@@ -87,7 +87,9 @@ static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 	const char *store = vt_devcfg_get(cfg, "store");
 	if (!store) {
 		if (!cfg->state_dir) {
-			vt_err("%s: no store given and no state directory", cfg->name);
+			vt_err("%s: no RPMB store: give the option store=PATH (--opt store=PATH), or a "
+			       "state directory (--state-dir DIR) for DIR/%s.rpmb",
+			       cfg->name, cfg->name);
 			return -EINVAL;
 		}
 		snprintf(path, sizeof(path), "%s/%s.rpmb", cfg->state_dir, cfg->name);
