@@ -3,13 +3,22 @@
  * Generations: noticing that the state may have been duplicated, and the
  * fast reseed that makes each copy diverge before it outputs again.
  *
- * Three signals, all read by vtf_stale() with plain loads:
+ * Signals, all read by vtf_stale() with plain loads:
  *   - ctx->marker, a word on a MADV_WIPEONFORK page holding 1: a child of
  *     fork() (or of a raw clone() that skips pthread_atfork) reads 0;
- *   - vtf_epoch, a process-wide counter bumped for VM-wide events (the
- *     vmgenid listener, vtf_new_generation_all());
+ *   - vtf_epoch, a process-wide counter bumped by vtf_new_generation_all();
+ *   - the VM generation ID (genid.c), rewritten by the hypervisor before a
+ *     restored VM runs, and the kernel's VM-fork counter, bumped once the
+ *     guest kernel has reseeded its own generator for the new VM;
  *   - ctx->pending, set by the pthread_atfork child handler, leak reports
  *     and vtf_new_generation(), and kept until a fast reseed succeeds.
+ *
+ * A new ID is mixed in (with RDRAND/RDSEED and the cycle counter) before the
+ * next output, so clones diverge at once; getrandom() is left out until the
+ * VM-fork counter moves (or, without a counter, kernel_wait_ms has passed),
+ * because before the kernel's own reseed every clone's getrandom() returns
+ * the same bytes. That later reseed with getrandom is a follow-up, not a new
+ * generation.
  */
 #include <errno.h>
 #include <string.h>
@@ -37,7 +46,6 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  */
 static void atfork_prepare(void)
 {
-	vtf_vmgenid_atfork_prepare();
 	pthread_mutex_lock(&reg_lock);
 	for (struct vtf_ctx *c = reg_head; c; c = c->reg_next)
 		pthread_mutex_lock(&c->lock);
@@ -48,7 +56,6 @@ static void atfork_parent(void)
 	for (struct vtf_ctx *c = reg_head; c; c = c->reg_next)
 		pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&reg_lock);
-	vtf_vmgenid_atfork_parent();
 }
 
 static void atfork_child(void)
@@ -69,7 +76,6 @@ static void atfork_child(void)
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&reg_lock);
-	vtf_vmgenid_atfork_child();
 }
 
 static void atfork_register(void)
@@ -146,9 +152,40 @@ int vtf_fast_reseed(struct vtf_ctx *ctx)
 	uint64_t fresh = 0;
 	/* Read first: an event arriving during the reseed forces another. */
 	uint64_t epoch = atomic_load_explicit(&vtf_epoch, memory_order_acquire);
+	/* The counter before the ID: the ID changes first (before the vCPUs run). */
+	uint64_t fork = atomic_load_explicit(ctx->gfork, memory_order_acquire);
+	uint64_t id[2] = {atomic_load_explicit(&ctx->gid[0], memory_order_relaxed),
+			  atomic_load_explicit(&ctx->gid[1], memory_order_relaxed)};
+	bool id_new = id[0] != ctx->seen_id[0] || id[1] != ctx->seen_id[1];
+	bool fork_moved = fork != ctx->seen_fork;
+	bool was_waiting = ctx->kernel_wait;
 	int r;
 
-	vtf_mark_generation(ctx);
+	/* Only the kernel's counter moved: the follow-up to a new ID, not a new generation. */
+	bool followup = !ctx->pending && !id_new && epoch == ctx->seen_epoch &&
+			atomic_load_explicit(ctx->marker, memory_order_relaxed) != 0;
+	if (!followup)
+		vtf_mark_generation(ctx);
+	if (id_new && !fork_moved && !ctx->kernel_wait) {
+		ctx->kernel_wait = true;
+		ctx->kernel_wait_since_ns = vtf_gate_ns();
+	}
+	if (fork_moved)
+		ctx->kernel_wait = false;
+	uint64_t id_bytes = 0;
+	if (id_new) {
+		/*
+		 * Unique to this VM, so each clone's key diverges even without
+		 * RDRAND; the cycle counter differs between clones too. Neither
+		 * is secret: they count as fresh, not as a real source.
+		 */
+		uint64_t cycles = vtf_cycles();
+		off += vtf_event_encode(s + off, VTF_SRC_VMGENID, (const uint8_t *)id, sizeof(id));
+		off += vtf_event_encode(s + off, VTF_SRC_VMGENID, (const uint8_t *)&cycles,
+					sizeof(cycles));
+		id_bytes = sizeof(id);
+		fresh += id_bytes;
+	}
 	for (uint32_t i = 0; i < ctx->st.leak_len; i += VTF_EVENT_MAX) {
 		size_t m = VTF_MIN(ctx->st.leak_len - i, (uint32_t)VTF_EVENT_MAX);
 		off += vtf_event_encode(s + off, VTF_SRC_LEAK, ctx->st.leak + i, m);
@@ -156,7 +193,11 @@ int vtf_fast_reseed(struct vtf_ctx *ctx)
 	fresh += ctx->st.leak_fresh;
 	off += vtf_sources_fresh(ctx, s + off, sizeof(s) - off, &fresh);
 
-	if (fresh < VTF_FRESH_MIN) {
+	/*
+	 * A follow-up adds whatever it gets (getrandom, now that the kernel has
+	 * reseeded): the new generation itself was already handled.
+	 */
+	if (fresh < VTF_FRESH_MIN && !followup) {
 		r = -ESTALE;
 		goto out;
 	}
@@ -167,13 +208,32 @@ int vtf_fast_reseed(struct vtf_ctx *ctx)
 	ctx->st.leak_len = 0;
 	ctx->st.leak_fresh = 0;
 	ctx->st.fast_reseeds++;
-	ctx->st.degraded = false; /* every counted fresh byte is from a real source */
+	if (fresh - id_bytes >= VTF_FRESH_MIN)
+		ctx->st.degraded = false; /* a real source gave fresh bytes */
 	ctx->seen_epoch = epoch;
+	if (id_new)
+		ctx->st.vmgenid_changes++;
+	if (fork_moved && (was_waiting || id_new))
+		ctx->st.kernel_reseeds++;
+	ctx->seen_id[0] = id[0];
+	ctx->seen_id[1] = id[1];
+	ctx->seen_fork = fork;
 	if (ctx->own_marker)
 		atomic_store_explicit(ctx->marker, 1, memory_order_relaxed);
 	ctx->pending = false;
 out:
 	OPENSSL_cleanse(s, sizeof(s));
+	OPENSSL_cleanse(id, sizeof(id));
+	return r;
+}
+
+int vtf_kernel_wait_expired(struct vtf_ctx *ctx)
+{
+	/* No VM-fork counter: assume the kernel has reseeded by now. */
+	ctx->kernel_wait = false;
+	int r = vtf_fast_reseed(ctx);
+	if (r == 0)
+		ctx->st.kernel_reseeds++;
 	return r;
 }
 
@@ -201,6 +261,7 @@ int vtf_leak_filled(struct vtf_ctx *ctx, const void *data, size_t len)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->lock);
 	vtf_mark_generation(ctx);
+	ctx->leak_seen = true;
 	struct vtf_state *st = &ctx->st;
 	if (st->leak_len + len <= sizeof(st->leak)) {
 		memcpy(st->leak + st->leak_len, data, len);

@@ -15,7 +15,8 @@
 enum {
 	BOOTSTRAP_SAMPLES = 128, /* timing-loop rounds at creation */
 	KNOWN_FLAGS = VTF_OPT_NO_RDRAND | VTF_OPT_RDSEED | VTF_OPT_NO_GETRANDOM |
-		      VTF_OPT_NO_JITTER | VTF_OPT_NO_BOOTSTRAP | VTF_OPT_NO_FORK_DETECT,
+		      VTF_OPT_NO_JITTER | VTF_OPT_NO_BOOTSTRAP | VTF_OPT_NO_FORK_DETECT |
+		      VTF_OPT_NO_VMGENID,
 };
 
 /*
@@ -95,6 +96,8 @@ int vtf_new(const struct vtf_options *opt, struct vtf_ctx **out)
 	ctx->opt_flags = o.flags;
 	ctx->fresh_timeout_ms = o.fresh_timeout_ms ? o.fresh_timeout_ms : 20;
 	ctx->collector_interval_ms = o.collector_interval_ms;
+	ctx->kernel_wait_ms = o.kernel_wait_ms ? o.kernel_wait_ms : VTF_KERNEL_WAIT_MS_DEFAULT;
+	vtf_genid_detached(ctx);
 	ctx->st.degraded = true;
 	struct timespec res = {0, 0};
 #ifdef CLOCK_MONOTONIC_COARSE
@@ -112,6 +115,8 @@ int vtf_new(const struct vtf_options *opt, struct vtf_ctx **out)
 		r = vtf_gen_setup(ctx);
 	if (r == 0 && !(o.flags & VTF_OPT_NO_BOOTSTRAP))
 		r = bootstrap(ctx);
+	if (r == 0)
+		vtf_genid_attach(ctx, false);
 	/* Registered last: fork handlers only ever see finished generators. */
 	if (r == 0)
 		r = vtf_clone_setup(ctx);
@@ -161,6 +166,13 @@ int vtf_tick(struct vtf_ctx *ctx)
 	}
 
 	uint64_t now = vtf_gate_ns();
+	if (VTF_UNLIKELY(ctx->kernel_wait) && !ctx->genid_has_fork &&
+	    now - ctx->kernel_wait_since_ns >=
+		(uint64_t)ctx->kernel_wait_ms * 1000000u + ctx->gate_slack_ns) {
+		int r = vtf_kernel_wait_expired(ctx);
+		if (r < 0)
+			return r;
+	}
 	if (vtf_gate_open(ctx, st->last_poll_ns, now)) {
 		st->last_poll_ns = now;
 		vtf_sources_poll(ctx);
@@ -321,18 +333,34 @@ int vtf_get_status(struct vtf_ctx *ctx, struct vtf_status *st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&ctx->lock);
+	if (!ctx->genid_attached)
+		vtf_genid_attach(ctx, false);
 	if (ctx->st.seeded)
 		st->state |= VTF_STATE_SEEDED;
 	if (ctx->st.degraded)
 		st->state |= VTF_STATE_DEGRADED;
 	if (vtf_stale(ctx))
 		st->state |= VTF_STATE_WAITING_RESEED;
+	if (ctx->kernel_wait)
+		st->state |= VTF_STATE_WAITING_KERNEL;
+	if (ctx->genid_attached)
+		st->signals |= VTF_SIGNAL_VMGENID;
+	if (ctx->genid_has_fork)
+		st->signals |= VTF_SIGNAL_VMFORK;
+	if (!(ctx->opt_flags & VTF_OPT_NO_FORK_DETECT))
+		st->signals |= VTF_SIGNAL_FORK;
+	if (ctx->leak_seen)
+		st->signals |= VTF_SIGNAL_LEAK;
+	st->vmgenid_changes = ctx->st.vmgenid_changes;
+	st->kernel_reseeds = ctx->st.kernel_reseeds;
 	st->inputs = ctx->inputs;
 	if (ctx->collector_running)
 		st->inputs |= VTF_INPUT_COLLECTOR;
 	st->reseeds = ctx->st.reseed_count;
 	st->fast_reseeds = ctx->st.fast_reseeds;
-	st->generations = ctx->st.generations + (vtf_stale(ctx) && !ctx->pending);
+	/* A stale check while waiting for the kernel is its follow-up, not a generation. */
+	st->generations =
+	    ctx->st.generations + (vtf_stale(ctx) && !ctx->pending && !ctx->kernel_wait);
 	st->bytes_out = ctx->st.bytes_out;
 	st->pool0_bytes = ctx->st.pool_len[0];
 	st->source_errors = ctx->st.source_errors;
@@ -364,6 +392,14 @@ const char *vtf_strerror(int err)
 		return "no source with this id";
 	case -ENOTSUP:
 		return "not supported on this system";
+	case -ENODEV:
+		return "no /dev/vtrust-vmgenid: load the vtrust_vmgenid module (guest/vmgenid) in "
+		       "a VM "
+		       "started with -device vmgenid; without it a VM restore or clone is not "
+		       "noticed";
+	case -EPROTO:
+		return "/dev/vtrust-vmgenid is not the vtrust_vmgenid module this library knows "
+		       "(magic or version differ): rebuild the module from this source tree";
 	}
 	return err < 0 ? strerror(-err) : "unknown result";
 }

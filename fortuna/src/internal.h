@@ -33,44 +33,47 @@ enum {
 	VTF_POOLS = 32,
 	VTF_KEY_LEN = 32,
 	VTF_BLOCK = 16,
-	VTF_EVENT_MAX = 32,          /* data bytes per event (FSK) */
-	VTF_EVENT_HDR = 2,           /* source id, length */
-	VTF_MIN_POOL0 = 64,          /* pool 0 bytes needed for a reseed */
-	VTF_LEAK_KEEP = 64,          /* leak bytes kept verbatim; more are hashed */
-	VTF_JITTER_SAMPLES = 32,     /* one-byte cycle deltas per jitter event */
-	VTF_JITTER_EVERY = 4,        /* calls per jitter sample (power of two) */
-	VTF_POLL_BYTES = 32,         /* bytes pulled per source per poll */
-	VTF_FRESH_BYTES = 32,        /* bytes pulled per source by a fast reseed */
-	VTF_SEED_MAX = 2048,         /* bound on reseed input s */
+	VTF_EVENT_MAX = 32,	 /* data bytes per event (FSK) */
+	VTF_EVENT_HDR = 2,	 /* source id, length */
+	VTF_MIN_POOL0 = 64,	 /* pool 0 bytes needed for a reseed */
+	VTF_LEAK_KEEP = 64,	 /* leak bytes kept verbatim; more are hashed */
+	VTF_JITTER_SAMPLES = 32, /* one-byte cycle deltas per jitter event */
+	VTF_JITTER_EVERY = 4,	 /* calls per jitter sample (power of two) */
+	VTF_POLL_BYTES = 32,	 /* bytes pulled per source per poll */
+	VTF_FRESH_BYTES = 32,	 /* bytes pulled per source by a fast reseed */
+	VTF_SEED_MAX = 2048,	 /* bound on reseed input s */
 };
 
 #define VTF_RESEED_INTERVAL_NS (100ull * 1000 * 1000)
+#define VTF_KERNEL_WAIT_MS_DEFAULT 1000u
 
 /* Plain-data generator state: memcpy-able, no pointers. */
 struct vtf_state {
 	uint8_t key[VTF_KEY_LEN];
-	uint8_t ctr[VTF_BLOCK];    /* big-endian 128-bit counter; 0 = unseeded */
-	uint64_t reseed_count;     /* FSK ReseedCnt */
-	uint64_t last_reseed_ns;   /* vtf_gate_ns() of the last pool reseed */
-	uint64_t last_poll_ns;     /* ... of the last periodic source poll */
+	uint8_t ctr[VTF_BLOCK];	      /* big-endian 128-bit counter; 0 = unseeded */
+	uint64_t reseed_count;	      /* FSK ReseedCnt */
+	uint64_t last_reseed_ns;      /* vtf_gate_ns() of the last pool reseed */
+	uint64_t last_poll_ns;	      /* ... of the last periodic source poll */
 	uint64_t pool_len[VTF_POOLS]; /* bytes appended since each pool's last use */
-	uint32_t pool_real;        /* bit i: pool i holds real-source input */
+	uint32_t pool_real;	      /* bit i: pool i holds real-source input */
 	bool seeded;
 	bool degraded;
-	uint8_t next_pool[256];    /* per-source round-robin position */
+	uint8_t next_pool[256]; /* per-source round-robin position */
 	uint8_t jitter[VTF_JITTER_SAMPLES];
 	uint32_t jitter_n;
 	uint32_t calls;
 	uint64_t jitter_prev;
 	uint8_t tail[VTF_BLOCK + VTF_KEY_LEN]; /* last partial block + next key */
-	uint8_t leak[VTF_LEAK_KEEP]; /* leak bytes awaiting a fast reseed */
+	uint8_t leak[VTF_LEAK_KEEP];	       /* leak bytes awaiting a fast reseed */
 	uint32_t leak_len;
-	uint64_t leak_fresh;       /* raw leak bytes behind leak[] */
+	uint64_t leak_fresh; /* raw leak bytes behind leak[] */
 	/* statistics */
 	uint64_t fast_reseeds;
 	uint64_t generations;
 	uint64_t bytes_out;
 	uint64_t source_errors;
+	uint64_t vmgenid_changes;
+	uint64_t kernel_reseeds;
 };
 
 enum vtf_source_kind { VTF_SOURCE_FD = 1, VTF_SOURCE_CALLBACK = 2 };
@@ -86,19 +89,31 @@ struct vtf_source {
 struct vtf_ctx {
 	pthread_mutex_t lock;
 	/* hot path: read by every vtf_generate() */
-	EVP_CIPHER_CTX *aes;      /* keyed with st.key, positioned at st.ctr */
+	EVP_CIPHER_CTX *aes;	  /* keyed with st.key, positioned at st.ctr */
 	_Atomic uint64_t *marker; /* non-zero; a fork zeroes it (WIPEONFORK) */
-	uint64_t seen_epoch;      /* vtf_epoch value this state belongs to */
-	bool pending;             /* new generation not yet fast-reseeded */
-	bool ctr_continues;       /* key-only re-init keeps the CTR position */
-	bool aes_stale;           /* aes must be re-keyed from st before use */
-	uint64_t gate_slack_ns;   /* resolution of vtf_gate_ns() */
+	uint64_t seen_epoch;	  /* vtf_epoch value this state belongs to */
+	_Atomic uint64_t *gid;	  /* VM generation ID (2 words), or vtf_genid_none */
+	_Atomic uint64_t *gfork;  /* kernel VM-fork counter, or vtf_genid_none[2] */
+	uint64_t seen_id[2];	  /* ID this state belongs to */
+	uint64_t seen_fork;	  /* counter value this state belongs to */
+	bool pending;		  /* new generation not yet fast-reseeded */
+	bool ctr_continues;	  /* key-only re-init keeps the CTR position */
+	bool aes_stale;		  /* aes must be re-keyed from st before use */
+	uint64_t gate_slack_ns;	  /* resolution of vtf_gate_ns() */
 	uint32_t opt_flags;
-	uint32_t inputs;          /* VTF_INPUT_* */
+	uint32_t inputs; /* VTF_INPUT_* */
 	uint32_t fresh_timeout_ms;
 
+	/* VM generation ID (genid.c) */
+	bool genid_attached;
+	bool genid_has_fork; /* gfork is the module's live counter */
+	bool kernel_wait;    /* new ID seen; getrandom waits for the kernel's reseed */
+	bool leak_seen;	     /* vtf_leak_filled was called at least once */
+	uint64_t kernel_wait_since_ns;
+	uint32_t kernel_wait_ms; /* bound where there is no VM-fork counter */
+
 	EVP_MD_CTX *pool[VTF_POOLS];
-	EVP_MD_CTX *md;           /* scratch digest context */
+	EVP_MD_CTX *md; /* scratch digest context */
 	EVP_MD *sha256;
 	EVP_CIPHER *aes_ctr;
 
@@ -127,17 +142,25 @@ struct vtf_ctx {
 /* Bumped for VM-wide new generations (vmgenid, vtf_new_generation_all). */
 extern _Atomic uint64_t vtf_epoch;
 
+/* Zero block the ID and counter pointers aim at until the device is mapped. */
+extern _Atomic uint64_t vtf_genid_none[3];
+
 /*
- * The per-call generation check: three relaxed loads, no syscall. Called
- * with ctx->lock held (pending is only written under the lock).
+ * The per-call generation check: relaxed loads, no syscall: the fork
+ * marker, the process epoch, the VM generation ID (two words) and the
+ * kernel's VM-fork counter. Called with ctx->lock held (pending is only
+ * written under the lock).
  */
 static inline bool vtf_stale(const struct vtf_ctx *ctx)
 {
-	/* Bitwise, not ||: three loads and no branches until the answer. */
+	/* Bitwise, not ||: all loads, and no branches until the answer. */
+	uint64_t d = (atomic_load_explicit(&ctx->gid[0], memory_order_relaxed) ^ ctx->seen_id[0]) |
+		     (atomic_load_explicit(&ctx->gid[1], memory_order_relaxed) ^ ctx->seen_id[1]) |
+		     (atomic_load_explicit(ctx->gfork, memory_order_relaxed) ^ ctx->seen_fork) |
+		     (atomic_load_explicit(&vtf_epoch, memory_order_relaxed) ^ ctx->seen_epoch);
 	return ((unsigned)ctx->pending |
 		(unsigned)(atomic_load_explicit(ctx->marker, memory_order_relaxed) == 0) |
-		(unsigned)(atomic_load_explicit(&vtf_epoch, memory_order_relaxed) !=
-			   ctx->seen_epoch)) != 0;
+		(unsigned)(d != 0)) != 0;
 }
 
 int vtf_clone_setup(struct vtf_ctx *ctx);
@@ -146,6 +169,17 @@ void vtf_clone_teardown(struct vtf_ctx *ctx);
 void vtf_mark_generation(struct vtf_ctx *ctx);
 /* Fast reseed with fresh input after a new generation; lock held. */
 int vtf_fast_reseed(struct vtf_ctx *ctx);
+/* The bounded wait for the kernel's reseed (no VM-fork counter) is over; lock held. */
+int vtf_kernel_wait_expired(struct vtf_ctx *ctx);
+
+/* ---- genid.c: the mapped VM generation ID ---- */
+
+/* Maps /dev/vtrust-vmgenid once per process (retried at most every 1 s unless forced). */
+int vtf_genid_probe(bool force);
+/* Points ctx at the mapping (if there is one) and adopts the current ID; lock held. */
+void vtf_genid_attach(struct vtf_ctx *ctx, bool force);
+/* Points ctx at the zero block. */
+void vtf_genid_detached(struct vtf_ctx *ctx);
 
 /* ---- generator.c: AES-256-CTR generator ---- */
 
@@ -261,15 +295,6 @@ void vtf_secmem_free(void *p, size_t len);
 int vtf_collector_start(struct vtf_ctx *ctx);
 void vtf_collector_stop(struct vtf_ctx *ctx);
 
-/* ---- vmgenid.c ---- */
-
-/* True if buf is a kernel uevent carrying NEW_VMGENID=1. */
-bool vtf_uevent_is_new_vmgenid(const uint8_t *buf, size_t len);
-/* Fork handlers: the child forgets the parent's listener thread. */
-void vtf_vmgenid_atfork_prepare(void);
-void vtf_vmgenid_atfork_parent(void);
-void vtf_vmgenid_atfork_child(void);
-
 /* ---- fortuna.c: shared helpers ---- */
 
 /* Generate-path bookkeeping: jitter sample, periodic poll and reseed. */
@@ -281,8 +306,12 @@ int vtf_tick(struct vtf_ctx *ctx);
 int vtf__snapshot_copy(struct vtf_ctx *dst, struct vtf_ctx *src);
 void vtf__get_state(struct vtf_ctx *ctx, uint8_t key[32], uint8_t ctr[16]);
 int vtf__set_counter(struct vtf_ctx *ctx, const uint8_t ctr[16]);
-/* Listener on an arbitrary datagram fd; kernel_only checks the sender. */
-int vtf__vmgenid_listen_fd(int fd, bool kernel_only);
+/*
+ * Makes id (two words) and fork (NULL: no counter) stand in for the
+ * device's pages in this process; generators created later attach to them.
+ * -EBUSY if the real device is already mapped.
+ */
+int vtf__genid_use(uint64_t id[2], uint64_t *fork);
 /* Per-call generation check, exposed for the benchmark. */
 bool vtf__check_generation(struct vtf_ctx *ctx);
 

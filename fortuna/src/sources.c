@@ -187,8 +187,7 @@ void vtf_detect_inputs(struct vtf_ctx *ctx)
 }
 
 /* CPU and OS inputs: RDSEED (if usable) or RDRAND, and getrandom. */
-static size_t builtin_pull(struct vtf_ctx *ctx, int which, uint8_t *buf, size_t len,
-			   uint8_t *id)
+static size_t builtin_pull(struct vtf_ctx *ctx, int which, uint8_t *buf, size_t len, uint8_t *id)
 {
 	switch (which) {
 	case 0:
@@ -201,12 +200,22 @@ static size_t builtin_pull(struct vtf_ctx *ctx, int which, uint8_t *buf, size_t 
 			return vtf_rdrand_bytes(buf, len);
 		}
 		return 0;
-	case 1:
-		if (ctx->inputs & VTF_INPUT_GETRANDOM) {
-			*id = VTF_SRC_GETRANDOM;
-			return vtf_getrandom_bytes(buf, len);
-		}
-		return 0;
+	case 1: {
+		/*
+		 * Tried every time, not only if it worked at creation: the
+		 * kernel RNG may become ready later (a guest without RDRAND
+		 * in its first second). Left out while a new VM generation
+		 * waits for the kernel's own reseed: until then every clone's
+		 * kernel returns the same bytes.
+		 */
+		if ((ctx->opt_flags & VTF_OPT_NO_GETRANDOM) || ctx->kernel_wait)
+			return 0;
+		size_t n = vtf_getrandom_bytes(buf, len);
+		if (n)
+			ctx->inputs |= VTF_INPUT_GETRANDOM;
+		*id = VTF_SRC_GETRANDOM;
+		return n;
+	}
 	}
 	return 0;
 }
@@ -247,6 +256,9 @@ void vtf_sources_poll(struct vtf_ctx *ctx)
 {
 	uint8_t buf[VTF_POLL_BYTES], id = 0;
 
+	/* A VM generation ID device that appeared since (module loaded later). */
+	if (!ctx->genid_attached)
+		vtf_genid_attach(ctx, false);
 	for (int w = 0; w < 2; w++) {
 		size_t n = builtin_pull(ctx, w, buf, sizeof(buf), &id);
 		if (n)

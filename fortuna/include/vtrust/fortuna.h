@@ -25,14 +25,24 @@
  * CLONE SAFETY
  *
  * A "generation" changes whenever the memory holding the state may have been
- * duplicated: a fork, a VM snapshot being restored or cloned (the VMGenID
- * uevent, a virtio-rng entropy-leak report), or whenever the application
- * says so. Every vtf_generate() first checks the generation with a few
- * memory loads and no system call. After a change it outputs nothing until a
- * fast reseed has mixed in fresh input that the other copies cannot share
- * (leak-buffer bytes, the entropy device, RDRAND/RDSEED, or getrandom() when
- * hosted). If no fresh input can be had, it fails with -ESTALE; it never
- * outputs from the old state.
+ * duplicated: a fork, a VM snapshot being restored or cloned (a new VM
+ * generation ID, a virtio-rng entropy-leak report), or whenever the
+ * application says so. Every vtf_generate() first checks the generation with
+ * a few memory loads and no system call. After a change it outputs nothing
+ * until a fast reseed has mixed in fresh input that the other copies cannot
+ * share (the new VM generation ID, leak-buffer bytes, the entropy device,
+ * RDRAND/RDSEED, or getrandom() when hosted). If no fresh input can be had,
+ * it fails with -ESTALE; it never outputs from the old state.
+ *
+ * In a Linux guest with the vtrust_vmgenid kernel module (guest/vmgenid),
+ * every generator maps /dev/vtrust-vmgenid and compares the VM generation
+ * ID, which the hypervisor rewrites before the vCPUs run again, on every
+ * call. A new ID is mixed with RDRAND/RDSEED and the cycle counter before
+ * the next output; getrandom() is mixed in only once the kernel has reseeded
+ * its own generator for the new VM (the module's VM-fork counter), because
+ * until then every clone's kernel returns the same bytes. vtf_get_status()
+ * says which of these signals are live (see fortuna/README.md, "Clone
+ * safety", for what each covers and the window that remains).
  *
  * The check is per call: a snapshot taken while a call is running can still
  * return that one call's output in every copy (see fortuna/README.md).
@@ -90,13 +100,14 @@ struct vtf_ctx;
  */
 enum vtf_source_id {
 	VTF_SRC_APP_MAX = 239,
-	VTF_SRC_JITTER = 240,    /* cycle-counter deltas between calls */
+	VTF_SRC_JITTER = 240,	 /* cycle-counter deltas between calls */
 	VTF_SRC_BOOTSTRAP = 241, /* timing-loop bootstrap */
 	VTF_SRC_RDRAND = 242,
 	VTF_SRC_RDSEED = 243,
 	VTF_SRC_GETRANDOM = 244,
-	VTF_SRC_LEAK = 245,      /* bytes from a virtio-rng leak buffer */
+	VTF_SRC_LEAK = 245,	 /* bytes from a virtio-rng leak buffer */
 	VTF_SRC_COLLECTOR = 246, /* jitter sampled by the background thread */
+	VTF_SRC_VMGENID = 247,	 /* a new VM generation ID (and the cycle counter) */
 };
 
 /* Option flags (struct vtf_options.flags). Zero means the defaults. */
@@ -127,6 +138,11 @@ enum vtf_option_flags {
 	 * snapshot. VM-wide generations (vmgenid, leak reports) still apply.
 	 */
 	VTF_OPT_NO_FORK_DETECT = 1u << 5,
+	/*
+	 * Do not map /dev/vtrust-vmgenid (the VM generation ID). Only for
+	 * tests: the clone test's negative control uses it.
+	 */
+	VTF_OPT_NO_VMGENID = 1u << 6,
 };
 
 struct vtf_options {
@@ -144,7 +160,15 @@ struct vtf_options {
 	 * has no collector thread.
 	 */
 	uint32_t collector_interval_ms;
-	uint32_t reserved[5]; /* must be zero */
+	/*
+	 * Where the VM generation ID is mapped but the kernel's VM-fork counter
+	 * is not (a kernel without CONFIG_VMGENID, or before 6.0): how long after
+	 * a new ID the generator waits before it trusts getrandom() again, i.e.
+	 * assumes the kernel has reseeded its own generator. 0 means 1000 ms
+	 * (Linux 6.1 under QEMU TCG reseeded 0-284 ms after the resume).
+	 */
+	uint32_t kernel_wait_ms;
+	uint32_t reserved[4]; /* must be zero */
 };
 
 /*
@@ -243,8 +267,7 @@ typedef ssize_t (*vtf_source_fn)(void *arg, void *buf, size_t len, unsigned flag
  * and for fresh bytes by every fast reseed. Its bytes count as a real
  * source. -EEXIST if id is taken, -ENOSPC if VTF_MAX_SOURCES are in use.
  */
-VTF_API int vtf_add_source_callback(struct vtf_ctx *ctx, uint8_t id, vtf_source_fn fn,
-				    void *arg);
+VTF_API int vtf_add_source_callback(struct vtf_ctx *ctx, uint8_t id, vtf_source_fn fn, void *arg);
 
 /*
  * Registers a readable fd (for example /dev/hwrng in a Linux guest). The
@@ -264,6 +287,13 @@ enum vtf_state_flags {
 	VTF_STATE_DEGRADED = 1u << 1,
 	/* A new generation was seen; vtf_generate() needs a fast reseed. */
 	VTF_STATE_WAITING_RESEED = 1u << 2,
+	/*
+	 * A new VM generation ID was mixed in; getrandom() input waits until
+	 * the kernel's VM-fork counter moves (or kernel_wait_ms passes where
+	 * there is no counter). Outputs meanwhile come from the key reseeded
+	 * with the new ID, RDRAND/RDSEED and the cycle counter.
+	 */
+	VTF_STATE_WAITING_KERNEL = 1u << 3,
 };
 
 /* vtf_status.inputs bits: what this generator can use. */
@@ -275,20 +305,41 @@ enum vtf_input_flags {
 	VTF_INPUT_CALLBACK = 1u << 4,
 	VTF_INPUT_JITTER = 1u << 5,
 	VTF_INPUT_WIPEONFORK = 1u << 6, /* fork detected by a MADV_WIPEONFORK page */
-	VTF_INPUT_MLOCKED = 1u << 7,    /* state memory is locked */
-	VTF_INPUT_COLLECTOR = 1u << 8,  /* background thread running */
+	VTF_INPUT_MLOCKED = 1u << 7,	/* state memory is locked */
+	VTF_INPUT_COLLECTOR = 1u << 8,	/* background thread running */
+};
+
+/*
+ * vtf_status.signals bits: which clone signals are live for this generator
+ * right now. A signal that is not listed here will not be noticed.
+ */
+enum vtf_signal_flags {
+	/* The VM generation ID is mapped and compared on every call. */
+	VTF_SIGNAL_VMGENID = 1u << 0,
+	/* The kernel's VM-fork counter is mapped (getrandom is trusted again
+	 * as soon as it moves). Without it: a bounded wait, kernel_wait_ms. */
+	VTF_SIGNAL_VMFORK = 1u << 1,
+	/* fork() is detected (MADV_WIPEONFORK page and/or pthread_atfork). */
+	VTF_SIGNAL_FORK = 1u << 2,
+	/* The application has delivered at least one virtio-rng leak report
+	 * (vtf_leak_filled): it is watching leak queues. */
+	VTF_SIGNAL_LEAK = 1u << 3,
 };
 
 struct vtf_status {
-	uint32_t state;          /* enum vtf_state_flags */
-	uint32_t inputs;         /* enum vtf_input_flags */
-	uint64_t reseeds;        /* pool reseeds so far (the schedule's k) */
-	uint64_t fast_reseeds;   /* reseeds after new generations */
-	uint64_t generations;    /* new generations seen */
-	uint64_t bytes_out;      /* bytes generated */
-	uint64_t pool0_bytes;    /* bytes appended to pool 0 since its last use */
-	uint64_t source_errors;  /* failed source reads */
-	uint64_t reserved[6];
+	uint32_t state;		/* enum vtf_state_flags */
+	uint32_t inputs;	/* enum vtf_input_flags */
+	uint64_t reseeds;	/* pool reseeds so far (the schedule's k) */
+	uint64_t fast_reseeds;	/* reseeds after new generations */
+	uint64_t generations;	/* new generations seen */
+	uint64_t bytes_out;	/* bytes generated */
+	uint64_t pool0_bytes;	/* bytes appended to pool 0 since its last use */
+	uint64_t source_errors; /* failed source reads */
+	uint32_t signals;	/* enum vtf_signal_flags */
+	uint32_t reserved32;
+	uint64_t vmgenid_changes; /* new VM generation IDs seen */
+	uint64_t kernel_reseeds;  /* getrandom reseeds after the kernel's VM-fork reseed */
+	uint64_t reserved[3];
 };
 
 /* Fills *st. Also checks the generation, so WAITING_RESEED is current. */
@@ -298,18 +349,19 @@ VTF_API int vtf_get_status(struct vtf_ctx *ctx, struct vtf_status *st);
 VTF_API const char *vtf_strerror(int err);
 
 /*
- * VMGenID listener (Linux guests, optional). Opens a NETLINK_KOBJECT_UEVENT
- * socket, which the kernel's vmgenid driver (Linux >= 5.18) notifies with a
- * "change" uevent carrying NEW_VMGENID=1 when the VM is restored from a
- * snapshot or cloned, and starts one thread that calls
- * vtf_new_generation_all() for each such uevent sent by the kernel. There is
- * one listener per process; starting it twice is a no-op. After fork() the
- * child has no listener and may start its own. The uevent arrives after the
- * vCPUs resume, so a short window remains; leak reports close it.
- * Returns 0, -ENOTSUP off Linux, or a negative errno from socket()/bind().
+ * DEPRECATED. This used to start a thread waiting for a NEW_VMGENID kernel
+ * uevent; no maintained Linux kernel sends one (it was added in the 6.8
+ * cycle and reverted), so that thread never fired. Generators now map the
+ * VM generation ID themselves (/dev/vtrust-vmgenid, from the vtrust_vmgenid
+ * module) and check it on every call; nothing needs starting.
+ * This call only tells the truth about it: 0 if the generation ID is mapped
+ * (it tries to map it now if it was not), -ENODEV if /dev/vtrust-vmgenid
+ * does not exist (load the module and start QEMU with -device vmgenid),
+ * another negative errno if it exists but cannot be used, -ENOTSUP off
+ * Linux. It starts no thread. Prefer vtf_get_status().signals.
  */
 VTF_API int vtf_vmgenid_listen_start(void);
-/* Stops the listener thread and closes its socket; safe if not started. */
+/* DEPRECATED: does nothing (there is no thread to stop). */
 VTF_API void vtf_vmgenid_listen_stop(void);
 
 #ifdef __cplusplus
