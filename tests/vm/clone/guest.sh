@@ -1,0 +1,16 @@
+#!/bin/sh
+# Guest side of the clone test (tests/vm/run-clone.py), run by /init (vtrust.run=).
+# Loads the module built on the host, starts two fortuna-tickers on the console (one with the
+# module's signals, one without: the negative control) and waits; the host snapshots,
+# restores and stops the VM.
+d=/vtrust/clone
+if err=$(insmod $d/vtrust_vmgenid.ko 2>&1); then
+  echo "VTRUST-CLONE-MODULE loaded $(stat -c %A /dev/vtrust-vmgenid 2>&1)"
+else
+  echo "VTRUST-CLONE-MODULE failed: $err"
+  dmesg | grep -i vtrust_vmgenid | tail -n 3
+fi
+$d/fortuna-ticker --name mod --period-ms 50 &
+$d/fortuna-ticker --name nomod --no-vmgenid --period-ms 50 &
+echo "VTRUST-CLONE-READY"
+while :; do sleep 3600; done
