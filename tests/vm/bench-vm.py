@@ -15,7 +15,7 @@ with min-max), floor / built-in, vtrust / floor, and vtrustd's CPU time and cont
 per device request. Ends with `ratio=<median vtrust/built-in over the workloads>`.
 
 usage: bench-vm.py --build DIR --vtrustd PATH --vtbench PATH [--rounds N] [--cell-ms MS]
-                   [--timeout S] [--vtrustd-arg ARG]... [--json FILE]
+                   [--timeout S] [--vtrustd-arg ARG]... [--json FILE] [--workloads W...]
 Exit status: 0 when every cell ran, 1 otherwise, 77 when QEMU or the guest kernel is missing.
 """
 import argparse
@@ -54,8 +54,8 @@ def find_kernel(path):
 
 
 def proc_sample(pid):
-    """(cpu ns, context switches) summed over the live threads of pid."""
-    cpu = cs = 0
+    """(cpu ns, context switches, minor faults) summed over the live threads of pid."""
+    cpu = cs = flt = 0
     for t in glob.glob(f"/proc/{pid}/task/*"):
         try:
             with open(t + "/schedstat") as f:
@@ -64,9 +64,11 @@ def proc_sample(pid):
                 for line in f:
                     if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                         cs += int(line.split()[1])
+            with open(t + "/stat") as f:
+                flt += int(f.read().rsplit(")", 1)[1].split()[7])  # minflt
         except (OSError, ValueError, IndexError):
             pass  # a thread that just exited
-    return cpu, cs
+    return cpu, cs, flt
 
 
 class Run:
@@ -162,7 +164,8 @@ class Run:
             os.mkfifo(os.path.join(self.rt, f + ".in"))
             os.mkfifo(os.path.join(self.rt, f + ".out"))
         append = (f"console=ttyS0,115200 panic=-1 quiet rdinit=/init vtrust.checks=0 "
-                  f"vtrust.shell=0 vtrust.pause=skip vtrust.bench={a.rounds},{a.cell_ms}")
+                  f"vtrust.shell=0 vtrust.pause=skip vtrust.bench={a.rounds},{a.cell_ms}"
+                  + (f",{'+'.join(a.workloads)}" if a.workloads else ""))
         qemu = [qemu_bin, "-name", "vtrust-bench", "-nodefaults", "-no-user-config",
                 "-machine", "q35,accel=tcg,memory-backend=mem",
                 "-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-m", "512M",
@@ -183,7 +186,7 @@ class Run:
 
         console = open(os.path.join(self.logdir, "console.log"), "w")
         samples = {}   # cell n -> {name: (cpu, cs)}
-        cells = {}     # cell n -> dict of the BENCH line
+        cells = []     # the BENCH lines (one per back-end and cell n)
         errors, pins, devs = [], [], []
         done = None
         buf = b""
@@ -205,8 +208,7 @@ class Run:
                         samples[n] = {name: proc_sample(pid) for name, pid in procs.items()}
                         os.write(con_w, f"VTRUST-SAMPLED {n}\n".encode())
                     elif line.startswith("VTRUST-BENCH "):
-                        kv = dict(x.split("=", 1) for x in line.split()[1:])
-                        cells[int(kv["n"])] = kv
+                        cells.append(dict(x.split("=", 1) for x in line.split()[1:]))
                     elif line.startswith("VTRUST-BENCHERR"):
                         errors.append(line[len("VTRUST-BENCHERR "):])
                         log(line)
@@ -234,17 +236,20 @@ class Run:
         a = self.a
         # Per cell: throughput and the CPU / context switches of the vtrustd serving it.
         rows = {}  # (work, backend) -> list of (round, ops/s, cpu ns/req, cs/req, other_cpu)
-        for n, c in sorted(cells.items()):
+        for c in cells:
+            n = int(c["n"])
             ops, ns, reqs = int(c["ops"]), int(c["ns"]), int(c["reqs"])
             rate = ops * 1e9 / ns if ns else 0.0
-            cpu = cs = None
+            cpu = cs = flt = None
             s0, s1 = samples.get(n), samples.get(n + 1)
             if c["backend"] != "builtin" and s0 and s1:
                 typ = "rng" if c["work"] == "rng4k" else "crypto"
                 name = f"{typ}-{c['backend']}"
                 cpu = (s1[name][0] - s0[name][0]) / reqs / 1000.0
                 cs = (s1[name][1] - s0[name][1]) / reqs
-            rows.setdefault((c["work"], c["backend"]), []).append((int(c["round"]), rate, cpu, cs))
+                flt = (s1[name][2] - s0[name][2]) / reqs
+            rows.setdefault((c["work"], c["backend"]), []).append(
+                (int(c["round"]), rate, cpu, cs, flt))
 
         def by_round(w, b):
             return {r[0]: r for r in rows.get((w, b), [])}
@@ -265,11 +270,13 @@ class Run:
         out = []
         out.append(f"in-guest benchmark: Linux 6.1 guest, QEMU TCG, {a.rounds} rounds x "
                    f"{a.cell_ms} ms cells, back-ends in rotating order")
-        out.append("ratios are throughput ratios per round: median [interquartile range]; "
-                   "cpu/req and cs/req: vtrustd per device request (median)")
+        out.append("back-ends take turns op by op inside each cell; ratios are throughput ratios per round: "
+                   "median [interquartile range]; "
+                   "cpu/req, cs/req, flt/req: vtrustd's CPU, context switches and minor faults per "
+                   "device request (median; floor_cpu: the floor's)")
         hdr = (f"{'workload':<8} {'builtin/s':>10} {'vtrust/s':>10} {'floor/s':>10} "
                f"{'vtrust/builtin':>20} {'floor/builtin':>20} {'vtrust/floor':>20} "
-               f"{'cpu_us/req':>10} {'cs/req':>7} {'floor_cpu':>9}")
+               f"{'cpu_us/req':>10} {'cs/req':>7} {'flt/req':>7} {'floor_cpu':>9}")
         out.append(hdr)
         summary = {}
         headline = []
@@ -281,16 +288,17 @@ class Run:
             cpu = [x[2] for x in rv.values() if x[2] is not None]
             cs = [x[3] for x in rv.values() if x[3] is not None]
             fcpu = [x[2] for x in rf.values() if x[2] is not None]
+            flt = [x[4] for x in rv.values() if x[4] is not None]
             rate = {b: med([x[1] for x in d.values()]) for b, d in
                     (("builtin", rb), ("vtrust", rv), ("floor", rf))}
             if not (rb or rv or rf):
                 continue
             out.append(f"{w:<8} {rate['builtin']:>10.1f} {rate['vtrust']:>10.1f} {rate['floor']:>10.1f} "
                        f"{fmt_ratio(vb):>20} {fmt_ratio(fb):>20} {fmt_ratio(vf):>20} "
-                       f"{med(cpu):>10.2f} {med(cs):>7.2f} {med(fcpu):>9.2f}")
+                       f"{med(cpu):>10.2f} {med(cs):>7.2f} {med(flt):>7.2f} {med(fcpu):>9.2f}")
             summary[w] = {"rate": rate, "vtrust_over_builtin": vb, "floor_over_builtin": fb,
                           "vtrust_over_floor": vf, "cpu_us_per_req": cpu, "cs_per_req": cs,
-                          "floor_cpu_us_per_req": fcpu}
+                          "floor_cpu_us_per_req": fcpu, "minor_faults_per_req": flt}
             if vb:
                 headline.append(med(vb))
         out.append("vtrust/builtin min-max per workload: " + ", ".join(
@@ -306,7 +314,7 @@ class Run:
                            "devices": devs, "pins": pins, "errors": errors}, f, indent=1)
         with open(os.path.join(self.logdir, "summary.txt"), "w") as f:
             f.write("\n".join(out) + "\n")
-        expected = len(WORKLOADS) * len(BACKENDS) * a.rounds
+        expected = len(a.workloads or WORKLOADS) * len(BACKENDS) * a.rounds
         if len(cells) < expected:
             errors.append(f"{len(cells)} of {expected} cells ran")
         if not done:
@@ -328,6 +336,7 @@ def main():
     p.add_argument("--cell-ms", type=int, default=150)
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--kernel")
+    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, help="only these (default: all)")
     p.add_argument("--vtrustd-arg", action="append", help="extra argument for every vtrustd")
     p.add_argument("--json", help="also write the results as JSON here")
     a = p.parse_args()

@@ -8,7 +8,8 @@
  * at fixed PCI slots (see SLOTS below): QEMU's built-in back-end, vtrustd,
  * and vtrustd with --bench-no-work (the floor: a vhost-user back-end that
  * answers every request without doing its work). Every workload runs against
- * every back-end in the same boot, in rotating order, for R rounds:
+ * every back-end in the same boot for R rounds; inside a cell the back-ends
+ * take turns op by op (the order rotates each round), each op timed alone:
  *
  *   rng4k    read(/dev/hwrng, 4096) after switching rng_current to the
  *            device (the driver asks 64 bytes per request, one in flight:
@@ -24,12 +25,13 @@
  * Before every cell it prints "VTRUST-SAMPLE <n>" and waits for the host's
  * "VTRUST-SAMPLED <n>" on the console (the host reads vtrustd's CPU time and
  * context switches from /proc at that moment); after it
- * "VTRUST-BENCH n=<n> round=<r> work=<w> backend=<b> ops=<k> ns=<t> reqs=<q>".
+ * one "VTRUST-BENCH n=<n> round=<r> work=<w> backend=<b> ops=<k> ns=<t> reqs=<q>"
+ * per back-end (t: the sum of its ops' latencies).
  * Setup lines: "VTRUST-BENCHDEV", "VTRUST-PIN" (which interrupt lines moved
  * for one request of each device: the pinning evidence), "VTRUST-BENCHERR"
  * on any failure. Last: "VTRUST-BENCHDONE cells=<n> errors=<e>".
  *
- * usage: vtbench ROUNDS CELL_MS
+ * usage: vtbench ROUNDS CELL_MS [WORKLOAD+WORKLOAD...]   (default: all)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -327,52 +329,95 @@ static void handshake(unsigned n)
 	alarm(0);
 }
 
-static void run_cell(unsigned round, int w, int b, uint64_t cell_ns, int hwrng)
+/* One timed operation of workload w on back-end b; its latency in ns, or 0 on failure. */
+static uint64_t one_op(int w, int b, int hwrng, uint64_t seq)
 {
 	struct target *t = w == W_RNG ? &rngt[b] : &cryt[b];
-	if (!t->present)
-		return;
+	size_t len = w == W_CBC64 ? 64 : w == W_CBC4K ? 4096 : 65536;
 	if (w == W_RNG && rng_select(b) < 0) {
 		err("cannot select %s as rng_current: %s", t->rng_name, strerror(errno));
-		return;
+		return 0;
 	}
+	uint64_t t0 = now_ns();
+	int r;
+	switch (w) {
+	case W_RNG:
+		r = read_full(hwrng, bufout, 4096);
+		break;
+	case W_SETKEY:
+		r = setsockopt(t->key_tfm, SOL_ALG, ALG_SET_KEY, seq & 1 ? key_a : key_b, 16);
+		break;
+	default:
+		r = cbc_op(t->op_fd, bufin, bufout, len);
+		break;
+	}
+	uint64_t dt = now_ns() - t0;
+	if (r < 0) {
+		err("%s on %s failed: %s", wname[w], bname[b], strerror(errno));
+		return 0;
+	}
+	return dt ? dt : 1;
+}
+
+/*
+ * One cell: the back-ends take turns op by op (in an order that rotates each
+ * round) for about NB * cell_ns, so host noise lands on all of them alike;
+ * each op is timed on its own. Per back-end: ops and the sum of their
+ * latencies (one op in flight: ops / time is its throughput).
+ */
+static void run_cell(unsigned round, int w, uint64_t cell_ns, int hwrng)
+{
+	int order[NB], nb = 0;
+	for (int i = 0; i < NB; i++) {
+		int b = (int)((i + round) % NB);
+		if (w == W_RNG ? rngt[b].present : cryt[b].present)
+			order[nb++] = b;
+	}
+	if (!nb)
+		return;
+	uint64_t ops[NB] = {0}, ns[NB] = {0};
 	unsigned n = ++cell_no;
 	handshake(n);
-	size_t len = w == W_CBC64 ? 64 : w == W_CBC4K ? 4096 : 65536;
-	uint64_t ops = 0, t0 = now_ns(), t1;
-	alarm(30);
+	uint64_t t0 = now_ns(), seq = 0;
+	bool failed = false;
+	alarm(60);
 	do {
-		int r = 0;
-		switch (w) {
-		case W_RNG:
-			r = read_full(hwrng, bufout, 4096);
-			break;
-		case W_SETKEY:
-			r = setsockopt(t->key_tfm, SOL_ALG, ALG_SET_KEY, ops & 1 ? key_a : key_b, 16);
-			break;
-		default:
-			r = cbc_op(t->op_fd, bufin, bufout, len);
-			break;
+		for (int i = 0; i < nb && !failed; i++) {
+			uint64_t dt = one_op(w, order[i], hwrng, seq++);
+			failed = dt == 0;
+			ns[order[i]] += dt;
+			ops[order[i]]++;
 		}
-		if (r < 0) {
-			alarm(0);
-			err("%s on %s failed: %s", wname[w], bname[b], strerror(errno));
-			return;
-		}
-		ops++;
-		t1 = now_ns();
-	} while (t1 - t0 < cell_ns || ops < 3);
+	} while (!failed && (now_ns() - t0 < cell_ns * (uint64_t)nb || ops[order[nb - 1]] < 3));
 	alarm(0);
-	uint64_t reqs = w == W_RNG ? ops * 64 : ops;
-	out("VTRUST-BENCH n=%u round=%u work=%s backend=%s ops=%llu ns=%llu reqs=%llu", n, round,
-	    wname[w], bname[b], (unsigned long long)ops, (unsigned long long)(t1 - t0),
-	    (unsigned long long)reqs);
+	if (failed)
+		return;
+	for (int i = 0; i < nb; i++) {
+		int b = order[i];
+		uint64_t reqs = w == W_RNG ? ops[b] * 64 : ops[b];
+		out("VTRUST-BENCH n=%u round=%u work=%s backend=%s ops=%llu ns=%llu reqs=%llu", n,
+		    round, wname[w], bname[b], (unsigned long long)ops[b],
+		    (unsigned long long)ns[b], (unsigned long long)reqs);
+	}
+}
+
+/* True if list ("a+b+c") holds the word. */
+static bool has_token(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == '+') && (p[n] == '+' || p[n] == '\0'))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 8;
 	unsigned ms = argc > 2 ? (unsigned)atoi(argv[2]) : 400;
+	bool want[NW];
+	for (int w = 0; w < NW; w++)
+		want[w] = argc <= 3 || has_token(argv[3], wname[w]);
 	if (rounds == 0 || rounds > 100 || ms == 0 || ms > 10000) {
 		out("VTRUST-BENCHERR usage: vtbench ROUNDS(1..100) CELL_MS(1..10000)");
 		return 2;
@@ -465,8 +510,8 @@ int main(int argc, char **argv)
 	uint64_t cell_ns = (uint64_t)ms * 1000000ull;
 	for (unsigned r = 0; r < rounds; r++)
 		for (int w = 0; w < NW; w++)
-			for (int i = 0; i < NB; i++)
-				run_cell(r, w, (int)((i + r) % NB), cell_ns, hwrng);
+			if (want[w])
+				run_cell(r, w, cell_ns, hwrng);
 	handshake(++cell_no);
 	out("VTRUST-BENCHDONE cells=%u errors=%u", cell_no - 1, errors);
 	return errors ? 1 : 0;
