@@ -5,7 +5,9 @@
  *
  *   vtrustctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND
  *     status | devices | metrics | leak DEVICE | rpmb info DEVICE
- *     rpmb export DEVICE FILE | rpmb import DEVICE FILE | raw JSON
+ *     rpmb ticket DEVICE | rpmb ticket-cancel DEVICE | rpmb arm DEVICE TICKET
+ *     rpmb export DEVICE FILE TICKET | rpmb import DEVICE FILE
+ *     rpmb cancel-export DEVICE | raw JSON
  *
  * Exit status: 0 success, 1 the daemon refused the request, 2 usage error,
  * 3 no connection or no reply.
@@ -35,9 +37,13 @@ static void usage(FILE *f)
 		   "  metrics                     Prometheus text format\n"
 		   "  leak DEVICE                 signal an entropy-leak event (rng)\n"
 		   "  rpmb info DEVICE            RPMB key state, write counter, size\n"
-		   "  rpmb export DEVICE FILE     write the RPMB state to FILE\n"
-		   "  rpmb import DEVICE FILE     load the RPMB state from FILE\n"
-		   "  rpmb cancel-export DEVICE   resume service after an export\n"
+		   "  rpmb ticket DEVICE          (destination) issue an import ticket, print it\n"
+		   "  rpmb ticket-cancel DEVICE   (destination) void the outstanding ticket\n"
+		   "  rpmb export DEVICE FILE TICKET\n"
+		   "                              (source) write the RPMB state for TICKET to FILE\n"
+		   "  rpmb arm DEVICE TICKET      (source) the next DEVICE_STATE save is for TICKET\n"
+		   "  rpmb import DEVICE FILE     (destination) load the RPMB state from FILE\n"
+		   "  rpmb cancel-export DEVICE   (source) a failed migration: serve again\n"
 		   "  raw JSON                    send one request line as is\n"
 		   "socket: --socket, else $VTRUST_CONTROL_SOCKET, else " DEFAULT_SOCKET "\n");
 }
@@ -232,7 +238,7 @@ int main(int argc, char **argv)
 	const char *cmd = a[0];
 	const char *raw = NULL;
 	char *file = NULL;
-	enum { OUT_STATUS, OUT_DEVICES, OUT_METRICS, OUT_FIELDS } out = OUT_FIELDS;
+	enum { OUT_STATUS, OUT_DEVICES, OUT_METRICS, OUT_FIELDS, OUT_TICKET } out = OUT_FIELDS;
 	if (!strcmp(cmd, "status") && nargs == 1) {
 		json_object_object_add(req, "cmd", json_object_new_string("status"));
 		out = OUT_STATUS;
@@ -248,8 +254,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "rpmb") && nargs == 3 && !strcmp(a[1], "info")) {
 		json_object_object_add(req, "cmd", json_object_new_string("rpmb-info"));
 		json_object_object_add(req, "device", json_object_new_string(a[2]));
-	} else if (!strcmp(cmd, "rpmb") && nargs == 4 &&
-		   (!strcmp(a[1], "export") || !strcmp(a[1], "import"))) {
+	} else if (!strcmp(cmd, "rpmb") && ((nargs == 5 && !strcmp(a[1], "export")) ||
+					      (nargs == 4 && !strcmp(a[1], "import")))) {
 		char name[32];
 		snprintf(name, sizeof(name), "rpmb-%s", a[1]);
 		json_object_object_add(req, "cmd", json_object_new_string(name));
@@ -258,6 +264,22 @@ int main(int argc, char **argv)
 		file = abspath(a[3]);
 		struct json_object *args = json_object_new_object();
 		json_object_object_add(args, "path", json_object_new_string(file ? file : a[3]));
+		if (nargs == 5)
+			json_object_object_add(args, "ticket", json_object_new_string(a[4]));
+		json_object_object_add(req, "args", args);
+	} else if (!strcmp(cmd, "rpmb") && nargs == 3 &&
+		   (!strcmp(a[1], "ticket") || !strcmp(a[1], "ticket-cancel"))) {
+		char name[32];
+		snprintf(name, sizeof(name), "rpmb-%s", a[1]);
+		json_object_object_add(req, "cmd", json_object_new_string(name));
+		json_object_object_add(req, "device", json_object_new_string(a[2]));
+		if (!strcmp(a[1], "ticket"))
+			out = OUT_TICKET;
+	} else if (!strcmp(cmd, "rpmb") && nargs == 4 && !strcmp(a[1], "arm")) {
+		json_object_object_add(req, "cmd", json_object_new_string("rpmb-arm"));
+		json_object_object_add(req, "device", json_object_new_string(a[2]));
+		struct json_object *args = json_object_new_object();
+		json_object_object_add(args, "ticket", json_object_new_string(a[3]));
 		json_object_object_add(req, "args", args);
 	} else if (!strcmp(cmd, "rpmb") && nargs == 3 && !strcmp(a[1], "cancel-export")) {
 		json_object_object_add(req, "cmd", json_object_new_string("rpmb-cancel-export"));
@@ -301,6 +323,8 @@ int main(int argc, char **argv)
 		print_devices(reply);
 	} else if (out == OUT_METRICS) {
 		fputs(str(reply, "metrics"), stdout);
+	} else if (out == OUT_TICKET) {
+		printf("%s\n", str(reply, "ticket"));
 	} else {
 		print_fields(reply, "", "device", NULL);
 	}

@@ -173,6 +173,9 @@ static enum conf_result run_device_state(struct conf_ctx *c)
 
 	if (!fe_vu_has_protocol(d->vu, VHOST_USER_PROTOCOL_F_DEVICE_STATE))
 		return conf_skip(c, "DEVICE_STATE not offered");
+	if (c->probe->device && strcmp(c->probe->device->name, "rpmb") == 0)
+		return conf_skip(c, "rpmb state is single-use and destination-bound: a round trip "
+				    "into the same device is refused by design (rpmb.device_state)");
 	if (fe_dev_stop(d) < 0)
 		return conf_fail(c, "stop sequence: %s", d->vu->error);
 	if (fe_vu_save_state(d->vu, &state, &len) < 0)

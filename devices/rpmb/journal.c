@@ -50,7 +50,7 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
 	memcpy(rec + REC_OFF_KEY, st->key, RPMB_KEY_SIZE);
 	vt_put_le16(rec + REC_OFF_ADDR, addr);
 	vt_put_le16(rec + REC_OFF_NBLK, nblk);
-	memcpy(rec + REC_OFF_TICKET, st->ticket, RPMB_NONCE_LEN);
+	memcpy(rec + REC_OFF_TICKET, st->ticket, RPMB_TICKET_NONCE_LEN);
 	memcpy(rec + REC_OFF_EXPORT_TO, st->export_to, sizeof(st->export_to));
 	vt_put_le32(rec + REC_OFF_TPM_INDEX, st->tpm_index);
 	vt_put_le64(rec + REC_OFF_ANCHOR, st->anchor);
@@ -86,7 +86,7 @@ int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[R
 	st->generation = vt_get_le64(rec + REC_OFF_GEN);
 	memcpy(st->device_id, rec + REC_OFF_DEVICE_ID, RPMB_ID_SIZE);
 	memcpy(st->key, rec + REC_OFF_KEY, RPMB_KEY_SIZE);
-	memcpy(st->ticket, rec + REC_OFF_TICKET, RPMB_NONCE_LEN);
+	memcpy(st->ticket, rec + REC_OFF_TICKET, RPMB_TICKET_NONCE_LEN);
 	memcpy(st->export_to, rec + REC_OFF_EXPORT_TO, sizeof(st->export_to));
 	st->tpm_index = vt_get_le32(rec + REC_OFF_TPM_INDEX);
 	st->anchor = vt_get_le64(rec + REC_OFF_ANCHOR);
@@ -187,6 +187,8 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 		return -ERANGE; /* an import never lowers the counter */
 	struct rpmb_state mid = s->st;
 	mid.flags |= RPMB_ST_IMPORTING;
+	mid.flags &= ~RPMB_ST_TICKET; /* the ticket is burned with the first durable step */
+	memset(mid.ticket, 0, sizeof(mid.ticket));
 	int r = rpmb_store_commit(s, &mid, 0, 0, NULL);
 	if (r < 0)
 		return r;

@@ -2,9 +2,12 @@
 /*
  * Migration: the whole device state (key, counter, data) as one blob,
  * AES-256-GCM under a key derived from the host migration key, with the
- * clear header (device id, counter, generation, geometry) as AAD. An export
- * durably marks the source exported, so it refuses service: two live copies
- * never exist unless an operator says so (rpmb-cancel-export).
+ * clear header (device id, counter, generation, geometry, and the
+ * destination's ticket) as AAD. The destination issues the ticket (durable,
+ * outstanding), the source exports for it only and durably marks itself
+ * exported (it refuses service), the destination admits the blob once and
+ * burns the ticket in the same durable record that starts the import. Two
+ * live copies never exist unless an operator says so (rpmb-cancel-export).
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 #include "secmem.h"
 
 #define BLOB_MAGIC "VTRPMBX1"
-#define BLOB_VERSION 1u
+#define BLOB_VERSION 2u /* 2: bound to a destination ticket */
 #define B_VERSION 8
 #define B_HDR_LEN 12
 #define B_CAPACITY 16
@@ -31,6 +34,9 @@
 #define B_TIME 72
 #define B_NONCE 80
 #define NONCE_LEN 12
+#define B_TICKET_STORE 96
+#define B_TICKET_NONCE 112
+#define TICKET_PREFIX "vtrpmb1-"
 
 size_t rpmb_blob_size(uint8_t capacity)
 {
@@ -63,6 +69,137 @@ static int blob_key(const struct rpmb_dev *d, uint8_t out[32])
 	return rpmb_hkdf(d->mig_key, RPMB_KEY_SIZE, "vtrust-rpmb-export-v1", NULL, 0, out, 32);
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int unhex(const char *p, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int rpmb_ticket_parse(const char *text, struct rpmb_ticket *t)
+{
+	const size_t pl = sizeof(TICKET_PREFIX) - 1;
+	if (!text || strlen(text) != RPMB_TICKET_STR_LEN ||
+	    strncmp(text, TICKET_PREFIX, pl) != 0 || text[pl + 2 * RPMB_ID_SIZE] != '-')
+		return -EINVAL;
+	if (unhex(text + pl, t->store, RPMB_ID_SIZE) < 0 ||
+	    unhex(text + pl + 2 * RPMB_ID_SIZE + 1, t->nonce, RPMB_TICKET_NONCE_LEN) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+void rpmb_ticket_format(const struct rpmb_ticket *t, char out[RPMB_TICKET_STR_LEN + 1])
+{
+	char *p = out + snprintf(out, RPMB_TICKET_STR_LEN + 1, "%s", TICKET_PREFIX);
+	for (unsigned i = 0; i < RPMB_ID_SIZE; i++, p += 2)
+		snprintf(p, 3, "%02x", t->store[i]);
+	*p++ = '-';
+	for (unsigned i = 0; i < RPMB_TICKET_NONCE_LEN; i++, p += 2)
+		snprintf(p, 3, "%02x", t->nonce[i]);
+}
+
+/* A store an import may overwrite: exported, import interrupted, or pristine (counter 0). */
+static bool importable(const struct rpmb_store *s)
+{
+	return (s->st.flags & (RPMB_ST_EXPORTED | RPMB_ST_IMPORTING)) || s->st.counter == 0;
+}
+
+int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	struct rpmb_store *s = d->store;
+	int r = 0;
+	if (!d->mig_key) {
+		snprintf(err, errlen, "no migration_key configured");
+		r = -ENOKEY;
+	} else if (s->failed) {
+		snprintf(err, errlen, "store I/O failed; restart the device first");
+		r = -EIO;
+	} else if (!importable(s)) {
+		snprintf(err, errlen,
+			 "the store holds a live device (counter %u): only a pristine or exported "
+			 "store can receive a migration",
+			 s->st.counter);
+		r = -EEXIST;
+	}
+	struct rpmb_state next = s->st;
+	if (r == 0 && RAND_bytes(next.ticket, RPMB_TICKET_NONCE_LEN) != 1) {
+		snprintf(err, errlen, "no randomness for the ticket");
+		r = -EIO;
+	}
+	if (r == 0) {
+		bool replaced = s->st.flags & RPMB_ST_TICKET;
+		next.flags |= RPMB_ST_TICKET;
+		r = rpmb_store_commit(s, &next, 0, 0, NULL);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot commit the ticket: %s", strerror(-r));
+		} else {
+			memcpy(ret->store, s->store_uuid, RPMB_ID_SIZE);
+			memcpy(ret->nonce, s->st.ticket, RPMB_TICKET_NONCE_LEN);
+			vt_notice("%s: import ticket issued%s; this device accepts one migration "
+				  "blob exported for it",
+				  d->name, replaced ? " (the previous one is void)" : "");
+		}
+	}
+	vt_wipe(&next, sizeof(next));
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int rpmb_ticket_cancel(struct rpmb_dev *d, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	struct rpmb_store *s = d->store;
+	int r = 0;
+	if (!(s->st.flags & RPMB_ST_TICKET)) {
+		snprintf(err, errlen, "no import ticket is outstanding");
+		r = -EINVAL;
+	} else {
+		struct rpmb_state next = s->st;
+		next.flags &= ~RPMB_ST_TICKET;
+		memset(next.ticket, 0, sizeof(next.ticket));
+		r = rpmb_store_commit(s, &next, 0, 0, NULL);
+		vt_wipe(&next, sizeof(next));
+		if (r < 0)
+			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
+		else
+			vt_notice("%s: import ticket cancelled; a blob exported for it is refused",
+				  d->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int rpmb_arm(struct rpmb_dev *d, const struct rpmb_ticket *t, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	int r = 0;
+	if (vt_ct_memcmp(t->store, d->store->store_uuid, RPMB_ID_SIZE) == 0) {
+		snprintf(err, errlen, "the ticket is this store's own; give the destination's");
+		r = -EINVAL;
+	} else {
+		d->armed = *t;
+		d->armed_set = true;
+		vt_notice("%s: armed: the next DEVICE_STATE save exports for the given ticket",
+			  d->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 /* AES-256-GCM in place over [hdr, end-tag), AAD = header. */
 static int gcm(const uint8_t key[32], uint8_t *blob, size_t len, bool enc)
 {
@@ -87,13 +224,24 @@ static int gcm(const uint8_t key[32], uint8_t *blob, size_t len, bool enc)
 	return ok ? 0 : -EBADMSG;
 }
 
-static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err,
-			 size_t errlen)
+static int export_locked(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_t **ret,
+			 size_t *ret_len, char *err, size_t errlen)
 {
 	struct rpmb_store *s = d->store;
 	if (!d->mig_key) {
 		snprintf(err, errlen, "no migration_key configured");
 		return -ENOKEY;
+	}
+	if (!t) {
+		snprintf(err, errlen,
+			 "no migration ticket: run 'vtrustctl rpmb ticket DEVICE' on the "
+			 "destination, then export for that ticket (DEVICE_STATE: 'vtrustctl rpmb "
+			 "arm DEVICE TICKET' here first)");
+		return -ENOKEY;
+	}
+	if (vt_ct_memcmp(t->store, s->store_uuid, RPMB_ID_SIZE) == 0) {
+		snprintf(err, errlen, "the ticket is this store's own; give the destination's");
+		return -EINVAL;
 	}
 	if (s->st.flags & RPMB_ST_EXPORTED) {
 		snprintf(err, errlen,
@@ -120,6 +268,8 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 	memcpy(blob + B_DEVICE_ID, s->st.device_id, RPMB_ID_SIZE);
 	memcpy(blob + B_STORE_UUID, s->store_uuid, RPMB_ID_SIZE);
 	vt_put_le64(blob + B_TIME, (uint64_t)time(NULL));
+	memcpy(blob + B_TICKET_STORE, t->store, RPMB_ID_SIZE);
+	memcpy(blob + B_TICKET_NONCE, t->nonce, RPMB_TICKET_NONCE_LEN);
 	uint8_t k[32];
 	int r = RAND_bytes(blob + B_NONCE, NONCE_LEN) == 1 ? 0 : -EIO;
 	memcpy(blob + RPMB_BLOB_HDR_SIZE, s->st.key, RPMB_KEY_SIZE);
@@ -131,7 +281,8 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 		r = gcm(k, blob, len, true);
 	vt_wipe(k, sizeof(k));
 	if (r < 0) {
-		snprintf(err, errlen, "cannot build the export: %s", strerror(-r));
+		snprintf(err, errlen, "cannot build the export: %s",
+			 r == -EBADMSG ? "a data block is damaged (see the log)" : strerror(-r));
 		OPENSSL_clear_free(blob, len);
 		return r;
 	}
@@ -139,6 +290,8 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 	struct rpmb_state next = s->st;
 	next.flags |= RPMB_ST_EXPORTED;
 	next.generation++;
+	memcpy(next.export_to, t->store, RPMB_ID_SIZE);
+	memcpy(next.export_to + RPMB_ID_SIZE, t->nonce, RPMB_TICKET_NONCE_LEN);
 	r = rpmb_store_commit(s, &next, 0, 0, NULL);
 	vt_wipe(&next, sizeof(next));
 	if (r < 0) {
@@ -155,10 +308,11 @@ static int export_locked(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, cha
 	return 0;
 }
 
-int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err, size_t errlen)
+int rpmb_export(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_t **ret, size_t *ret_len,
+		char *err, size_t errlen)
 {
 	pthread_mutex_lock(&d->lock);
-	int r = export_locked(d, ret, ret_len, err, errlen);
+	int r = export_locked(d, t, ret, ret_len, err, errlen);
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }
@@ -202,6 +356,21 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		OPENSSL_clear_free(plain, len);
 		return -EBADMSG;
 	}
+	/*
+	 * The blob must be made for this store's outstanding ticket: not for
+	 * another store, not a ticket already used (burned by its import) or
+	 * cancelled. This is what makes a blob single-use and destination-bound.
+	 */
+	if (!(s->st.flags & RPMB_ST_TICKET) ||
+	    vt_ct_memcmp(plain + B_TICKET_STORE, s->store_uuid, RPMB_ID_SIZE) != 0 ||
+	    vt_ct_memcmp(plain + B_TICKET_NONCE, s->st.ticket, RPMB_TICKET_NONCE_LEN) != 0) {
+		snprintf(err, errlen,
+			 "the blob was not exported for this store's outstanding import ticket "
+			 "(made for another store, or its ticket was used or cancelled): each "
+			 "import needs a fresh 'vtrustctl rpmb ticket' here and an export for it");
+		OPENSSL_clear_free(plain, len);
+		return -EACCES;
+	}
 	const uint8_t *bkey = plain + RPMB_BLOB_HDR_SIZE;
 	bool bkey_set = vt_get_le32(plain + B_FLAGS) & RPMB_ST_KEY;
 	uint32_t f = s->st.flags;
@@ -226,11 +395,13 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		r = -ESTALE;
 	}
 	if (r == 0) {
-		struct rpmb_state next = {
-		    .counter = counter,
-		    .flags = bkey_set ? RPMB_ST_KEY : 0,
-		    .generation = gen,
-		};
+		/* This store's own fields (TPM anchor) stay; the ticket is burned. */
+		struct rpmb_state next = s->st;
+		next.counter = counter;
+		next.flags = (s->st.flags & RPMB_ST_ANCHORED) | (bkey_set ? RPMB_ST_KEY : 0);
+		next.generation = gen;
+		memset(next.ticket, 0, sizeof(next.ticket));
+		memset(next.export_to, 0, sizeof(next.export_to));
 		memcpy(next.device_id, plain + B_DEVICE_ID, RPMB_ID_SIZE);
 		memcpy(next.key, bkey, RPMB_KEY_SIZE);
 		r = rpmb_store_replace(s, &next, plain + RPMB_BLOB_HDR_SIZE + RPMB_KEY_SIZE);
@@ -267,6 +438,7 @@ int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
 		struct rpmb_state next = s->st;
 		next.flags &= ~RPMB_ST_EXPORTED;
 		next.generation++; /* the outstanding blob can no longer be imported here */
+		memset(next.export_to, 0, sizeof(next.export_to));
 		r = rpmb_store_commit(s, &next, 0, 0, NULL);
 		vt_wipe(&next, sizeof(next));
 		if (r < 0)
@@ -281,10 +453,16 @@ int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
 int rpmb_save_state(void *priv, int fd)
 {
 	struct rpmb_dev *d = priv;
-	char err[256] = "";
+	char err[300] = "";
 	uint8_t *blob;
 	size_t len;
-	int r = rpmb_export(d, &blob, &len, err, sizeof(err));
+	struct rpmb_ticket t;
+	pthread_mutex_lock(&d->lock);
+	bool armed = d->armed_set;
+	t = d->armed;
+	d->armed_set = false; /* used once, whatever happens */
+	pthread_mutex_unlock(&d->lock);
+	int r = rpmb_export(d, armed ? &t : NULL, &blob, &len, err, sizeof(err));
 	if (r < 0) {
 		vt_err("%s: DEVICE_STATE save: %s", d->name, err);
 		return r;

@@ -18,6 +18,18 @@
 #include "store.h"
 #include "vdev.h"
 
+/*
+ * A migration ticket: issued by the destination (its store uuid and a fresh
+ * nonce, durable as outstanding), handed to the source by the operator, bound
+ * into the export blob's authenticated header, burned by the one import it
+ * admits. Text form: "vtrpmb1-" + 32 hex (store uuid) + "-" + 32 hex (nonce).
+ */
+struct rpmb_ticket {
+	uint8_t store[RPMB_ID_SIZE];
+	uint8_t nonce[RPMB_TICKET_NONCE_LEN];
+};
+#define RPMB_TICKET_STR_LEN 73
+
 struct rpmb_opts {
 	const char *name;
 	const char *store_path;
@@ -50,6 +62,8 @@ struct rpmb_dev {
 	struct rpmb_frame last_result; /* for a stand-alone RESULT_READ */
 	bool have_last;
 	uint8_t *mig_key; /* 32 bytes of secure memory, or NULL */
+	struct rpmb_ticket armed; /* DEVICE_STATE save exports for this ticket (rpmb-arm) */
+	bool armed_set;
 	/* Queue buffers (one queue, one worker). */
 	struct rpmb_frame *in, *out;
 	size_t in_cap, out_cap; /* frames */
@@ -96,16 +110,35 @@ int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], cha
 		       size_t errlen) VT_MUST_USE;
 
 /* Migration (migrate.c): encrypted, authenticated export and import. */
-#define RPMB_BLOB_HDR_SIZE 96u
+#define RPMB_BLOB_HDR_SIZE 128u
 #define RPMB_BLOB_TAG_SIZE 16u
 size_t rpmb_blob_size(uint8_t capacity);
+/* Ticket text form: 0 or -EINVAL (anything but the exact form). */
+int rpmb_ticket_parse(const char *text, struct rpmb_ticket *t) VT_MUST_USE;
+void rpmb_ticket_format(const struct rpmb_ticket *t, char out[RPMB_TICKET_STR_LEN + 1]);
 /*
- * Export: builds the blob, durably marks the store exported (it refuses
- * service from then on) and returns the blob (malloc'ed) in *ret.
+ * Destination: issues a ticket (fresh nonce, this store's uuid), durably
+ * outstanding; replaces (burns) an older outstanding one. Only a store an
+ * import may overwrite (pristine, exported, import interrupted) issues one.
  */
-int rpmb_export(struct rpmb_dev *d, uint8_t **ret, size_t *ret_len, char *err,
-		size_t errlen) VT_MUST_USE;
-/* Import: authenticates, checks the policy (README), replaces the store's state. */
+int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err,
+		      size_t errlen) VT_MUST_USE;
+/* Destination: burns the outstanding ticket (a migration that will not come). */
+int rpmb_ticket_cancel(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
+/* Source: the ticket the next DEVICE_STATE save exports for (memory only, used once). */
+int rpmb_arm(struct rpmb_dev *d, const struct rpmb_ticket *t, char *err, size_t errlen) VT_MUST_USE;
+/*
+ * Export for ticket t: builds the blob (t in its authenticated header),
+ * durably marks the store exported (it refuses service from then on) and
+ * returns the blob (malloc'ed) in *ret.
+ */
+int rpmb_export(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_t **ret, size_t *ret_len,
+		char *err, size_t errlen) VT_MUST_USE;
+/*
+ * Import: authenticates, requires the blob's ticket to be this store's
+ * outstanding one, checks the policy (README), burns the ticket durably and
+ * replaces the store's state.
+ */
 int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err,
 		size_t errlen) VT_MUST_USE;
 /* Operator: the exported copy is declared dead; resume service (generation bumped). */

@@ -38,7 +38,7 @@
 #define RPMB_REC_HDR_SIZE 256u
 #define RPMB_ID_SIZE 16u
 #define RPMB_TAG_SIZE 16u   /* per-block integrity tag */
-#define RPMB_NONCE_LEN 16u  /* migration ticket nonce */
+#define RPMB_TICKET_NONCE_LEN 16u  /* migration ticket nonce */
 #define RPMB_SLOTS 32u		 /* journal ring */
 #define RPMB_FULL_SYNC_EVERY 16u /* records between whole-file flushes (<= RPMB_SLOTS / 2) */
 
@@ -82,9 +82,9 @@ struct rpmb_state {
 	uint8_t device_id[RPMB_ID_SIZE];
 	uint8_t key[RPMB_KEY_SIZE];
 	/* Destination side: the nonce of the outstanding import ticket (RPMB_ST_TICKET). */
-	uint8_t ticket[RPMB_NONCE_LEN];
+	uint8_t ticket[RPMB_TICKET_NONCE_LEN];
 	/* Source side, while exported: the ticket (store uuid, nonce) the blob was made for. */
-	uint8_t export_to[RPMB_ID_SIZE + RPMB_NONCE_LEN];
+	uint8_t export_to[RPMB_ID_SIZE + RPMB_TICKET_NONCE_LEN];
 	/* Rollback anchor (RPMB_ST_ANCHORED): TPM NV counter index and the value it must hold. */
 	uint32_t tpm_index;
 	uint64_t anchor;

@@ -2,7 +2,8 @@
 /*
  * The rpmb device type: options, the vhost-user device ops (one request
  * queue, 3-byte config space, DEVICE_STATE save/load), metrics, status and
- * the operator commands rpmb-info, rpmb-export, rpmb-import and
+ * the operator commands rpmb-info, rpmb-ticket, rpmb-ticket-cancel, rpmb-arm,
+ * rpmb-export, rpmb-import and
  * rpmb-cancel-export.
  */
 #include <fcntl.h>
@@ -216,6 +217,9 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	json_object_object_add(out, "journal_repaired_copies",
 			       json_object_new_int64((int64_t)s->repaired_copies));
 	json_object_object_add(out, "migration_key", json_object_new_boolean(d->mig_key != NULL));
+	json_object_object_add(out, "import_ticket_outstanding",
+			       json_object_new_boolean(s->st.flags & RPMB_ST_TICKET));
+	json_object_object_add(out, "armed_for_device_state", json_object_new_boolean(d->armed_set));
 	double p50, p99;
 	latency_pct(d, 0.5, &p50);
 	latency_pct(d, 0.99, &p99);
@@ -232,24 +236,46 @@ static void rpmb_status(void *priv, struct json_object *out)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static const char *arg_path(struct json_object *args)
-{
-	struct json_object *p;
-	if (!args || !json_object_object_get_ex(args, "path", &p) ||
-	    !json_object_is_type(p, json_type_string))
-		return NULL;
-	return json_object_get_string(p);
-}
-
 static int fail(struct json_object *reply, int r, const char *msg)
 {
 	json_object_object_add(reply, "error", json_object_new_string(msg));
 	return r;
 }
 
-static int control_export(struct rpmb_dev *d, const char *path, struct json_object *reply)
+static const char *arg_str(struct json_object *args, const char *key)
 {
-	char err[300];
+	struct json_object *p;
+	if (!args || !json_object_object_get_ex(args, key, &p) ||
+	    !json_object_is_type(p, json_type_string))
+		return NULL;
+	return json_object_get_string(p);
+}
+
+static const char *arg_path(struct json_object *args)
+{
+	return arg_str(args, "path");
+}
+
+/* The "ticket" argument: 0, or a reply error (missing or malformed). */
+static int arg_ticket(struct json_object *args, struct rpmb_ticket *t, struct json_object *reply)
+{
+	const char *text = arg_str(args, "ticket");
+	if (!text)
+		return fail(reply, -ENOKEY,
+			    "missing \"ticket\" argument: run 'vtrustctl rpmb ticket DEVICE' on the "
+			    "destination first");
+	if (rpmb_ticket_parse(text, t) < 0)
+		return fail(reply, -EINVAL,
+			    "malformed ticket: expected vtrpmb1-<32 hex>-<32 hex> as 'vtrustctl rpmb "
+			    "ticket' prints it");
+	return 0;
+}
+
+
+static int control_export(struct rpmb_dev *d, const char *path, const struct rpmb_ticket *t,
+			  struct json_object *reply)
+{
+	char err[400];
 	_cleanup_close_ int fd =
 	    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
@@ -259,7 +285,7 @@ static int control_export(struct rpmb_dev *d, const char *path, struct json_obje
 	}
 	uint8_t *blob;
 	size_t len;
-	int r = rpmb_export(d, &blob, &len, err, sizeof(err));
+	int r = rpmb_export(d, t, &blob, &len, err, sizeof(err));
 	if (r < 0) {
 		(void)unlink(path);
 		return fail(reply, r, err);
@@ -348,8 +374,43 @@ static int rpmb_control(void *priv, const char *command, struct json_object *arg
 		const char *path = arg_path(args);
 		if (!path)
 			return fail(reply, -EINVAL, "missing \"path\" argument");
-		return command[5] == 'e' ? control_export(d, path, reply)
-					 : control_import(d, path, reply);
+		if (command[5] == 'i')
+			return control_import(d, path, reply);
+		if (!d->mig_key)
+			return fail(reply, -ENOKEY, "no migration_key configured");
+		struct rpmb_ticket t;
+		int r = arg_ticket(args, &t, reply);
+		return r < 0 ? r : control_export(d, path, &t, reply);
+	}
+	if (strcmp(command, "rpmb-ticket") == 0) {
+		char err[300], text[RPMB_TICKET_STR_LEN + 1];
+		struct rpmb_ticket t;
+		int r = rpmb_ticket_issue(d, &t, err, sizeof(err));
+		if (r < 0)
+			return fail(reply, r, err);
+		rpmb_ticket_format(&t, text);
+		json_object_object_add(reply, "ticket", json_object_new_string(text));
+		return 0;
+	}
+	if (strcmp(command, "rpmb-ticket-cancel") == 0) {
+		char err[256];
+		int r = rpmb_ticket_cancel(d, err, sizeof(err));
+		if (r < 0)
+			return fail(reply, r, err);
+		rpmb_status(d, reply);
+		return 0;
+	}
+	if (strcmp(command, "rpmb-arm") == 0) {
+		char err[256];
+		struct rpmb_ticket t;
+		int r = arg_ticket(args, &t, reply);
+		if (r < 0)
+			return r;
+		r = rpmb_arm(d, &t, err, sizeof(err));
+		if (r < 0)
+			return fail(reply, r, err);
+		rpmb_status(d, reply);
+		return 0;
 	}
 	if (strcmp(command, "rpmb-cancel-export") == 0) {
 		char err[256];

@@ -7,7 +7,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rpmb-cli.XXXXXX")
 pid=
 fail() { echo "FAIL: $*"; [ -f "$work/d.log" ] && tail -5 "$work/d.log"; exit 1; }
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi; }
-cleanup() { stop; rm -rf "$work"; }
+pids=()
+cleanup() { stop; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 start() { "$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" \
             --opt capacity=1 "$@" --log-level notice >>"$work/d.log" 2>&1 & pid=$!; }
@@ -76,34 +77,66 @@ stop
   --opt master-key="$work/master" --opt vm-id=vm-43 >"$work/d6.log" 2>&1 && fail "vm-id mismatch accepted"
 grep -q 'different key' "$work/d6.log" || fail "no clear provisioning error"
 
-# Migration through the control socket (vtrustctl rpmb export/import/cancel-export).
+# Migration through the control socket: the destination issues a ticket, the
+# source exports for it, the destination imports it once (issue 12, attack 1).
 if [ -x "$ctl" ]; then
   head -c 32 /dev/urandom > "$work/mig"; chmod 600 "$work/mig"
-  rm -f "$work/a.rpmb" "$work/b.rpmb"
-  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --control-socket "$work/c1.sock" \
-    --opt store="$work/a.rpmb" --opt capacity=1 --opt migration-key="$work/mig" >>"$work/d.log" 2>&1 & pid=$!
-  P rpmb program-key --key "$key" >/dev/null || fail "program-key (migration)"
-  P rpmb write --key "$key" --address 7 < "$work/data" >/dev/null || fail "write (migration)"
-  C1() { "$ctl" --socket "$work/c1.sock" "$@"; }
-  C1 rpmb info rpmb0 | grep -q . || fail "rpmb info"
-  C1 rpmb export rpmb0 "$work/blob" >/dev/null || fail "rpmb export"
+  rm -f "$work/a.rpmb" "$work/b.rpmb" "$work/c.rpmb"
+  daemon() { # NAME: vhost socket $work/NAME.sock, control $work/NAME.ctl, store $work/NAME.rpmb
+    "$vtrustd" --type rpmb --socket-path "$work/$1.sock" --control-socket "$work/$1.ctl" \
+      --opt store="$work/$1.rpmb" --opt capacity=1 --opt migration_key="$work/mig" >>"$work/d.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$work/$1.ctl" ] && break; sleep 0.05; done
+  }
+  stopall() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pids=(); }
+  PA() { "$probe" --socket "$work/a.sock" --device rpmb "$@"; }
+  PB() { "$probe" --socket "$work/b.sock" --device rpmb "$@"; }
+  PC() { "$probe" --socket "$work/c.sock" --device rpmb "$@"; }
+  C() { local n=$1; shift; "$ctl" --socket "$work/$n.ctl" "$@"; }
+  daemon a; daemon b; daemon c
+  PA rpmb program-key --key "$key" >/dev/null || fail "program-key (migration)"
+  PA rpmb write --key "$key" --address 7 < "$work/data" >/dev/null || fail "write (migration)"
+  C a rpmb info rpmb0 | grep -q . || fail "rpmb info"
+  # No ticket, no export; a live store issues none.
+  C a rpmb export rpmb0 "$work/blob" >/dev/null 2>&1 && fail "export without a ticket"
+  C a rpmb ticket rpmb0 >/dev/null 2>&1 && fail "a live store issued an import ticket"
+  t=$(C b rpmb ticket rpmb0) || fail "rpmb ticket"
+  [[ "$t" =~ ^vtrpmb1-[0-9a-f]{32}-[0-9a-f]{32}$ ]] || fail "ticket format: $t"
+  C a rpmb export rpmb0 "$work/blob" "$t" >/dev/null || fail "rpmb export"
   [ "$(stat -c %a "$work/blob")" = 600 ] || fail "blob mode"
-  P rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "source still serves after export"
-  C1 rpmb export rpmb0 "$work/blob2" >/dev/null 2>&1 && fail "second export accepted"
-  stop
-  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --opt store="$work/a.rpmb" >>"$work/d.log" 2>&1 & pid=$!
-  P rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "export not durable"
-  stop
-  "$vtrustd" --type rpmb --socket-path "$work/s.sock" --control-socket "$work/c2.sock" \
-    --opt store="$work/b.rpmb" --opt capacity=1 --opt migration-key="$work/mig" >>"$work/d.log" 2>&1 & pid=$!
-  C2() { "$ctl" --socket "$work/c2.sock" "$@"; }
-  P rpmb counter 2>&1 | grep -q NO_AUTH_KEY || fail "destination not fresh"
-  C2 rpmb import rpmb0 "$work/blob" >/dev/null || fail "rpmb import"
-  [ "$(P rpmb counter --key "$key")" = "counter=1" ] || fail "counter after import"
-  P rpmb read --key "$key" --address 7 --blocks 12 | cmp -s - "$work/data" || fail "data after import"
-  C2 rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "import over a live device accepted"
-  printf 'X' | dd of="$work/blob" bs=1 seek=30 conv=notrunc 2>/dev/null
-  stop
+  PA rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "source still serves after export"
+  C a rpmb export rpmb0 "$work/blob2" "$t" >/dev/null 2>&1 && fail "second export accepted"
+  # The blob into a third, pristine store (even one holding a ticket of its own): refused.
+  C c rpmb ticket rpmb0 >/dev/null || fail "ticket on c"
+  C c rpmb import rpmb0 "$work/blob" 2>"$work/err" && fail "blob imported into another pristine store"
+  grep -q "ticket" "$work/err" || fail "no clear ticket error: $(cat "$work/err")"
+  # Back into the exported source: refused.
+  C a rpmb ticket rpmb0 >/dev/null || fail "ticket on the exported source"
+  C a rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "blob imported back into the source"
+  # The export is durable.
+  stopall; daemon a; daemon b; daemon c
+  PA rpmb counter --key "$key" 2>&1 | grep -q GENERAL_FAILURE || fail "export not durable"
+  PB rpmb counter 2>&1 | grep -q NO_AUTH_KEY || fail "destination not fresh"
+  C b rpmb import rpmb0 "$work/blob" >/dev/null || fail "rpmb import"
+  [ "$(PB rpmb counter --key "$key")" = "counter=1" ] || fail "counter after import"
+  PB rpmb read --key "$key" --address 7 --blocks 12 | cmp -s - "$work/data" || fail "data after import"
+  PB rpmb write --key "$key" --address 7 < "$work/data" >/dev/null || fail "write after import"
+  # Once only: again now, and after a restart with a fresh ticket (b exported on to c).
+  C b rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "blob imported twice"
+  stopall; daemon a; daemon b; daemon c
+  tc=$(C c rpmb ticket rpmb0) || fail "ticket on c"
+  C b rpmb export rpmb0 "$work/blob-bc" "$tc" >/dev/null || fail "export b to c"
+  C b rpmb ticket rpmb0 >/dev/null || fail "ticket on exported b"
+  C b rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "old blob replayed into b"
+  C c rpmb import rpmb0 "$work/blob-bc" >/dev/null || fail "import on c"
+  [ "$(PC rpmb counter --key "$key")" = "counter=2" ] || fail "counter on c"
+  # Status tells an operator what is outstanding.
+  C b rpmb info rpmb0 | grep -q "import_ticket_outstanding: true" || fail "ticket not in status"
+  C b rpmb ticket-cancel rpmb0 >/dev/null || fail "ticket-cancel"
+  # A failed migration comes back only through an explicit cancel on the source.
+  C a rpmb cancel-export rpmb0 >/dev/null || fail "cancel-export"
+  [ "$(PA rpmb counter --key "$key")" = "counter=1" ] || fail "source after cancel"
+  stopall
 else
   echo "vtrustctl not built: control-socket migration skipped"
 fi

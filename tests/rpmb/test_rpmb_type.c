@@ -36,12 +36,16 @@ static long long iget(struct json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : -1;
 }
 
+static char ticket[128]; /* the "ticket" argument of ctl(), if set */
+
 static int ctl(void *priv, const char *cmd, const char *path, struct json_object **reply)
 {
 	const struct vt_device_type *t = vt_device_type_find("rpmb");
 	struct json_object *args = json_object_new_object();
 	if (path)
 		json_object_object_add(args, "path", json_object_new_string(path));
+	if (*ticket)
+		json_object_object_add(args, "ticket", json_object_new_string(ticket));
 	*reply = json_object_new_object();
 	int r = t->control(priv, cmd, args, *reply);
 	json_object_put(args);
@@ -135,6 +139,31 @@ static void test_control(void)
 	CHECK(strstr(sget(r, "error"), "migration_key") != NULL);
 	json_object_put(r);
 	CHECK(access(blob, F_OK) != 0); /* nothing left behind */
+	/* No ticket, a malformed one, or the store's own: refused, nothing left behind. */
+	CHECK_EQ(ctl(a, "rpmb-export", blob, &r), -ENOKEY);
+	CHECK(strstr(sget(r, "error"), "vtrustctl rpmb ticket") != NULL);
+	json_object_put(r);
+	snprintf(ticket, sizeof(ticket), "vtrpmb1-00");
+	CHECK_EQ(ctl(a, "rpmb-export", blob, &r), -EINVAL);
+	json_object_put(r);
+	CHECK(access(blob, F_OK) != 0);
+	*ticket = 0;
+	CHECK_EQ(ctl(a, "rpmb-ticket", NULL, &r), 0);
+	snprintf(ticket, sizeof(ticket), "%s", sget(r, "ticket"));
+	json_object_put(r);
+	CHECK_EQ(ctl(a, "rpmb-export", blob, &r), -EINVAL);
+	json_object_put(r);
+	CHECK_EQ(ctl(a, "rpmb-ticket-cancel", NULL, &r), 0);
+	json_object_put(r);
+	/* The destination's ticket. */
+	*ticket = 0;
+	CHECK_EQ(ctl(b, "rpmb-ticket", NULL, &r), 0);
+	snprintf(ticket, sizeof(ticket), "%s", sget(r, "ticket"));
+	CHECK_EQ(strlen(ticket), 73);
+	json_object_put(r);
+	CHECK_EQ(ctl(b, "rpmb-info", NULL, &r), 0);
+	CHECK(json_object_get_boolean(json_object_object_get(r, "import_ticket_outstanding")));
+	json_object_put(r);
 
 	CHECK_EQ(ctl(a, "rpmb-export", blob, &r), 0);
 	CHECK(strcmp(sget(r, "state"), "exported") == 0);
@@ -155,6 +184,13 @@ static void test_control(void)
 	CHECK(strcmp(sget(r, "state"), "active") == 0);
 	json_object_put(r);
 	CHECK(ctl(a, "rpmb-cancel-export", NULL, &r) < 0);
+	json_object_put(r);
+	/* rpmb-arm: a ticket for DEVICE_STATE. */
+	CHECK_EQ(ctl(a, "rpmb-arm", NULL, &r), 0);
+	CHECK(json_object_get_boolean(json_object_object_get(r, "armed_for_device_state")));
+	json_object_put(r);
+	*ticket = 0;
+	CHECK_EQ(ctl(a, "rpmb-arm", NULL, &r), -ENOKEY);
 	json_object_put(r);
 	t->destroy(a);
 	t->destroy(b);

@@ -21,13 +21,10 @@ static uint8_t *pristine, *valid;
 static size_t valid_len;
 static uint64_t fsize;
 
-static struct rpmb_dev *open_dev(void)
+static struct rpmb_dev *open_on(struct simdisk *dk)
 {
-	memcpy(disk.durable, pristine, fsize);
-	memcpy(disk.cache, pristine, fsize);
-	disk.size = fsize;
 	struct rpmb_io io;
-	simdisk_io(&disk, &io);
+	simdisk_io(dk, &io);
 	struct rpmb_store *s;
 	struct rpmb_dev *d;
 	char err[256];
@@ -36,6 +33,15 @@ static struct rpmb_dev *open_dev(void)
 	d->mig_key = vt_secmem_alloc(32);
 	memset(d->mig_key, 0x42, 32);
 	return d;
+}
+
+/* The destination: a pristine store with an outstanding import ticket. */
+static struct rpmb_dev *open_dev(void)
+{
+	memcpy(disk.durable, pristine, fsize);
+	memcpy(disk.cache, pristine, fsize);
+	disk.size = fsize;
+	return open_on(&disk);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,13 +53,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		simdisk_init(&disk, fsize, 1);
 		if (simdisk_format(&disk, 1, 4, 0) < 0)
 			__builtin_trap();
-		pristine = malloc(fsize);
-		memcpy(pristine, disk.durable, fsize);
-		struct rpmb_dev *d = open_dev();
-		char err[256];
-		if (rpmb_export(d, &valid, &valid_len, err, sizeof(err)) < 0)
+		char err[400];
+		struct rpmb_ticket t;
+		struct rpmb_dev *d = open_on(&disk);
+		if (rpmb_ticket_issue(d, &t, err, sizeof(err)) < 0)
 			__builtin_trap();
 		rpmb_dev_free(d);
+		pristine = malloc(fsize);
+		memcpy(pristine, disk.cache, fsize);
+		/* The source: another store, exporting for that ticket. */
+		struct simdisk src;
+		simdisk_init(&src, fsize, 2);
+		if (simdisk_format(&src, 1, 4, 0) < 0)
+			__builtin_trap();
+		d = open_on(&src);
+		if (rpmb_export(d, &t, &valid, &valid_len, err, sizeof(err)) < 0)
+			__builtin_trap();
+		rpmb_dev_free(d);
+		simdisk_free(&src);
 	}
 	if (size < 1)
 		return 0;
@@ -85,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (parsed == 0 && len != rpmb_blob_size(1))
 		__builtin_trap();
 	struct rpmb_dev *d = open_dev();
-	char err[256];
+	char err[400];
 	int r = rpmb_import(d, blob, len, err, sizeof(err));
 	if (r < 0 && (d->store->st.flags & RPMB_ST_IMPORTING))
 		__builtin_trap(); /* a refused import must not touch the store */

@@ -6,6 +6,9 @@
  */
 #include <openssl/hmac.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "fixture.h"
 #include "test_util.h"
 
@@ -375,6 +378,35 @@ static void set_mig_key(struct rpmb_dev *d, uint8_t v)
 	memset(d->mig_key, v, 32);
 }
 
+/* A pipe that holds a whole blob (DEVICE_STATE save and load in one thread). */
+static int big_pipe(int p[2])
+{
+	if (pipe(p) < 0)
+		return -1;
+	if (fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The destination issues a ticket; the source exports for it. */
+static int export_for(struct fx *src, struct fx *dst, uint8_t **blob, size_t *len)
+{
+	char err[400];
+	struct rpmb_ticket t;
+	int r = rpmb_ticket_issue(dst->d, &t, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "ticket: %s\n", err);
+		return r;
+	}
+	r = rpmb_export(src->d, &t, blob, len, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "export: %s\n", err);
+	return r;
+}
+
 static void test_export_import(void)
 {
 	struct fx a, b;
@@ -393,7 +425,7 @@ static void test_export_import(void)
 	memcpy(replay, a.in, sizeof(replay));
 	CHECK_EQ(fx_write(&a, 1, 43, 1, data), RPMB_RES_OK);
 
-	CHECK_EQ(rpmb_export(a.d, &blob, &len, err, sizeof(err)), 0);
+	CHECK_EQ(export_for(&a, &b, &blob, &len), 0);
 	CHECK_EQ(len, rpmb_blob_size(1));
 	/* The source refuses service, durably. */
 	uint16_t res;
@@ -409,7 +441,9 @@ static void test_export_import(void)
 	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
 	uint8_t *again;
 	size_t alen;
-	CHECK_EQ(rpmb_export(a.d, &again, &alen, err, sizeof(err)), -EALREADY);
+	struct rpmb_ticket bt;
+	CHECK_EQ(rpmb_ticket_issue(b.d, &bt, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_export(a.d, &bt, &again, &alen, err, sizeof(err)), -EALREADY);
 
 	/* Tampering anywhere, or the wrong host key, is refused. */
 	blob[20] ^= 1; /* the counter in the header (AAD) */
@@ -423,7 +457,11 @@ static void test_export_import(void)
 	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EBADMSG);
 	memset(b.d->mig_key, 0x77, 32);
 
-	/* The destination gets key, counter and data. */
+	/* The destination gets key, counter and data (for its newest ticket only). */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	free(blob);
+	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_export(a.d, &bt, &blob, &len, err, sizeof(err)), 0);
 	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&b, &res), 2);
 	CHECK_EQ(res, RPMB_RES_OK);
@@ -436,21 +474,23 @@ static void test_export_import(void)
 	CHECK_EQ(rpmb_result(&b.out[0]), RPMB_RES_COUNT_FAILURE);
 	CHECK_EQ(fx_write(&b, 2, 44, 1, data), RPMB_RES_OK);
 	/* A live store is never overwritten, not even by the same blob. */
-	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EEXIST);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	CHECK_EQ(rpmb_ticket_issue(b.d, &bt, err, sizeof(err)), -EEXIST);
 
-	/* Back to the source: it accepts the newer generation. */
+	/* Back to the source, for its own ticket. */
 	uint8_t *blob2;
 	size_t len2;
-	CHECK_EQ(rpmb_export(b.d, &blob2, &len2, err, sizeof(err)), 0);
+	CHECK_EQ(export_for(&b, &a, &blob2, &len2), 0);
 	CHECK_EQ(rpmb_import(a.d, blob2, len2, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&a, &res), 3);
 	CHECK_EQ(res, RPMB_RES_OK);
 	CHECK_EQ(fx_read(&a, 44, 1, back), RPMB_RES_OK);
-	/* The old blob is a rollback now, however the store is. */
-	CHECK_EQ(rpmb_export(a.d, &again, &alen, err, sizeof(err)), 0);
+	/* The old blob is refused, however the store is. */
+	CHECK_EQ(export_for(&a, &b, &again, &alen), 0);
 	free(again);
-	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -ERANGE);
-	/* Cancel: serving again, and the blob of that export is stale here. */
+	CHECK_EQ(rpmb_ticket_issue(a.d, &bt, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -EACCES);
+	/* Cancel: serving again. */
 	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&a, &res), 3);
 	CHECK_EQ(res, RPMB_RES_OK);
@@ -459,6 +499,126 @@ static void test_export_import(void)
 	free(blob2);
 	fx_free(&a);
 	fx_free(&b);
+}
+
+/*
+ * Attack 1 (issue 12): a migration blob is single-use and destination-bound.
+ * Replays into the destination, back into the exported source, into a
+ * pristine store, or of one blob into two pristine stores are refused; only
+ * an explicit cancel on the source brings a failed migration back.
+ */
+static void test_migration_replay(void)
+{
+	struct fx a, b, c;
+	fx_init(&a, 1, 4, 4, 0);
+	fx_init(&b, 1, 4, 4, 0);
+	fx_init(&c, 1, 4, 4, 0);
+	set_mig_key(a.d, 0x77);
+	set_mig_key(b.d, 0x77);
+	set_mig_key(c.d, 0x77);
+	char err[400];
+	uint8_t *blob, *blob2, data[256];
+	size_t len, len2;
+	uint16_t res;
+	fill(data, 256, 3);
+	CHECK_EQ(fx_program(&a), RPMB_RES_OK);
+	CHECK_EQ(fx_write(&a, 0, 1, 1, data), RPMB_RES_OK);
+	memcpy(b.key, a.key, sizeof(b.key));
+	memcpy(c.key, a.key, sizeof(c.key));
+
+	/* No ticket, no export (the control path and DEVICE_STATE alike). */
+	CHECK_EQ(rpmb_export(a.d, NULL, &blob, &len, err, sizeof(err)), -ENOKEY);
+	CHECK(strstr(err, "ticket") != NULL);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	CHECK(rpmb_save_state(a.d, p[1]) < 0);
+	close(p[0]);
+	close(p[1]);
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_OK); /* refused cleanly: still serving */
+	/* Nor for the store's own ticket. */
+	struct rpmb_ticket own;
+	CHECK_EQ(rpmb_ticket_issue(c.d, &own, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_ticket_cancel(c.d, err, sizeof(err)), 0);
+
+	CHECK_EQ(export_for(&a, &b, &blob, &len), 0);
+	/* Into another pristine store (with or without a ticket of its own): refused. */
+	CHECK_EQ(rpmb_import(c.d, blob, len, err, sizeof(err)), -EACCES);
+	struct rpmb_ticket ct;
+	CHECK_EQ(rpmb_ticket_issue(c.d, &ct, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(c.d, blob, len, err, sizeof(err)), -EACCES);
+	CHECK_EQ(fx_counter(&c, &res), 0);
+	CHECK_EQ(res, RPMB_RES_NO_AUTH_KEY);
+	/* Back into the exported source (even with a fresh ticket there): refused. */
+	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -EACCES);
+	struct rpmb_ticket at;
+	CHECK_EQ(rpmb_ticket_issue(a.d, &at, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -EACCES);
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+
+	/* The destination accepts it once. */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&b, &res), 1);
+	CHECK_EQ(fx_write(&b, 1, 2, 1, data), RPMB_RES_OK);
+	CHECK_EQ(fx_write(&b, 2, 2, 1, data), RPMB_RES_OK);
+	/* Again, after a restart (the burn is durable) and with the store importable again. */
+	rpmb_dev_free(b.d);
+	b.d = NULL;
+	CHECK_EQ(fx_open(&b, 4), 0);
+	set_mig_key(b.d, 0x77);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	CHECK_EQ(export_for(&b, &c, &blob2, &len2), 0); /* b moves on to c */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	struct rpmb_ticket bt;
+	CHECK_EQ(rpmb_ticket_issue(b.d, &bt, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	/* c takes b's blob (for c's newest ticket) and serves at 3; nothing else serves. */
+	CHECK_EQ(rpmb_import(c.d, blob2, len2, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&c, &res), 3);
+	CHECK_EQ(res, RPMB_RES_OK);
+	(void)fx_counter(&b, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	/* The old blob into c, now or after c issued a new ticket... c is live: refused. */
+	CHECK_EQ(rpmb_import(c.d, blob, len, err, sizeof(err)), -EACCES);
+	/* A cancelled ticket admits nothing. */
+	CHECK_EQ(rpmb_ticket_cancel(b.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_ticket_cancel(b.d, err, sizeof(err)), -EINVAL);
+	/* A failed migration comes back only by an explicit cancel on the source. */
+	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&a, &res), 1);
+	CHECK_EQ(res, RPMB_RES_OK);
+	/* DEVICE_STATE: armed with the destination's ticket, save exports for it once. */
+	struct rpmb_ticket ct2;
+	struct fx e;
+	fx_init(&e, 1, 4, 4, 0);
+	set_mig_key(e.d, 0x77);
+	CHECK_EQ(rpmb_ticket_issue(e.d, &ct2, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_arm(a.d, &own, err, sizeof(err)), 0);
+	CHECK_EQ(big_pipe(p), 0);
+	CHECK_EQ(rpmb_save_state(a.d, p[1]), 0); /* for c's cancelled ticket: exported, but */
+	close(p[1]);
+	CHECK(rpmb_load_state(e.d, p[0]) < 0); /* e refuses a blob made for another ticket */
+	close(p[0]);
+	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_arm(a.d, &ct2, err, sizeof(err)), 0);
+	CHECK_EQ(big_pipe(p), 0);
+	CHECK_EQ(rpmb_save_state(a.d, p[1]), 0);
+	close(p[1]);
+	CHECK_EQ(rpmb_load_state(e.d, p[0]), 0);
+	close(p[0]);
+	memcpy(e.key, a.key, sizeof(e.key));
+	CHECK_EQ(fx_counter(&e, &res), 1);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK(!a.d->armed_set); /* used once */
+	free(blob);
+	free(blob2);
+	fx_free(&a);
+	fx_free(&b);
+	fx_free(&c);
+	fx_free(&e);
 }
 
 /* An import replaces the data area: journal records from before it are never redone. */
@@ -477,11 +637,11 @@ static void test_import_then_reopen(void)
 	fill(y, 256, 2);
 	CHECK_EQ(fx_program(&a), RPMB_RES_OK);
 	CHECK_EQ(fx_write(&a, 0, 42, 1, x), RPMB_RES_OK);
-	CHECK_EQ(rpmb_export(a.d, &blob, &len, err, sizeof(err)), 0);
+	CHECK_EQ(export_for(&a, &b, &blob, &len), 0);
 	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
 	memcpy(b.key, a.key, sizeof(b.key));
 	CHECK_EQ(fx_write(&b, 1, 42, 1, y), RPMB_RES_OK);
-	CHECK_EQ(rpmb_export(b.d, &blob2, &len2, err, sizeof(err)), 0);
+	CHECK_EQ(export_for(&b, &a, &blob2, &len2), 0);
 	CHECK_EQ(rpmb_import(a.d, blob2, len2, err, sizeof(err)), 0);
 	CHECK_EQ(fx_read(&a, 42, 1, back), RPMB_RES_OK);
 	CHECK(vt_ct_memcmp(back, y, 256) == 0);
@@ -542,6 +702,7 @@ int main(void)
 	TEST_RUN(test_expired);
 	TEST_RUN(test_export_import);
 	TEST_RUN(test_import_then_reopen);
+	TEST_RUN(test_migration_replay);
 	TEST_RUN(test_provisioning);
 	TEST_DONE();
 }
