@@ -38,6 +38,7 @@
 
 struct vt_chain {
 	uint16_t head; /* descriptor id returned in the used ring */
+	bool redo;     /* in flight when the previous process died: served again */
 	uint32_t nseg; /* segments [0, nrd) are readable, [nrd, nseg) writable */
 	uint32_t nrd;
 	struct iovec *seg;

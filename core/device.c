@@ -95,6 +95,10 @@ void vt_device_disconnect(struct vt_device *d)
 	d->acked_features = 0;
 	d->acked_protocol = d->offered_protocol;
 	d->status = 0;
+	if (d->rs) {
+		vt_rs_sync(d);
+		vt_rs_fds_changed(d);
+	}
 }
 
 void vt_device_free(struct vt_device *d)
@@ -102,6 +106,8 @@ void vt_device_free(struct vt_device *d)
 	if (!d)
 		return;
 	vt_device_disconnect(d);
+	/* Stopping for good: nothing resumable (keys included) outlives us. */
+	vt_rs_free(d);
 	for (unsigned i = 0; i < d->nqueues; i++)
 		vt_queue_destroy(&d->queues[i]);
 	free(d->queues);
@@ -159,10 +165,15 @@ static void accept_one(struct vt_device *d)
 		return;
 	}
 	d->conn_fd = fd;
+	d->conn_gen = vt_rs_next_gen(d);
 	atomic_fetch_add_explicit(&d->stats.connections, 1, memory_order_relaxed);
 	vt_info("%s: front-end connected", d->name);
 	if (d->ops->connected)
 		d->ops->connected(d->priv);
+	if (d->rs) {
+		vt_rs_sync(d);
+		vt_rs_fds_changed(d);
+	}
 }
 
 int vt_device_run(struct vt_device *d)
@@ -204,6 +215,9 @@ int vt_device_run(struct vt_device *d)
 		if (p[1].revents & POLLIN)
 			accept_one(d);
 	}
-	vt_device_disconnect(d);
+	if (d->rs && atomic_load(&d->detach_on_stop))
+		vt_device_detach(d);
+	else
+		vt_device_disconnect(d);
 	return 0;
 }

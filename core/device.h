@@ -19,6 +19,7 @@
 
 #include "compiler.h"
 #include "guestmem.h"
+#include "resume.h"
 #include "vdev.h"
 #include "virtq.h"
 #include "vu_msg.h"
@@ -101,6 +102,15 @@ struct vt_device {
 
 	struct vt_device_stats stats;
 	enum vt_msg_reject last_reject; /* the latest message the table refused, and why */
+
+	/* Restart survival (resume.h): NULL without a service manager's fd store. */
+	struct vt_rs *rs;
+	uint64_t fd_gen;   /* generation of the newest fd received */
+	uint64_t conn_gen; /* generation of conn_fd */
+	vt_fd_observer fd_observer;
+	void *fd_observer_ctx;
+	/* Leave vt_device_run without touching the front-end (upgrade under a store). */
+	_Atomic bool detach_on_stop;
 };
 
 /* Creates an instance; the device's num_queues() is read once here. */

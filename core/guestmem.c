@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -13,6 +15,11 @@ static bool prefault = true;
 void vt_guestmem_set_prefault(bool on)
 {
 	prefault = on;
+}
+
+bool vt_guestmem_get_prefault(void)
+{
+	return prefault;
 }
 
 void vt_guestmem_init(struct vt_guestmem *m)
@@ -59,7 +66,17 @@ int vt_guestmem_add(struct vt_guestmem *m, const struct vhost_user_mem_region *r
 	/* Guest memory must never end up in our core dumps. */
 	(void)madvise(map, (size_t)file_end, MADV_DONTDUMP);
 
+	/* Our own copy: a restart under an fd store hands it to the next process. */
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (keep < 0) {
+		int e = -errno;
+		(void)munmap(map, (size_t)file_end);
+		return e;
+	}
 	struct vt_mem_region *n = &m->regions[m->nregions++];
+	n->fd = keep;
+	n->st_dev = (uint64_t)st.st_dev;
+	n->st_ino = (uint64_t)st.st_ino;
 	n->gpa = r->guest_phys_addr;
 	n->size = r->memory_size;
 	n->uva = r->userspace_addr;
@@ -77,6 +94,8 @@ static void region_unmap(struct vt_mem_region *r)
 {
 	if (r->map)
 		(void)munmap(r->map, r->map_len);
+	if (r->map && r->fd >= 0)
+		close(r->fd);
 	memset(r, 0, sizeof(*r));
 }
 

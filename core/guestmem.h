@@ -29,6 +29,8 @@ struct vt_mem_region {
 	uint8_t *map; /* mapping base (file offset 0) */
 	size_t map_len;
 	uint8_t *host; /* map + mmap_offset: host address of gpa */
+	int fd;	       /* our copy of the region's fd (kept for a restart), or -1 */
+	uint64_t st_dev, st_ino; /* its file identity */
 };
 
 struct vt_guestmem {
@@ -38,6 +40,7 @@ struct vt_guestmem {
 
 /* Pre-fault new mappings (default on): a first-touch fault costs ~10 µs here. */
 void vt_guestmem_set_prefault(bool on);
+bool vt_guestmem_get_prefault(void);
 
 void vt_guestmem_init(struct vt_guestmem *m);
 

@@ -57,6 +57,27 @@ struct vt_device_ops {
 	int (*extra_message)(void *priv, uint32_t request, const void *payload, uint32_t size,
 			     void *reply, uint32_t *reply_size);
 
+	/*
+	 * Restart survival (core/resume.h), both optional. resume_size: bytes of
+	 * device state to keep in locked, non-dumpable shared memory that
+	 * outlives the process under a service manager's fd store. resume_attach
+	 * hands that area over before any ring runs: zeroed on a fresh start,
+	 * what the previous process left there when restored. The device writes
+	 * its resumable state into the area itself, before it answers the
+	 * request that changed it, and wipes what it releases. area NULL: the
+	 * area goes away (the process is leaving it for its successor). Return
+	 * negative to refuse restored bytes (they are wiped, then attached fresh).
+	 */
+	size_t (*resume_size)(void *priv);
+	int (*resume_attach)(void *priv, void *area, size_t size, bool restored);
+	/*
+	 * The device may rewrite a chain's readable bytes in place (its writable
+	 * buffers alias them: Linux's in-place crypto). Under a store the core
+	 * then keeps the chain's original input while it is served, so a chain
+	 * in flight at a crash is redone from it, never from half-rewritten data.
+	 */
+	bool inflight_keep_input;
+
 	/* A front-end connected / went away (rings are already stopped). */
 	void (*connected)(void *priv);
 	void (*disconnected)(void *priv);

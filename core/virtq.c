@@ -92,7 +92,12 @@ void vt_queue_reset(struct vt_queue *q)
 	q->broken = false;
 	q->fault = VT_FAULT_NONE;
 	q->deferred = false;
+	q->redo_n = 0;
 	vt_queue_arm_timer(q, 0);
+	if (q->rsq) {
+		vt_rs_queue_clear_inflight(q);
+		vt_rs_queue_sync(q);
+	}
 }
 
 void vt_queue_destroy(struct vt_queue *q)
@@ -102,6 +107,8 @@ void vt_queue_destroy(struct vt_queue *q)
 	close_fd(&q->timer_fd);
 	free(q->segs);
 	q->segs = NULL;
+	free(q->redo_heads);
+	q->redo_heads = NULL;
 	pthread_mutex_destroy(&q->lock);
 }
 
@@ -304,10 +311,53 @@ static bool ensure_segs(struct vt_queue *q)
 	return true;
 }
 
+/* Walks head into c: 1, -EBADMSG (malformed chain) or -EIO (ring broken). */
+static int walk_into(struct vt_queue *q, uint16_t head, struct vt_chain *c)
+{
+	struct walk w = {.q = q};
+	int r = walk_chain(&w, head);
+	if (r == -EIO) {
+		vt_queue_set_broken(q, w.why);
+		return -EIO;
+	}
+	if (r == -EBADMSG) {
+		q->fault = w.why;
+		atomic_fetch_add_explicit(&q->stats.faults[w.why], 1, memory_order_relaxed);
+		vt_debug("queue %u: malformed chain %u: %s", q->index, head,
+			 vt_ring_fault_text(w.why));
+		vt_chain_init(c, head, q->segs, 0, 0);
+		return -EBADMSG;
+	}
+	vt_chain_init(c, head, q->segs, w.nrd, w.nseg - w.nrd);
+	return 1;
+}
+
+/* A chain the previous process had popped and not answered (resume.h). */
+static int pop_redo(struct vt_queue *q, struct vt_chain *c)
+{
+	uint16_t head = q->redo_heads[--q->redo_n];
+	if (head >= q->num || !ensure_segs(q)) {
+		q->redo_n++;
+		vt_queue_set_broken(q, VT_FAULT_HEAD_OUT_OF_RANGE); /* the record names no head of this ring */
+		return -EIO;
+	}
+	q->last_head = head;
+	q->last_from_redo = true;
+	atomic_fetch_add_explicit(&q->stats.chains, 1, memory_order_relaxed);
+	int r = walk_into(q, head, c);
+	if (r == 1) {
+		c->redo = true;
+		vt_rs_restore_input(q, c);
+	}
+	return r;
+}
+
 int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 {
 	if (q->broken || !q->avail)
 		return -EIO;
+	if (q->redo_n)
+		return pop_redo(q, c);
 	uint16_t avail_idx = avail_idx_acquire(q);
 	uint16_t pending = (uint16_t)(avail_idx - q->last_avail_idx);
 	if (pending == 0)
@@ -327,30 +377,24 @@ int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 		return 0;
 	}
 	q->last_avail_idx++;
+	q->last_head = head;
+	q->last_from_redo = false;
+	if (q->rsq)
+		vt_rs_pop(q, head);
 	atomic_fetch_add_explicit(&q->stats.chains, 1, memory_order_relaxed);
-
-	struct walk w = {.q = q};
-	int r = walk_chain(&w, head);
-	if (r == -EIO) {
-		vt_queue_set_broken(q, w.why);
-		return -EIO;
-	}
-	if (r == -EBADMSG) {
-		q->fault = w.why;
-		atomic_fetch_add_explicit(&q->stats.faults[w.why], 1, memory_order_relaxed);
-		vt_debug("queue %u: malformed chain %u: %s", q->index, head,
-			 vt_ring_fault_text(w.why));
-		vt_chain_init(c, head, q->segs, 0, 0);
-		return -EBADMSG;
-	}
-	vt_chain_init(c, head, q->segs, w.nrd, w.nseg - w.nrd);
-	return 1;
+	return walk_into(q, head, c);
 }
 
 void vt_queue_unpop(struct vt_queue *q)
 {
-	q->last_avail_idx--;
 	atomic_fetch_sub_explicit(&q->stats.chains, 1, memory_order_relaxed);
+	if (q->last_from_redo) {
+		q->redo_heads[q->redo_n++] = q->last_head;
+		return;
+	}
+	q->last_avail_idx--;
+	if (q->rsq)
+		vt_rs_unpop(q, q->last_head);
 }
 
 void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len)
@@ -359,6 +403,9 @@ void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len)
 		return;
 	if (len > c->wr_total)
 		len = (uint32_t)c->wr_total; /* never claim more than the driver gave us */
+	vt_crash_point("push", (int)q->index);
+	if (q->rsq)
+		vt_rs_push_begin(q, c->head);
 	struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->num - 1)];
 	__atomic_store_n(&e->id, (uint32_t)c->head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
@@ -366,6 +413,8 @@ void vt_queue_push(struct vt_queue *q, const struct vt_chain *c, uint32_t len)
 	atomic_fetch_add_explicit(&q->stats.used_bytes, len, memory_order_relaxed);
 	/* Element before index: the driver reads idx, then the element. */
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+	if (q->rsq)
+		vt_rs_push_end(q, c->head);
 }
 
 void vt_queue_push_malformed(struct vt_queue *q, const struct vt_chain *c)
@@ -406,7 +455,7 @@ bool vt_queue_has_avail(struct vt_queue *q)
 {
 	if (!q->avail || q->broken)
 		return false;
-	return avail_idx_acquire(q) != q->last_avail_idx;
+	return q->redo_n || avail_idx_acquire(q) != q->last_avail_idx;
 }
 
 bool vt_queue_enable_notify(struct vt_queue *q)
@@ -471,6 +520,8 @@ void vt_queue_serve_ex(struct vt_queue *q, vt_chain_handler handle, vt_batch_hoo
 				vt_queue_push_malformed(q, &c);
 				continue;
 			}
+			if (q->rsq && q->dev->ops->inflight_keep_input)
+				vt_rs_keep_input(q, &c);
 			int len = handle(priv, q, &c);
 			if (len < 0)
 				vt_queue_push_malformed(q, &c);

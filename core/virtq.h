@@ -131,6 +131,16 @@ struct vt_queue {
 
 	struct vt_queue_stats stats;
 	void *priv; /* per-queue device data */
+
+	/* Restart survival (resume.h): this queue's record in the state memfd, or NULL. */
+	struct vt_rs_queue *rsq;
+	uint8_t *rs_inflight;
+	uint32_t rs_max;
+	uint64_t kick_gen, call_gen, err_gen;
+	uint16_t last_head;   /* head of the last popped chain (unpop) */
+	bool last_from_redo;  /* ... and it came from redo_heads */
+	uint16_t *redo_heads; /* in flight when the previous process died: served first */
+	uint32_t redo_n;
 };
 
 void vt_queue_init(struct vt_queue *q, struct vt_device *dev, const struct vt_guestmem *mem,

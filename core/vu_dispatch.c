@@ -122,6 +122,9 @@ static int queue_start(struct vt_device *d, struct vt_queue *q)
 		q->signalled_used_valid = false;
 	}
 	q->started = true; /* even when broken: GET_VRING_BASE must still stop it */
+	/* The front-end (re)started the ring: nothing of ours is in flight on it. */
+	vt_rs_queue_clear_inflight(q);
+	vt_rs_queue_sync(q);
 	pthread_mutex_unlock(&q->lock);
 	if (d->ops->queue_start)
 		d->ops->queue_start(d->priv, q);
@@ -382,10 +385,13 @@ static int h_set_vring_kick(struct vt_device *d, struct vt_vu_msg *m, struct rep
 	(void)r;
 	struct vt_queue *q = msg_fd_queue(d, m);
 	queue_stop(d, q);
+	int fd = vt_vu_msg_take_fd(m, 0);
+	uint64_t gen = vt_rs_eventfd_gen(d, fd); /* before the old fd goes: it may be this file */
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
-	q->kick_fd = vt_vu_msg_take_fd(m, 0);
+	q->kick_fd = fd;
 	q->kick_nofd = q->kick_fd < 0;
+	q->kick_gen = gen;
 	/* The kick starts the ring (vhost-user "started"). */
 	return queue_start(d, q);
 }
@@ -396,8 +402,10 @@ static int h_set_vring_call(struct vt_device *d, struct vt_vu_msg *m, struct rep
 	struct vt_queue *q = msg_fd_queue(d, m);
 	int fd = vt_vu_msg_take_fd(m, 0);
 	pthread_mutex_lock(&q->lock);
+	uint64_t gen = vt_rs_eventfd_gen(d, fd);
 	int old = q->call_fd;
 	q->call_fd = fd;
+	q->call_gen = gen;
 	q->signalled_used_valid = false;
 	pthread_mutex_unlock(&q->lock);
 	if (old >= 0)
@@ -411,8 +419,10 @@ static int h_set_vring_err(struct vt_device *d, struct vt_vu_msg *m, struct repl
 	struct vt_queue *q = msg_fd_queue(d, m);
 	int fd = vt_vu_msg_take_fd(m, 0);
 	pthread_mutex_lock(&q->lock);
+	uint64_t gen = vt_rs_eventfd_gen(d, fd);
 	int old = q->err_fd;
 	q->err_fd = fd;
+	q->err_gen = gen;
 	pthread_mutex_unlock(&q->lock);
 	if (old >= 0)
 		close(old);
@@ -868,8 +878,18 @@ static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_
 		return need_reply ? vt_vu_send_reply(d->conn_fd, req, &nack, sizeof(nack)) : 0;
 	}
 
+	bool had_fds = m->nfds > 0;
+	if (d->rs)
+		vt_rs_msg_received(d, m);
 	int e = s->handler(d, m, r);
 	vt_vu_msg_close_fds(m); /* whatever the handler did not take */
+	if (d->rs) {
+		/* Before the front-end hears back: the next process must know what this one did. */
+		vt_rs_sync(d);
+		if (had_fds || req == VHOST_USER_GET_VRING_BASE || req == VHOST_USER_RESET_OWNER ||
+		    req == VHOST_USER_RESET_DEVICE || req == VHOST_USER_REM_MEM_REG)
+			vt_rs_fds_changed(d);
+	}
 	if (e < 0)
 		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);
 
@@ -877,10 +897,14 @@ static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_
 	case REPLY_ALWAYS:
 		if (e < 0 && r->size == 0 && !s->empty_reply_on_error)
 			return -EPROTO; /* no typed answer to give: drop the front-end */
+		if (d->rs)
+			vt_rs_msg_reply(d, req, r->buf, r->size);
 		return vt_vu_send_reply(d->conn_fd, req, r->buf, r->size);
 	case REPLY_ACK_ONLY:
 		if (need_reply) {
 			uint64_t ack = e < 0 ? 1 : 0;
+			if (d->rs)
+				vt_rs_msg_reply(d, req, &ack, sizeof(ack));
 			return vt_vu_send_reply(d->conn_fd, req, &ack, sizeof(ack));
 		}
 		return 0;
@@ -901,6 +925,9 @@ int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m)
 		 m->hdr.size, m->nfds, m->hdr.flags);
 	r.size = 0;
 	int ret = dispatch(d, s, m, &r);
+	/* The message in hand is answered (or dropped): nothing of it stays for a replay. */
+	if (d->rs)
+		vt_rs_msg_done(d);
 	/* Session messages carry the guest's keys: no copy outlives the request, whatever
 	 * the verdict (a rejected one included). */
 	if (s && s->secret) {

@@ -75,6 +75,13 @@ int vtd_instance_create(struct vtd_config *c, struct vtd_instance *in)
 int vtd_instance_listen(struct vtd_instance *in)
 {
 	int r;
+	if (in->dev->listen_fd >= 0) {
+		/* Back from the fd store: the previous process's listening socket. */
+		if (in->fd >= 0 && in->fd != in->dev->listen_fd)
+			close(in->fd);
+		in->fd = -1;
+		return 0;
+	}
 	if (in->fd >= 0) {
 		r = vt_device_adopt_fd(in->dev, in->fd);
 		if (r < 0) {

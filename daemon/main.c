@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef VT_HAVE_SYSTEMD
@@ -222,8 +223,30 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+static struct timespec t_start;
+
+static double uptime_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t_start.tv_sec) * 1e3 + (double)(t.tv_nsec - t_start.tv_nsec) / 1e6;
+}
+
+static void free_inherited(struct vt_inherited_fd *inh, unsigned n)
+{
+	for (unsigned i = 0; inh && i < n; i++) {
+		if (!inh[i].used && inh[i].fd >= 0)
+			close(inh[i].fd);
+		free((void *)(uintptr_t)inh[i].name);
+	}
+	free(inh);
+}
+
 int main(int argc, char **argv)
 {
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	struct vt_inherited_fd *inh = NULL;
+	unsigned ninh = 0;
 	vt_log_set_ident("vtrustd");
 	vtd_signals_block();
 
@@ -405,10 +428,15 @@ int main(int argc, char **argv)
 		goto usage_error;
 	}
 
-	/* Sockets from systemd (socket activation): matched by FileDescriptorName=. */
+	/* Sockets from systemd (socket activation): matched by FileDescriptorName=. The
+	 * fd store's entries (names with a dot, or mem-...) come after them. */
+	bool store = vtd_fdstore_probe();
 	char **fdnames = NULL;
 	int nfds = listen_fds(&fdnames);
 	int control_fd = -1;
+	inh = calloc((size_t)(nfds > 0 ? nfds : 1), sizeof(*inh));
+	if (!inh)
+		goto usage_error;
 	for (int i = 0; i < nfds; i++) {
 		int lfd = LISTEN_FDS_START + i;
 		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
@@ -416,6 +444,18 @@ int main(int argc, char **argv)
 		struct vtd_instance *in = NULL;
 		if (!strcmp(fn, "control")) {
 			control_fd = lfd;
+			continue;
+		}
+		if (strchr(fn, '.') || !strncmp(fn, "mem-", 4)) {
+			if (!store) {
+				vt_warn("inherited fd '%s' is a stored fd, but no fd store is offered "
+					"(NOTIFY_SOCKET and FDSTORE): closed", fn);
+				close(lfd);
+				continue;
+			}
+			inh[ninh].name = strdup(fn);
+			inh[ninh].fd = inh[ninh].name ? lfd : -1;
+			ninh++;
 			continue;
 		}
 		in = vtd_config_instance(&cfg, strcmp(fn, "unknown") ? fn : (cfg.ninst == 1 ? cfg.inst[0]->name : "unknown"));
@@ -443,6 +483,7 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < cfg.ninst; i++)
 			printf("  %s: %s on %s\n", cfg.inst[i]->name, cfg.inst[i]->type->type,
 			       cfg.inst[i]->socket_path[0] ? cfg.inst[i]->socket_path : "(inherited fd)");
+		free_inherited(inh, ninh);
 		vtd_config_free(&cfg);
 		return 0;
 	}
@@ -468,9 +509,28 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		if (vtd_instance_create(&cfg, cfg.inst[i]) < 0)
 			goto out;
+	if (store) {
+		/* Resume what the previous process left in the store; the rest starts afresh. */
+		vtd_fdstore_adopt(&cfg, inh, ninh);
+		unsigned resumed = 0;
+		for (unsigned i = 0; i < cfg.ninst; i++) {
+			struct vt_device *dev = cfg.inst[i]->dev;
+			r = vt_device_resume(dev, inh, ninh);
+			if (r > 0)
+				resumed++;
+			else if (vt_device_resume_enable(dev) < 0)
+				goto out;
+			atomic_store(&dev->detach_on_stop, true);
+		}
+		if (resumed)
+			vt_notice("fd store: resumed %u of %u device%s %.1f ms after start", resumed,
+				  cfg.ninst, cfg.ninst == 1 ? "" : "s", uptime_ms());
+	}
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		if (vtd_instance_listen(cfg.inst[i]) < 0)
 			goto out;
+	if (store)
+		vtd_fdstore_start(&cfg, inh, ninh);
 	if ((cfg.control_socket || control_fd >= 0 || cfg.metrics_http) &&
 	    vtd_control_open(&cfg, control_fd, &ctl) < 0)
 		goto out;
@@ -508,6 +568,9 @@ int main(int argc, char **argv)
 	if (cfg.seccomp != VTD_SECCOMP_OFF && vtd_seccomp_load(VTD_THREAD_MAIN, cfg.seccomp) < 0)
 		goto out_stop;
 	vtd_notify("READY=1");
+	if (store)
+		vt_notice("ready %.1f ms after start (fd store in use: a crash or SIGTERM keeps every "
+			  "front-end connected)", uptime_ms());
 
 	status = 0;
 	for (;;) {
@@ -542,11 +605,13 @@ out_ctl:
 out:
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		vtd_instance_destroy(cfg.inst[i]);
+	free_inherited(inh, ninh);
 	vtd_config_free(&cfg);
 	if (started)
 		vt_info("stopped (status %d)", status);
 	return status;
 usage_error:
+	free_inherited(inh, ninh);
 	vtd_config_free(&cfg);
 	return 2;
 }

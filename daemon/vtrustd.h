@@ -211,4 +211,15 @@ void vtd_signals_notify_instance(void);
 /* ---- systemd (main.c) ---- */
 void vtd_notify(const char *state);
 
+/* ---- the service manager's fd store (fdstore.c) ---- */
+struct vt_inherited_fd;
+/* True (and ready to send) when NOTIFY_SOCKET and FDSTORE=N>0 offer a store. */
+bool vtd_fdstore_probe(void);
+bool vtd_fdstore_active(void);
+/* Records what the previous process stored (the inherited fds, by name). */
+void vtd_fdstore_adopt(struct vtd_config *c, struct vt_inherited_fd *fds, unsigned n);
+/* Stores every device's fds, drops what nobody needs, closes unused inherited fds,
+ * and keeps the store in step from then on. */
+void vtd_fdstore_start(struct vtd_config *c, struct vt_inherited_fd *fds, unsigned n);
+
 #endif

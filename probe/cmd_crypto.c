@@ -26,7 +26,8 @@
  * rings; --vhost-layout 1072 for newer QEMU, needed for akcipher),
  * --legacy (do not ack REVISION_1: Linux 6.1's layouts), --rev1-only (ack
  * REVISION_1 but no stateless bit), --queue Q (data
- * queue), --split N (segment size), --alg-id N (send this algorithm number),
+ * queue), --split N (segment size), --in-place (dst descriptors alias src, as Linux's
+ * in-place requests), --alg-id N (send this algorithm number),
  * --session-id N (use an existing/foreign id, no create), --keep-session.
  *
  * Exit status: 0 OK, 10 + status for a device status (11 ERR, 12 BADMSG,
@@ -159,9 +160,12 @@ int cp_submit(struct cp_conn *c, unsigned q, const uint8_t *rd, size_t rd_len, s
 		segs[n] = (struct fe_seg){rgpa + off, (uint32_t)l, false};
 		off += l;
 	}
+	/* In place: the writable body is the tail of the readable bytes (src), as Linux does. */
+	bool alias = c->in_place && rd_len >= body;
+	uint64_t bgpa = alias ? rgpa + (rd_len - body) : wgpa;
 	for (size_t off = 0; off < body; n++) {
 		size_t l = split ? VT_MIN(split, body - off) : body;
-		segs[n] = (struct fe_seg){wgpa + off, (uint32_t)l, true};
+		segs[n] = (struct fe_seg){bgpa + off, (uint32_t)l, true};
 		off += l;
 	}
 	segs[n++] = (struct fe_seg){wgpa + body, 1, true}; /* the status byte, as Linux sends it */
@@ -172,8 +176,12 @@ int cp_submit(struct cp_conn *c, unsigned q, const uint8_t *rd, size_t rd_len, s
 			 r == -ETIMEDOUT ? "timeout" : fe_dev_error(d, q));
 		goto out;
 	}
-	if (out)
+	if (out && alias) {
+		memcpy(out, rp + (rd_len - body), body);
+		out[body] = wp[body];
+	} else if (out) {
 		memcpy(out, wp, wr_len);
+	}
 	if (used)
 		*used = u.len;
 out:
@@ -376,7 +384,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 	enum {
 		O_ALG = 256, O_KEY, O_IV, O_AAD, O_AUTH_KEY, O_HASH, O_MAC, O_ORDER, O_KEY_FILE,
 		O_SIG, O_PADDING, O_RSA_HASH, O_CURVE, O_ENC, O_DEC, O_STATELESS, O_VHOST,
-		O_VHOST_LAYOUT, O_LEGACY, O_PUBLIC, O_TAG, O_RESULT, O_OUTLEN, O_SPLIT, O_QUEUE,
+		O_IN_PLACE, O_VHOST_LAYOUT, O_LEGACY, O_PUBLIC, O_TAG, O_RESULT, O_OUTLEN, O_SPLIT, O_QUEUE,
 		O_ALGID, O_SID, O_KEEP, O_COFF, O_CLEN, O_HOFF, O_HLEN, O_SECONDS, O_REPS, O_SIZES,
 		O_DEPTHS, O_QUICK, O_REV1_ONLY, O_CONTROL,
 	};
@@ -400,7 +408,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		{"seconds", 1, 0, O_SECONDS},   {"reps", 1, 0, O_REPS},
 		{"sizes", 1, 0, O_SIZES},       {"depths", 1, 0, O_DEPTHS},
 		{"quick", 0, 0, O_QUICK},       {"rev1-only", 0, 0, O_REV1_ONLY},
-		{"control", 1, 0, O_CONTROL},
+		{"control", 1, 0, O_CONTROL},   {"in-place", 0, 0, O_IN_PLACE},
 		{0, 0, 0, 0},
 	};
 	*a = (struct cc_args){.enc = -1, .tag_len = -1, .result_len = 0, .out_len = 1024,
@@ -430,6 +438,7 @@ static int parse_args(int argc, char **argv, struct cc_args *a)
 		case O_ENC: a->enc = 1; break;
 		case O_DEC: a->enc = 0; break;
 		case O_STATELESS: a->stateless = true; break;
+		case O_IN_PLACE: a->in_place = true; break;
 		case O_VHOST: a->vhost = true; break;
 		case O_LEGACY: a->legacy = true; break;
 		case O_PUBLIC: a->public_key = true; break;
@@ -684,6 +693,7 @@ static int run_op(struct probe_ctx *ctx, const struct cc_args *a, struct cc_op *
 		return 1;
 	}
 	c.split = (size_t)a->split;
+	c.in_place = a->in_place;
 	int rc = 1;
 	uint64_t id = a->session_id;
 	bool created = false;

@@ -29,6 +29,7 @@ struct cp_conn {
 	uint64_t features; /* the device bits SET_FEATURES acked */
 	unsigned ctrlq;    /* control queue index, CP_NO_QUEUE when only data rings run */
 	size_t split;      /* readable/writable segment size (0 = one segment each) */
+	bool in_place;     /* dst descriptors alias the last readable bytes (Linux in place) */
 	char error[512];
 };
 
@@ -69,6 +70,7 @@ struct cc_args {
 	const char *padding, *rsa_hash, *curve, *sizes, *depths, *control;
 	int enc; /* 1 encrypt, 0 decrypt, -1 unset */
 	bool stateless, vhost, legacy, rev1_only, public_key, keep, session_id_set, quick;
+	bool in_place;
 	long tag_len, result_len, out_len, split, queue, alg_id, vhost_layout;
 	long cipher_off, cipher_len, hash_off, hash_len, reps;
 	double seconds;

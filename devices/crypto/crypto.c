@@ -211,4 +211,8 @@ const struct vt_device_ops vc_crypto_ops = {
 	.get_config = crypto_get_config,
 	.queue_handle = crypto_queue_handle,
 	.extra_message = crypto_extra_message,
+	.resume_size = vc_persist_size,
+	.resume_attach = vc_persist_attach,
+	/* Linux encrypts in place: a chain in flight at a crash is redone from its input. */
+	.inflight_keep_input = true,
 };

@@ -356,7 +356,15 @@ struct vc_dev {
 	struct vc_qctx *qctx;
 
 	struct vc_stats stats;
+
+	void *persist; /* sessions kept for a restart (persist.c), or NULL */
 };
+
+/* persist.c: sessions that survive a restart under an fd store (core/resume.h). */
+size_t vc_persist_size(void *priv);
+int vc_persist_attach(void *priv, void *area, size_t size, bool restored);
+void vc_persist_store(struct vc_dev *d, uint64_t id, const struct vc_sess_params *p);
+void vc_persist_clear(struct vc_dev *d, uint64_t id);
 
 /* The device's callbacks (crypto.c). */
 extern const struct vt_device_ops vc_crypto_ops;

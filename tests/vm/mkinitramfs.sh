@@ -81,7 +81,7 @@ mapfile -t libs < <( { libs_of "$KCAPI_ENC"; libs_of "$RNGTEST"; } | sort -u)
 # ---- cache key -------------------------------------------------------------------------
 key=$( {
   echo "kver=$kver"
-  sha256sum "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/checks.sh" \
+  sha256sum "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/checks.sh" "$here/guest/restart.sh" \
     "$BUSYBOX" "$KCAPI_ENC" "$RNGTEST" "${libs[@]}" "${mod_files[@]}" ${extra_bins[@]+"${extra_bins[@]}"} |
     awk '{ print $1 }'
   openssl version
@@ -130,6 +130,7 @@ for b in ${extra_bins[@]+"${extra_bins[@]}"}; do
   mkdir -p "$stage/vtrust/bin"
   install -m 0755 "$b" "$stage/vtrust/bin/$(basename "$b")"
 done
+install -m 0755 "$here/guest/restart.sh" "$stage/vtrust/restart.sh"
 echo "$kver" >"$stage/vtrust/kernel-version"
 
 # ---- AES-CBC known-answer vectors ----------------------------------------------------------

@@ -18,6 +18,12 @@
 #   --no-pvh             boot the compressed bzImage instead of the extracted ELF (slower by ~4 s)
 #   --vtrustd-arg ARG    extra argument for each vtrustd (repeatable)
 #   --rebuild-initramfs  ignore the cached initramfs
+#   --restart KILLS:TERMS  the restart test: one vtrustd serves both devices under a small service
+#                        manager with systemd's fd store (tests/restart/supervisor.py); the guest
+#                        loops on /dev/hwrng and AES-CBC known answers while the host SIGKILLs
+#                        vtrustd KILLS times and restarts it gracefully (SIGTERM) TERMS times,
+#                        at random moments; every guest operation must succeed within 2 s and
+#                        QEMU must print nothing
 #   --skip-missing-devices  a device type vtrustd does not list (`vtrustd --help`: "types: ...")
 #                        runs on QEMU's own back-end instead; a run that then passes exits 77
 #                        (meson: SKIP), a failure still fails
@@ -40,6 +46,7 @@ mem_mb=512
 rebuild=0
 pvh=1
 skip_missing=0
+restart=""
 vtrustd_extra=()
 
 usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "${BASH_SOURCE[0]}"; }
@@ -62,6 +69,7 @@ while [ $# -gt 0 ]; do
     --rebuild-initramfs) rebuild=1; shift ;;
     --no-pvh) pvh=0; shift ;;
     --skip-missing-devices) skip_missing=1; shift ;;
+    --restart) restart=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die_usage "unknown argument '$1'" ;;
   esac
@@ -75,6 +83,11 @@ for b in "$backend" "$rng_backend" "$crypto_backend"; do
 done
 [[ "$timeout" =~ ^[0-9]+$ ]] || die_usage "--timeout takes whole seconds"
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die_usage "--smp takes a positive number"
+if [ -n "$restart" ]; then
+  [[ "$restart" =~ ^[0-9]+:[0-9]+$ ]] || die_usage "--restart takes KILLS:TERMS, e.g. 20:5"
+  [ "$rng_backend" = vtrustd ] && [ "$crypto_backend" = vtrustd ] && [ "$interactive" = 0 ] ||
+    die_usage "--restart needs vtrustd for both devices and no --interactive"
+fi
 
 # ---- helpers ---------------------------------------------------------------------------------
 t_start=${EPOCHREALTIME/./}
@@ -191,6 +204,8 @@ cleanup() {
   done
   # QEMU first (it is the vhost-user client), then the back-ends, then the console reader.
   stop_child qemu
+  stop_child schedule
+  stop_child supervisor
   stop_child vtrustd-rng
   stop_child vtrustd-crypto
   stop_child console
@@ -222,7 +237,37 @@ start_vtrustd() { # type socket
   fail_setup "vtrustd --type $type did not create $sock within 10 s; log: $logdir/vtrustd-$type.log"
 }
 
+# The restart test: one vtrustd for both devices, under the fd-store supervisor.
+start_supervised() {
+  local i
+  mkfifo "$rt/sup.ctl"
+  : >"$logdir/supervisor.events"
+  python3 "$here/../restart/supervisor.py" --notify-socket "$rt/notify" --control "$rt/sup.ctl" \
+    --events "$logdir/supervisor.events" --log "$logdir/vtrustd.log" -- \
+    "$vtrustd" --device "rng0:rng,socket=$rt/rng.sock" --device "crypto0:crypto,socket=$rt/crypto.sock" \
+    --run-dir "$rt" --control-socket none --quiet "${vtrustd_extra[@]}" </dev/null \
+    >>"$logdir/supervisor.log" 2>&1 &
+  child[supervisor]=$!
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^EVENT ready' "$logdir/supervisor.events" && [ -S "$rt/rng.sock" ] && [ -S "$rt/crypto.sock" ] && return 0
+    kill -0 "${child[supervisor]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 20 "$logdir/vtrustd.log" "$logdir/supervisor.log" >&2 || true
+  fail_setup "vtrustd under the supervisor did not become ready within 10 s; logs: $logdir"
+}
+
 devices=()
+if [ -n "$restart" ]; then
+  start_supervised
+  log "vtrustd (rng0 + crypto0) under the fd-store supervisor: pid ${child[supervisor]}"
+  rng_backend=supervised crypto_backend=supervised
+  devices+=(
+    -chardev "socket,id=rng0,path=$rt/rng.sock" -device vhost-user-rng-pci,chardev=rng0
+    -chardev "socket,id=cr0,path=$rt/crypto.sock" -object cryptodev-vhost-user,id=cd0,chardev=cr0
+    -device virtio-crypto-pci,cryptodev=cd0,vectors=0
+  )
+fi
 case "$rng_backend" in
   vtrustd)
     start_vtrustd rng "$rt/rng.sock"
@@ -256,6 +301,7 @@ esac
 
 # ---- QEMU ------------------------------------------------------------------------------------
 append="console=ttyS0,115200 panic=-1 quiet rdinit=/init vtrust.checks=$checks"
+[ -n "$restart" ] && append+=" vtrust.run=/vtrust/restart.sh"
 if [ "$interactive" = 1 ]; then
   append+=" vtrust.shell=1 vtrust.pause=skip"
 else
@@ -370,6 +416,28 @@ do_pause() {
   fi
 }
 
+# Host side of the restart test: KILLS SIGKILLs and TERMS graceful restarts at random moments,
+# each after the previous process said READY=1, then VTRUST-STOP to the guest.
+restart_schedule() {
+  local kills=${restart%%:*} terms=${restart##*:} total i w n_ready cmd ev=$logdir/supervisor.events
+  total=$((kills + terms))
+  for ((i = 0; i < total; i++)); do
+    cmd=kill
+    # Terms spread over the run: every (total / terms)-th event.
+    if [ "$terms" -gt 0 ] && [ $(((i + 1) % (total / terms))) = 0 ] &&
+      [ "$(grep -c '^EVENT term' "$ev")" -lt "$terms" ]; then cmd=term; fi
+    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + (r % 120) / 100 }')"
+    n_ready=$(grep -c '^EVENT ready' "$ev")
+    echo "$cmd" >"$rt/sup.ctl"
+    for ((w = 0; w < 100; w++)); do
+      [ "$(grep -c '^EVENT ready' "$ev")" -gt "$n_ready" ] && break
+      sleep 0.1
+    done
+  done
+  sleep 2
+  printf 'VTRUST-STOP\n' >&"$con_w"
+}
+
 # ---- watch the console -----------------------------------------------------------------------
 deadline=$((timeout * 1000))
 booted="" done_seen="" verdict="" qemu_rc=""
@@ -390,6 +458,13 @@ process_console() {
       VTRUST-PAUSE-ME*)
         log "guest asks for a pause"
         do_pause ;;
+      VTRUST-LOOPS-RUNNING*)
+        log "guest loops running: ${restart%%:*} SIGKILLs and ${restart##*:} graceful restarts of vtrustd"
+        qemu_log_before=$(wc -c <"$logdir/qemu.log")
+        restart_schedule &
+        child[schedule]=$! ;;
+      VTRUST-LOG\ *)
+        [ -n "$restart" ] && log "${line#VTRUST-LOG }" ;;
       VTRUST-DONE*)
         done_seen=$(($(now_ms) - t_qemu))
         log "guest checks done $done_seen ms after QEMU start (${line#VTRUST-DONE })" ;;
@@ -419,6 +494,9 @@ while :; do
       fi
     fi
   done
+  if [ -n "$restart" ] && ! kill -0 "${child[supervisor]}" 2>/dev/null; then
+    verdict="the fd-store supervisor exited during the run (see supervisor.log)"
+  fi
   [ -n "$verdict" ] && break
   if [ "$(now_ms)" -gt "$deadline" ]; then
     verdict="timeout: no guest power-off within ${timeout}s (booted=${booted:-no}, checks done=${done_seen:-no})"
@@ -484,6 +562,26 @@ problems=()
 # A back-end offering a config space its QEMU front-end cannot use makes QEMU warn on every start.
 grep -aq 'VHOST_USER_PROTOCOL_F_CONFIG' "$logdir/qemu.log" 2>/dev/null &&
   problems+=("QEMU warned about VHOST_USER_PROTOCOL_F_CONFIG (see qemu.log)")
+if [ -n "$restart" ]; then
+  ev=$logdir/supervisor.events
+  n_kill=$(grep -c '^EVENT kill' "$ev" || true)
+  n_term=$(grep -c '^EVENT term' "$ev" || true)
+  # Time from each kill or term to READY=1 of the next process, in ms.
+  stats=$(awk '/^EVENT (kill|term) / { for (i = 3; i <= NF; i++) if ($i ~ /^t=/) t0 = substr($i, 3); what = $2 }
+    /^EVENT ready / && t0 != "" { for (i = 3; i <= NF; i++) if ($i ~ /^t=/) t1 = substr($i, 3);
+      d = t1 - t0; n[what]++; s[what] += d; if (d > m[what]) m[what] = d; t0 = "" }
+    END { printf "kill->ready: n=%d avg=%.0fms max=%.0fms; term->ready: n=%d avg=%.0fms max=%.0fms",
+      n["kill"], n["kill"] ? s["kill"] / n["kill"] : 0, m["kill"], n["term"], n["term"] ? s["term"] / n["term"] : 0, m["term"] }' "$ev")
+  echo "  host: $n_kill SIGKILLs, $n_term graceful restarts of vtrustd; $stats"
+  echo "  host: $(grep -c 'in flight served again' "$logdir/vtrustd.log" || true) queue resumes; chains in flight at a kill, served again: $(grep -o '[0-9]* in flight served again' "$logdir/vtrustd.log" | awk '{ s += $1 } END { print s + 0 }')"
+  want_k=${restart%%:*} want_t=${restart##*:}
+  [ "$n_kill" -ge "$want_k" ] || problems+=("only $n_kill of $want_k SIGKILLs happened")
+  [ "$n_term" -ge "$want_t" ] || problems+=("only $n_term of $want_t graceful restarts happened")
+  # QEMU's start-up warnings came before the first kill; from then on it must print nothing.
+  qemu_new=$(tail -c +"$((${qemu_log_before:-0} + 1))" "$logdir/qemu.log")
+  [ -n "$qemu_new" ] && problems+=("QEMU printed during the restarts (qemu.log): $(head -c 200 <<<"$qemu_new" | tr '\n' ' ')")
+  echo "  host: QEMU printed $(wc -c <<<"${qemu_new}" | awk '{ print $1 - 1 }') bytes during the restarts"
+fi
 
 if [ ${#problems[@]} -eq 0 ] && [ "$npass" -gt 0 ]; then
   if [ ${#substituted[@]} -gt 0 ]; then
@@ -504,7 +602,7 @@ if grep -aq '^VTRUST-DMESG-BEGIN' <<<"$clean"; then
     grep -aiE 'virtio|crypto|hwrng|rng|alg|error|fail|warn|bug|hung|timed out|call trace' |
     tail -n 25 | sed 's/^/   | /' || true
 fi
-for f in qemu.log vtrustd-rng.log vtrustd-crypto.log; do
+for f in qemu.log vtrustd-rng.log vtrustd-crypto.log vtrustd.log supervisor.events; do
   if [ -s "$logdir/$f" ]; then
     echo "-- tail of $logdir/$f:"
     tail -n 15 "$logdir/$f" | sed 's/^/   | /'
