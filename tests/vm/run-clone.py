@@ -42,7 +42,7 @@ import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT_RE = re.compile(r'^VTF-OUT (\S+) (\d+) ([0-9a-f]{64}) gen=(\d+) idc=(\d+) kr=(\d+) fr=(\d+) st=0x([0-9a-f]+)$')
+OUT_RE = re.compile(r'^VTF-OUT (\S+) (\d+) ([0-9a-f]{64}) gen=(\d+) idc=(\d+) kr=(\d+) fr=(\d+) st=0x([0-9a-f]+) t=(\d+)$')
 T0 = time.monotonic()
 host_log = None
 
@@ -184,13 +184,13 @@ class Vm:
             self.pump(0.1)
 
     def outputs(self):
-        """Parsed VTF-OUT lines: list of (time, prog, seq, hex, gen, idc, kr)."""
+        """Parsed VTF-OUT lines: list of (time, prog, seq, hex, gen, idc, kr, guest us)."""
         res = []
         for t, line in self.lines:
             m = OUT_RE.match(line)
             if m:
                 res.append((t, m.group(1), int(m.group(2)), m.group(3), int(m.group(4)),
-                            int(m.group(5)), int(m.group(6))))
+                            int(m.group(5)), int(m.group(6)), int(m.group(9))))
         return res
 
     def stop(self):
@@ -317,6 +317,12 @@ def main():
         if starts['nomod'] & 3:
             raise RuntimeError('the nomod ticker reports signals 0x%x: the control must run without '
                                'the module' % starts['nomod'])
+        _, devline = orig.wait_line(lambda l: l.startswith('VTF-DEV '), 60, 'the --watch line')
+        log('orig: ' + devline)
+        if 'wmap=EPERM' not in devline or 'mprotect=EACCES' not in devline:
+            raise RuntimeError('/dev/vtrust-vmgenid must refuse writable mappings (EPERM) and '
+                               'mprotect to writable (EACCES): ' + devline)
+        orig_id = re.search(r'id=([0-9a-f]{32})', devline).group(1)
         for prog in ('mod', 'nomod'):
             orig.wait_line(lambda l, p=prog: (OUT_RE.match(l) or [None, None])[1] == p
                            and int(OUT_RE.match(l).group(2)) >= 10, 60, prog + ' output 10')
@@ -326,7 +332,7 @@ def main():
         t_stop = time.monotonic()
         orig.pump(0.3)  # anything still in QEMU's chardev path
         last = {}
-        for t, prog, seq, hx, gen, idc, kr in orig.outputs():
+        for t, prog, seq, hx, gen, idc, kr, gt in orig.outputs():
             last[prog] = (seq, gen, idc, kr)
         log('orig: stopped; last seen seq/gen/idc/kr: %s' % last)
         orig.qmp('migrate', {'uri': 'exec:cat > ' + snap})
@@ -382,6 +388,7 @@ def main():
 
     # ---- analysis ----
     post = {}   # (copy, prog) -> [hex]
+    gfirst = {}  # (copy, prog) -> guest us of the first post-restore output
     first = {}  # (copy, prog) -> ms from cont to the first post-restore output
     kern = {}   # (copy, prog) -> ms from cont to the first output after the kernel follow-up
     errors = []
@@ -389,15 +396,26 @@ def main():
         for line_t, line in vm.lines:
             if line.startswith('VTF-ERR'):
                 errors.append('%s: %s' % (name, line))
-        for t, prog, seq, hx, gen, idc, kr in vm.outputs():
+        for t, prog, seq, hx, gen, idc, kr, gt in vm.outputs():
             if prog not in last:
                 continue
             s0, g0, i0, k0 = last[prog]
             if seq >= s0 + 2 or gen > g0:
                 post.setdefault((name, prog), []).append(hx)
                 first.setdefault((name, prog), (t - t_cont) * 1000)
+                gfirst.setdefault((name, prog), gt)
                 if kr > k0:
                     kern.setdefault((name, prog), (t - t_cont) * 1000)
+    vmfork = {}  # copy -> (ms from cont to the poll() wake-up, new id)
+    for name, (vm, t_cont) in copies.items():
+        for t, line in vm.lines:
+            m = re.match(r'^VTF-VMFORK count=(\d+) id=([0-9a-f]{32}) t=(\d+)$', line)
+            if m and name not in vmfork:
+                vmfork[name] = ((t - t_cont) * 1000, m.group(2), int(m.group(3)))
+    # In guest time: from the first output after the restore (made from the new ID) to the
+    # kernel's VM-fork notifier: the window in which getrandom is not yet mixed in.
+    gwin = {c: (vmfork[c][2] - gfirst[(c, 'mod')]) / 1000 for c in ('A', 'B')
+            if c in vmfork and (c, 'mod') in gfirst}
     n = {k: len(v) for k, v in post.items()}
     g = lambda c, p: post.get((c, p), [])  # noqa: E731
     res = {
@@ -415,6 +433,14 @@ def main():
     for k in ('mod A-B', 'mod A-orig', 'mod B-orig'):
         if res[k]:
             problems.append('%s: %d outputs shared (must be 0)' % (k, res[k]))
+    for c in ('A', 'B'):
+        if c not in vmfork:
+            problems.append('%s: poll() on /dev/vtrust-vmgenid never woke (no VM-fork event after a new ID)' % c)
+        elif vmfork[c][1] == orig_id:
+            problems.append('%s: the mapped ID did not change' % c)
+    for c in ('orig', 'C', 'D'):
+        if c in vmfork:
+            problems.append('%s: a VM-fork event without a new ID' % c)
     if res['nomod A-B'] == 0:
         problems.append('control without the module shares nothing between A and B: the test cannot tell')
     if res['mod C-D'] == 0:
@@ -433,14 +459,22 @@ def main():
     print('  cont -> first fresh output: A %s, B %s; cont -> first output after the kernel VM-fork '
           'reseed (getrandom mixed in): A %s, B %s'
           % (ms(first, ('A', 'mod')), ms(first, ('B', 'mod')), ms(kern, ('A', 'mod')), ms(kern, ('B', 'mod'))))
+    print('  cont -> kernel VM-fork notifier seen by poll() on /dev/vtrust-vmgenid: A %s, B %s (none in orig, C, D: %s)'
+          % (ms({k: v[0] for k, v in vmfork.items()}, 'A'), ms({k: v[0] for k, v in vmfork.items()}, 'B'),
+             'yes' if not any(c in vmfork for c in ('orig', 'C', 'D')) else 'NO'))
+    print('  guest time from the first output after the restore to the kernel VM-fork event: A %s, B %s'
+          % (ms(gwin, 'A'), ms(gwin, 'B')))
     if errors:
         print('  generate errors: ' + '; '.join(errors[:5]))
     print('  whole run: %.1f s' % (time.monotonic() - T0))
     summary = ('RESULT shared_mod_AB=%d shared_mod_A_orig=%d shared_mod_B_orig=%d control_nomod_AB=%d '
-               'control_sameid_CD=%d first_fresh_ms_A=%s first_fresh_ms_B=%s kernel_ms_A=%s kernel_ms_B=%s'
+               'control_sameid_CD=%d first_fresh_ms_A=%s first_fresh_ms_B=%s kernel_ms_A=%s kernel_ms_B=%s '
+               'vmfork_poll_ms_A=%s vmfork_poll_ms_B=%s guest_window_ms_A=%s guest_window_ms_B=%s'
                % (res['mod A-B'], res['mod A-orig'], res['mod B-orig'], res['nomod A-B'], res['mod C-D'],
                   '%.0f' % first.get(('A', 'mod'), -1), '%.0f' % first.get(('B', 'mod'), -1),
-                  '%.0f' % kern.get(('A', 'mod'), -1), '%.0f' % kern.get(('B', 'mod'), -1)))
+                  '%.0f' % kern.get(('A', 'mod'), -1), '%.0f' % kern.get(('B', 'mod'), -1),
+                  '%.0f' % vmfork.get('A', (-1,))[0], '%.0f' % vmfork.get('B', (-1,))[0],
+                  '%.0f' % gwin.get('A', -1), '%.0f' % gwin.get('B', -1)))
     print(summary)
     log(summary)
     if problems:

@@ -10,6 +10,7 @@ else
   echo "VTRUST-CLONE-MODULE failed: $err"
   dmesg | grep -i vtrust_vmgenid | tail -n 3
 fi
+$d/fortuna-ticker --watch &
 $d/fortuna-ticker --name mod --period-ms 50 &
 $d/fortuna-ticker --name nomod --no-vmgenid --period-ms 50 &
 echo "VTRUST-CLONE-READY"
