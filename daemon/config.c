@@ -111,6 +111,7 @@ static void instance_free(struct vtd_instance *in)
 	for (unsigned i = 0; i < in->nopts; i++) {
 		free((void *)(uintptr_t)in->opts[i].key);
 		free((void *)(uintptr_t)in->opts[i].value);
+		free((void *)(uintptr_t)in->opts[i].origin);
 	}
 	free(in->opts);
 	free(in);
@@ -200,9 +201,49 @@ const char *vtd_seccomp_name(enum vtd_seccomp_action a)
 	return seccomp_names[a];
 }
 
-int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
+/*
+ * Where the key being set comes from, for error lines: "FILE:LINE" while a file is read,
+ * NULL for the command line. Configuration is read once, on the main thread.
+ */
+static const char *g_origin;
+static const char *g_section; /* "daemon", "device NAME" or NULL */
+
+/* One error line: "FILE:LINE: [SECTION] KEY = VALUE: REASON (valid: ...)". */
+static void cfg_err(const char *key, const char *value, const char *reason, const char *valid)
 {
+	char where[300];
+	if (g_origin)
+		snprintf(where, sizeof(where), "%s: [%s] ", g_origin, g_section ? g_section : "?");
+	else
+		snprintf(where, sizeof(where), "command line: ");
+	if (key && value)
+		vt_err("%s%s = %s: %s%s%s%s", where, key, value, reason, valid ? " (valid: " : "",
+		       valid ? valid : "", valid ? ")" : "");
+	else
+		vt_err("%s%s%s%s%s", where, reason, valid ? " (valid: " : "", valid ? valid : "",
+		       valid ? ")" : "");
+}
+
+/* Keys are spelled with '_'; '-' is accepted in their place. */
+static void canonical_key(const char *key, char *out, size_t n)
+{
+	size_t i = 0;
+	for (; key[i] && i + 1 < n; i++)
+		out[i] = key[i] == '-' ? '_' : key[i];
+	out[i] = '\0';
+	if (!strcmp(out, "socket_path"))
+		snprintf(out, n, "socket");
+}
+
+#define BOOL_VALUES "true, false, yes, no, on, off, 1, 0"
+#define MODE_VALUES "an octal mode with a leading 0, e.g. 0660"
+
+int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const char *v)
+{
+	char key[64];
+	canonical_key(given_key, key, sizeof(key));
 	uint64_t u;
+	const char *valid = NULL;
 	if (!strcmp(key, "run_dir")) {
 		set_str(&c->run_dir, v);
 	} else if (!strcmp(key, "state_dir")) {
@@ -210,23 +251,29 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
 	} else if (!strcmp(key, "control_socket")) {
 		set_str(&c->control_socket, v);
 	} else if (!strcmp(key, "control_mode")) {
+		valid = MODE_VALUES;
 		if (vtd_parse_mode(v, &c->control_mode) < 0)
 			goto bad;
 	} else if (!strcmp(key, "socket_mode")) {
+		valid = MODE_VALUES;
 		if (vtd_parse_mode(v, &c->socket_mode) < 0)
 			goto bad;
 		c->socket_mode_set = true;
 	} else if (!strcmp(key, "socket_group")) {
+		valid = "a group of this system";
 		if (vtd_sandbox_resolve_group(v, &c->socket_gid) < 0)
 			goto bad;
 	} else if (!strcmp(key, "control_group")) {
+		valid = "a group of this system";
 		if (vtd_sandbox_resolve_group(v, &c->control_gid) < 0)
 			goto bad;
 	} else if (!strcmp(key, "user")) {
+		valid = "a user of this system";
 		if (vtd_sandbox_resolve_user(v, &c->user_uid, &c->user_gid) < 0)
 			goto bad;
 		set_str(&c->user, v);
 	} else if (!strcmp(key, "seccomp")) {
+		valid = "kill, trap, errno, log, off";
 		if (vtd_parse_seccomp(v, &c->seccomp) < 0)
 			goto bad;
 	} else if (!strcmp(key, "metrics_http")) {
@@ -237,32 +284,40 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
 			set_str(&c->metrics_http, v);
 		}
 	} else if (!strcmp(key, "busy_poll_us")) {
+		valid = "0..1000000";
 		if (parse_u64(v, 0, 1000000, &u) < 0)
 			goto bad;
 		c->busy_poll_us = (uint32_t)u;
 	} else if (!strcmp(key, "bench_no_work")) {
+		valid = BOOL_VALUES;
 		if (parse_bool(v, &c->bench_no_work) < 0)
 			goto bad;
 	} else if (!strcmp(key, "control_max_request")) {
+		valid = "1024..67108864";
 		if (parse_u64(v, 1024, 64u << 20, &u) < 0)
 			goto bad;
 		c->control_max_request = (size_t)u;
 	} else if (!strcmp(key, "control_max_clients")) {
+		valid = "1..1024";
 		if (parse_u64(v, 1, 1024, &u) < 0)
 			goto bad;
 		c->control_max_clients = (unsigned)u;
 	} else if (!strcmp(key, "debug_commands")) {
+		valid = BOOL_VALUES;
 		if (parse_bool(v, &c->debug_commands) < 0)
 			goto bad;
 	} else if (!strcmp(key, "print_attach")) {
+		valid = BOOL_VALUES;
 		if (parse_bool(v, &c->print_attach) < 0)
 			goto bad;
 	} else if (!strcmp(key, "log_level")) {
+		valid = "err, warning, notice, info, debug";
 		enum vt_log_level lvl;
 		if (vt_log_parse_level(v, &lvl) < 0)
 			goto bad;
 		vt_log_set_level(lvl);
 	} else if (!strcmp(key, "log_target")) {
+		valid = "stderr, journal, file:PATH";
 		int r;
 		if (!strcmp(v, "stderr"))
 			r = vt_log_set_target(VT_LOG_TARGET_STDERR, NULL);
@@ -273,24 +328,33 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *v)
 		else
 			goto bad;
 		if (r < 0) {
-			vt_err("log_target=%s: %s", v, strerror(-r));
+			cfg_err(key, v, strerror(-r), NULL);
 			return -EINVAL;
 		}
 	} else {
-		vt_err("unknown daemon option '%s'", key);
+		char why[128];
+		snprintf(why, sizeof(why), "unknown daemon option '%s'", given_key);
+		cfg_err(NULL, NULL, why,
+			"run_dir, state_dir, control_socket, control_mode, control_group, "
+			"control_max_request, control_max_clients, socket_mode, socket_group, user, "
+			"seccomp, metrics_http, busy_poll_us, log_level, log_target, print_attach, "
+			"debug_commands");
 		return -EINVAL;
 	}
 	return 0;
 bad:
-	vt_err("daemon option %s=%s: invalid value", key, v);
+	cfg_err(key, v, "invalid value", valid);
 	return -EINVAL;
 }
 
 struct vtd_instance *vtd_config_instance(struct vtd_config *c, const char *name)
 {
 	if (!valid_name(name)) {
-		vt_err("invalid device name '%s' (letters, digits, '_', '-', '.'; at most %d)", name,
-		       VTD_NAME_MAX - 1);
+		char why[VTD_NAME_MAX + 200];
+		snprintf(why, sizeof(why),
+			 "invalid device name '%.*s' (letters, digits, '_', '-', '.'; at most %d)",
+			 VTD_NAME_MAX + 8, name, VTD_NAME_MAX - 1);
+		cfg_err(NULL, NULL, why, NULL);
 		return NULL;
 	}
 	for (unsigned i = 0; i < c->ninst; i++)
@@ -328,104 +392,208 @@ static int add_opt(struct vtd_instance *in, const char *key, const char *value)
 	}
 	in->opts[in->nopts].key = xstrdup(key);
 	in->opts[in->nopts].value = xstrdup(value);
+	in->opts[in->nopts].origin = xstrdup(g_origin ? g_origin : "command line");
 	in->nopts++;
 	return 0;
 }
 
-int vtd_config_set_instance(struct vtd_config *c, struct vtd_instance *in, const char *key,
+static char *type_list(char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; vt_device_types[i]; i++)
+		len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", i ? ", " : "",
+					vt_device_types[i]->type);
+	return out;
+}
+
+int vtd_config_set_instance(struct vtd_config *c, struct vtd_instance *in, const char *given_key,
 			    const char *v)
 {
 	(void)c;
+	char key[64];
+	canonical_key(given_key, key, sizeof(key));
 	uint64_t u;
+	const char *valid = NULL;
 	if (!strcmp(key, "type")) {
 		in->type = vt_device_type_find(v);
 		if (!in->type) {
-			vt_err("%s: unknown device type '%s'", in->name, v);
+			char types[128];
+			in->type_invalid = true;
+			cfg_err(key, v, "unknown device type", type_list(types, sizeof(types)));
 			return -EINVAL;
 		}
-	} else if (!strcmp(key, "socket") || !strcmp(key, "socket_path")) {
+	} else if (!strcmp(key, "socket")) {
 		if (strlen(v) >= VTD_SUN_PATH_MAX || !*v) {
-			vt_err("%s: socket path '%s' is empty or longer than %d bytes", in->name, v,
-			       VTD_SUN_PATH_MAX - 1);
+			char why[96];
+			snprintf(why, sizeof(why), "socket path empty or longer than %d bytes",
+				 VTD_SUN_PATH_MAX - 1);
+			cfg_err(key, v, why, NULL);
 			return -ENAMETOOLONG;
 		}
 		snprintf(in->socket_path, sizeof(in->socket_path), "%s", v);
 	} else if (!strcmp(key, "socket_mode")) {
+		valid = MODE_VALUES;
 		if (vtd_parse_mode(v, &in->socket_mode) < 0)
 			goto bad;
 		in->socket_mode_set = true;
 	} else if (!strcmp(key, "socket_owner")) {
+		valid = "a user of this system";
 		gid_t unused;
 		if (vtd_sandbox_resolve_user(v, &in->socket_uid, &unused) < 0)
 			goto bad;
 	} else if (!strcmp(key, "socket_group")) {
+		valid = "a group of this system";
 		if (vtd_sandbox_resolve_group(v, &in->socket_gid) < 0)
 			goto bad;
 	} else if (!strcmp(key, "busy_poll_us")) {
+		valid = "0..1000000";
 		if (parse_u64(v, 0, 1000000, &u) < 0)
 			goto bad;
 		in->busy_poll_us = (uint32_t)u;
 		in->busy_poll_set = true;
 	} else {
-		return add_opt(in, key, v);
+		return add_opt(in, given_key, v);
 	}
 	return 0;
 bad:
-	vt_err("%s: option %s=%s: invalid value", in->name, key, v);
+	cfg_err(key, v, "invalid value", valid);
 	return -EINVAL;
 }
 
-struct ini_ctx {
-	struct vtd_config *c;
-	int error;
+/* A key seen in a section of the file being read (duplicates are errors). */
+struct seen_key {
+	char section[VTD_NAME_MAX + 8];
+	char key[64];
+	int line;
 };
 
+struct ini_ctx {
+	struct vtd_config *c;
+	const char *where; /* file name */
+	/* The reader counts lines, so the handler knows the line of each key. */
+	FILE *f;
+	const char *text;
+	int line;
+	int errors;
+	struct seen_key *seen;
+	unsigned nseen, seen_cap;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct ini_ctx *x = stream;
+	if (x->f) {
+		if (!fgets(str, num, x->f))
+			return NULL;
+	} else {
+		if (!*x->text || num < 2)
+			return NULL;
+		int i = 0;
+		while (x->text[i] && x->text[i] != '\n' && i < num - 2) {
+			str[i] = x->text[i];
+			i++;
+		}
+		if (x->text[i] == '\n')
+			str[i++] = '\n';
+		str[i] = '\0';
+		x->text += i;
+	}
+	x->line++;
+	return str;
+}
+
+static bool duplicate(struct ini_ctx *x, const char *section, const char *key)
+{
+	char ck[64];
+	canonical_key(key, ck, sizeof(ck));
+	for (unsigned i = 0; i < x->nseen; i++) {
+		if (!strcmp(x->seen[i].section, section) && !strcmp(x->seen[i].key, ck)) {
+			char why[160];
+			snprintf(why, sizeof(why), "duplicate key '%s' (first set at line %d)", key,
+				 x->seen[i].line);
+			cfg_err(NULL, NULL, why, NULL);
+			return true;
+		}
+	}
+	if (x->nseen == x->seen_cap) {
+		unsigned cap = x->seen_cap ? x->seen_cap * 2 : 32;
+		struct seen_key *n = realloc(x->seen, cap * sizeof(*n));
+		if (!n)
+			return false;
+		x->seen = n;
+		x->seen_cap = cap;
+	}
+	struct seen_key *k = &x->seen[x->nseen++];
+	snprintf(k->section, sizeof(k->section), "%s", section);
+	snprintf(k->key, sizeof(k->key), "%s", ck);
+	k->line = x->line;
+	return false;
+}
+
+/* Every key: set it, or report one line; reading goes on so every error is reported. */
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *x = user;
-	if (!strcmp(section, "daemon")) {
-		if (vtd_config_set_daemon(x->c, name, value) < 0)
-			return 0;
-		return 1;
-	}
-	if (!strncmp(section, "device ", 7)) {
+	char origin[512];
+	snprintf(origin, sizeof(origin), "%s:%d", x->where, x->line);
+	g_origin = origin;
+	g_section = section;
+	int r = 0;
+	if (duplicate(x, section, name)) {
+		r = -EINVAL;
+	} else if (!strcmp(section, "daemon")) {
+		r = vtd_config_set_daemon(x->c, name, value);
+	} else if (!strncmp(section, "device ", 7)) {
 		const char *dev = section + 7;
 		while (*dev == ' ')
 			dev++;
 		struct vtd_instance *in = vtd_config_instance(x->c, dev);
-		if (!in || vtd_config_set_instance(x->c, in, name, value) < 0)
-			return 0;
-		return 1;
+		r = in ? vtd_config_set_instance(x->c, in, name, value) : -EINVAL;
+	} else {
+		cfg_err(NULL, NULL, "unknown section", "[daemon], [device NAME]");
+		r = -EINVAL;
 	}
-	vt_err("unknown section [%s] (expected [daemon] or [device NAME])", section);
-	return 0;
+	g_origin = NULL;
+	g_section = NULL;
+	x->errors += r < 0;
+	return 1;
 }
 
-static int report(const char *where, int r)
+static int load(struct ini_ctx *x)
 {
-	if (r == 0)
-		return 0;
-	if (r < 0)
-		vt_err("%s: cannot read the configuration: %s", where,
-		       r == -1 ? strerror(errno) : "out of memory");
-	else
-		vt_err("%s:%d: invalid configuration line", where, r);
-	return -EINVAL;
+	int r = ini_parse_stream(read_line, x, on_ini, x);
+	free(x->seen);
+	if (r > 0) {
+		/* A syntax error inih found (the handler reports its own and returns 1). */
+		vt_err("%s:%d: not a KEY = VALUE line, a [section] header or a comment", x->where, r);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		vt_err("%s: cannot read the configuration: out of memory", x->where);
+		return -ENOMEM;
+	}
+	return x->errors ? -EINVAL : 0;
 }
 
 int vtd_config_load_file(struct vtd_config *c, const char *path)
 {
-	struct ini_ctx x = {.c = c};
 	set_str(&c->config_file, path);
-	errno = 0;
-	int r = ini_parse(path, on_ini, &x);
-	return report(path, r);
+	struct ini_ctx x = {.c = c, .where = path};
+	x.f = fopen(path, "re");
+	if (!x.f) {
+		vt_err("%s: cannot read the configuration: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	int r = load(&x);
+	fclose(x.f);
+	return r;
 }
 
 int vtd_config_load_string(struct vtd_config *c, const char *text)
 {
-	struct ini_ctx x = {.c = c};
-	return report("<string>", ini_parse_string(text, on_ini, &x));
+	struct ini_ctx x = {.c = c, .where = "<string>", .text = text};
+	return load(&x);
 }
 
 int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)
@@ -446,6 +614,8 @@ int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)
 		goto out;
 	if (colon && vtd_config_set_instance(c, in, "type", colon + 1) < 0)
 		goto out;
+	char seen[32][64];
+	unsigned nseen = 0;
 	for (char *kv; (kv = strtok_r(NULL, ",", &save));) {
 		char *eq = strchr(kv, '=');
 		if (!eq || eq == kv) {
@@ -453,6 +623,16 @@ int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)
 			goto out;
 		}
 		*eq = '\0';
+		char ck[64];
+		canonical_key(kv, ck, sizeof(ck));
+		for (unsigned i = 0; i < nseen; i++) {
+			if (!strcmp(seen[i], ck)) {
+				vt_err("--device %s: duplicate key '%s'", head, kv);
+				goto out;
+			}
+		}
+		if (nseen < 32)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", ck);
 		if (vtd_config_set_instance(c, in, kv, eq + 1) < 0)
 			goto out;
 	}
@@ -523,7 +703,10 @@ int vtd_config_finish(struct vtd_config *c)
 	for (unsigned i = 0; i < c->ninst; i++) {
 		struct vtd_instance *in = c->inst[i];
 		if (!in->type) {
-			vt_err("%s: no device type (type = rng|crypto|rpmb|null)", in->name);
+			char types[128];
+			if (!in->type_invalid) /* else its type line was reported already */
+				vt_err("%s: no device type (valid: type = %s)", in->name,
+				       type_list(types, sizeof(types)));
 			return -EINVAL;
 		}
 		if (!in->socket_path[0] && in->fd < 0) {
@@ -561,5 +744,12 @@ int vtd_config_finish(struct vtd_config *c)
 			.nopts = in->nopts,
 		};
 	}
-	return 0;
+	/* Every option of every device, before anything is created (--check-config too). */
+	int bad = 0;
+	for (unsigned i = 0; i < c->ninst; i++) {
+		struct vtd_instance *in = c->inst[i];
+		if (in->type->check && in->type->check(&in->cfg) < 0)
+			bad++;
+	}
+	return bad ? -EINVAL : 0;
 }

@@ -282,8 +282,8 @@ int main(int argc, char **argv)
 	if (print_caps) {
 		return print_capabilities(type);
 	}
-	if (config_file && vtd_config_load_file(&cfg, config_file) < 0)
-		goto usage_error;
+	/* A bad file is reported line by line; the devices are still checked below (all errors). */
+	bool config_bad = config_file && vtd_config_load_file(&cfg, config_file) < 0;
 
 	/* Pass 2: the command line overrides the file. */
 	optind = 0;
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 		free(fdnames);
 	}
 
-	if (vtd_config_finish(&cfg) < 0)
+	if (vtd_config_finish(&cfg) < 0 || config_bad)
 		goto usage_error;
 	if (check_only) {
 		printf("vtrustd: configuration OK: %u device%s\n", cfg.ninst, cfg.ninst == 1 ? "" : "s");

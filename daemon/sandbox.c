@@ -73,7 +73,6 @@ int vtd_sandbox_resolve_user(const char *name, uid_t *uid, gid_t *gid)
 			*gid = (gid_t)*uid;
 			return 0;
 		}
-		vt_err("unknown user '%s'", name);
 		return -ENOENT;
 	}
 	*uid = pw->pw_uid;
@@ -89,7 +88,6 @@ int vtd_sandbox_resolve_group(const char *name, gid_t *gid)
 	}
 	struct group *gr = getgrnam(name);
 	if (!gr) {
-		vt_err("unknown group '%s'", name);
 		return -ENOENT;
 	}
 	*gid = gr->gr_gid;

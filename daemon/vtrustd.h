@@ -49,6 +49,7 @@ enum vtd_instance_state {
 struct vtd_instance {
 	char name[VTD_NAME_MAX];
 	const struct vt_device_type *type;
+	bool type_invalid; /* a "type =" line named no known type (already reported) */
 	char socket_path[VTD_SUN_PATH_MAX];
 	int fd; /* inherited (--fd, socket activation) or -1 */
 	bool inherited; /* serving an inherited socket (socket_path: its bound path, if any) */

@@ -41,6 +41,29 @@ static bool key_is(const char *given, const char *key)
 	return *given == *key;
 }
 
+static const struct vt_devopt *find(const struct vt_devcfg *c, const char *key)
+{
+	const struct vt_devopt *o = NULL;
+	for (unsigned i = 0; i < c->nopts; i++)
+		if (key_is(c->opts[i].key, key))
+			o = &c->opts[i];
+	return o;
+}
+
+int vt_devcfg_error(const struct vt_devcfg *c, const char *key, const char *reason,
+		    const char *valid)
+{
+	const struct vt_devopt *o = find(c, key);
+	char where[300];
+	if (o && o->origin)
+		snprintf(where, sizeof(where), "%s: [device %s]", o->origin, c->name);
+	else
+		snprintf(where, sizeof(where), "%s:", c->name);
+	vt_err("%s %s = %s: %s%s%s%s", where, o ? o->key : key, o ? o->value : "", reason,
+	       valid ? " (valid: " : "", valid ? valid : "", valid ? ")" : "");
+	return -EINVAL;
+}
+
 const char *vt_devcfg_get(const struct vt_devcfg *c, const char *key)
 {
 	const char *v = NULL;
@@ -62,9 +85,9 @@ int vt_devcfg_u64(const struct vt_devcfg *c, const char *key, uint64_t def, uint
 	errno = 0;
 	unsigned long long x = strtoull(v, &end, 0);
 	if (errno || end == v || *end || v[0] == '-' || x < min || x > max) {
-		vt_err("%s: option %s=%s: expected an integer in %" PRIu64 "..%" PRIu64, c->name,
-		       key, v, min, max);
-		return -EINVAL;
+		char valid[64];
+		snprintf(valid, sizeof(valid), "%" PRIu64 "..%" PRIu64, min, max);
+		return vt_devcfg_error(c, key, "invalid value", valid);
 	}
 	*ret = x;
 	return 0;
@@ -85,25 +108,34 @@ int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *r
 		*ret = false;
 		return 0;
 	}
-	vt_err("%s: option %s=%s: expected true or false", c->name, key, v);
-	return -EINVAL;
+	return vt_devcfg_error(c, key, "invalid value", "true, false, yes, no, on, off, 1, 0");
 }
 
 int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known)
 {
+	int r = 0;
 	for (unsigned i = 0; i < c->nopts; i++) {
 		const char *key = NULL;
 		for (unsigned k = 0; known && known[k] && !key; k++)
 			if (key_is(c->opts[i].key, known[k]))
 				key = known[k];
 		if (!key) {
-			vt_err("%s: unknown option '%s' for a %s device", c->name, c->opts[i].key,
-			       c->type);
-			return -EINVAL;
+			char valid[1024];
+			size_t len = 0;
+			valid[0] = '\0';
+			for (unsigned k = 0; known && known[k] && len < sizeof(valid); k++)
+				len += (size_t)snprintf(valid + len, sizeof(valid) - len, "%s%s",
+							k ? ", " : "", known[k]);
+			const struct vt_devopt *o = &c->opts[i];
+			vt_err("%s%s[device %s] unknown option '%s' for a %s device (valid: %s)",
+			       o->origin ? o->origin : "", o->origin ? ": " : "", c->name, o->key,
+			       c->type, known && known[0] ? valid : "none");
+			r = -EINVAL; /* go on: every unknown key gets its line */
+			continue;
 		}
 		if (strcmp(key, c->opts[i].key) != 0)
 			vt_warn("%s: option '%s' is deprecated: spell it '%s'", c->name,
 				c->opts[i].key, key);
 	}
-	return 0;
+	return r;
 }

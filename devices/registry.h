@@ -20,6 +20,7 @@ struct json_object;
 struct vt_devopt {
 	const char *key;
 	const char *value;
+	const char *origin; /* "FILE:LINE" or "command line", for error lines; may be NULL */
 };
 
 struct vt_devcfg {
@@ -44,6 +45,12 @@ int vt_devcfg_bool(const struct vt_devcfg *c, const char *key, bool def, bool *r
  * one deprecation line for each key given in the old '-' spelling.
  */
 int vt_devcfg_check_keys(const struct vt_devcfg *c, const char *const *known) VT_MUST_USE;
+/*
+ * One error line about option key: "FILE:LINE: [device NAME] KEY = VALUE: REASON (valid:
+ * VALID)" (valid may be NULL). Returns -EINVAL.
+ */
+int vt_devcfg_error(const struct vt_devcfg *c, const char *key, const char *reason,
+		    const char *valid);
 
 /* A device's metrics, as name/value pairs appended through a callback. */
 typedef void (*vt_metric_fn)(void *ctx, const char *name, const char *labels, double value,
@@ -55,6 +62,11 @@ struct vt_device_type {
 	const struct vt_device_ops *ops;
 	/* Validates cfg and creates the device's private state. */
 	int (*create)(const struct vt_devcfg *cfg, void **ret_priv);
+	/*
+	 * Validates every option of cfg without side effects (no file opened, nothing created),
+	 * reporting each problem in one line (vt_devcfg_error): --check-config and the start.
+	 */
+	int (*check)(const struct vt_devcfg *cfg);
 	void (*destroy)(void *priv);
 	/* Optional: reports device metrics (requests, errors, state ...). */
 	void (*metrics)(void *priv, vt_metric_fn fn, void *ctx);

@@ -220,7 +220,7 @@ def case_config(tmp):
         "[weird]\nk = v\n": "unknown section",
         "[device x]\ntype = null\nfrobnicate = 3\n": "unknown option 'frobnicate'",
         "[device x]\nsocket = /tmp/x.sock\n": "no device type",
-        "[daemon]\nthis line has no equals sign\n": "invalid configuration line",
+        "[daemon]\nthis line has no equals sign\n": "not a KEY = VALUE line",
     }
     for text, want in bad.items():
         with open(conf, "w") as f:
@@ -231,6 +231,53 @@ def case_config(tmp):
                            cwd=tmp, capture_output=True, text=True, timeout=20)
         check(r.returncode != 0 and want in r.stderr,
               f"bad config rejected: {text.splitlines()[-1]!r}", r.stderr[-300:])
+    # --check-config checks every option of every device; each error is one line
+    # "FILE:LINE: [SECTION] KEY = VALUE: REASON (valid: ...)"; every error is reported.
+    types = types_of_build()
+    cases = [("[daemon]\nseccomp = sometimes\n", 2, "[daemon] seccomp = sometimes: invalid value (valid: "),
+             ("[daemon]\nlog_level = info\nlog_level = debug\n", 3,
+              "duplicate key 'log_level' (first set at line 2)"),
+             ("[device x]\ntype = null\nsocket_mode = 0660\nsocket-mode = 0600\n", 4,
+              "duplicate key 'socket-mode' (first set at line 3)"),
+             ("[device x]\ntype = toaster\n", 2, "unknown device type (valid: ")]
+    if "crypto" in types:
+        cases += [("[device c]\ntype = crypto\nmax_sessions = 0\n", 3,
+                   "[device c] max_sessions = 0: invalid value (valid: 1..65536)"),
+                  ("[device c]\ntype = crypto\nalgorithms = aes-cbc,rot13\n", 3,
+                   "unknown algorithm 'rot13' (valid: aes-ecb, "),
+                  ("[device c]\ntype = crypto\nmax_sessions = 4\nmax-sessions = 5\n", 4,
+                   "duplicate key 'max-sessions' (first set at line 3)")]
+    if "rng" in types:
+        cases += [("[device r]\ntype = rng\n\nleak = maybe\n", 4,
+                   "[device r] leak = maybe: invalid value (valid: true, false"),
+                  ("[device r]\ntype = rng\nfrobnicate = 1\n", 3,
+                   "unknown option 'frobnicate' for a rng device (valid: max_request_bytes, ")]
+    if "rpmb" in types:
+        cases += [("[device p]\ntype = rpmb\ncapacity = 999\n", 3,
+                   "[device p] capacity = 999: invalid value (valid: 1..")]
+    for text, line, want in cases:
+        with open(conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([ARGS.vtrustd, "--config", conf, "--run-dir", "run", "--state-dir", "var",
+                            "--check-config"], cwd=tmp, capture_output=True, text=True, timeout=20)
+        errs = [x for x in r.stderr.splitlines() if " err: " in x]
+        check(r.returncode == 2 and len(errs) == 1 and f" err: {conf}:{line}: " in errs[0]
+              and want in errs[0], f"--check-config: {want[:50]!r}", r.stderr[-600:])
+    with open(conf, "w") as f:
+        f.write("[daemon]\nseccomp = sometimes\n[device n]\ntype = null\nfrobnicate = 1\n"
+                "[device m]\ntype = null\nbogus = 2\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp, capture_output=True,
+                       text=True, timeout=20)
+    errs = [x for x in r.stderr.splitlines() if " err: " in x]
+    check(r.returncode == 2 and [e.split(" err: ")[1].split(":")[1] for e in errs] == ["2", "5", "8"],
+          "every error is reported, each on its own line", r.stderr)
+    with open(conf, "w") as f:
+        f.write("[daemon]\nrun-dir = dashes\nstate_dir = underscores\n[device d]\ntype = null\n"
+                "socket-mode = 0660\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp, capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode == 0 and "d: null on dashes/d.sock" in r.stdout,
+          "keys spelled with '-' or '_' are the same key", r.stdout + r.stderr)
     r = subprocess.run([ARGS.vtrustd, "--config", os.path.join(tmp, "missing.conf")], cwd=tmp,
                        capture_output=True, text=True)
     check(r.returncode == 2 and "No such file or directory" in r.stderr, "missing config file reported with its reason")

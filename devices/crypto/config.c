@@ -226,8 +226,24 @@ static bool allowed(const char *list, const char *name)
 	return false;
 }
 
+void vc_algorithm_names(char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+#define LIST(tbl, cnt)                                                                             \
+	for (size_t i = 0; i < (cnt) && n < size; i++)                                              \
+		n += (size_t)snprintf(out + n, size - n, "%s, ", tbl[i].name);
+	LIST(vc_cipher_algs, vc_ncipher_algs)
+	LIST(vc_hash_algs, vc_nhash_algs)
+	LIST(vc_mac_algs, vc_nmac_algs)
+	LIST(vc_aead_algs, vc_naead_algs)
+#undef LIST
+	if (n < size)
+		snprintf(out + n, size - n, "rsa, ecdsa, all");
+}
+
 /* Every name in the allow list must be one we know (catches typos). */
-static int check_allow_list(const struct vc_dev *d, const char *list)
+int vc_check_algorithms(const char *list, char *why, size_t why_size)
 {
 	if (!list || !strcmp(list, "all"))
 		return 0;
@@ -245,7 +261,7 @@ static int check_allow_list(const struct vc_dev *d, const char *list)
 #undef MATCH
 		ok |= (len == 3 && !strncmp(p, "rsa", 3)) || (len == 5 && !strncmp(p, "ecdsa", 5));
 		if (!ok) {
-			vt_err("%s: algorithms: unknown algorithm '%.*s'", d->name, (int)len, p);
+			snprintf(why, why_size, "unknown algorithm '%.*s'", (int)VT_MIN(len, 40), p);
 			return -EINVAL;
 		}
 		if (!e)
@@ -311,8 +327,11 @@ int vc_dev_init_openssl(struct vc_dev *d)
 		if (!d->propq)
 			return -ENOMEM;
 	}
-	if (check_allow_list(d, o->algorithms) < 0)
+	char why[96];
+	if (vc_check_algorithms(o->algorithms, why, sizeof(why)) < 0) {
+		vt_err("%s: algorithms: %s", d->name, why);
 		return -EINVAL;
+	}
 
 	const char *allow = o->algorithms;
 	unsigned fetched = 0;

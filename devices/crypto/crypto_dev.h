@@ -371,6 +371,9 @@ extern const struct vt_device_ops vc_crypto_ops;
 
 /* type.c */
 int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o) VT_MUST_USE;
+/* 0, or -EINVAL with why = "unknown algorithm 'x'"; names: every known name, for messages. */
+int vc_check_algorithms(const char *list, char *why, size_t why_size) VT_MUST_USE;
+void vc_algorithm_names(char *out, size_t size);
 int vc_dev_init_openssl(struct vc_dev *d) VT_MUST_USE;
 void vc_dev_free_openssl(struct vc_dev *d);
 void vc_dev_build_config(struct vc_dev *d);

@@ -54,8 +54,8 @@ int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 	if (vt_devcfg_u64(cfg, "secure_heap", o->secure_heap, 0, 1u << 30, &v) < 0)
 		return -EINVAL;
 	if (v & (v - 1)) {
-		vt_err("%s: option secure_heap=%" PRIu64 ": must be 0 or a power of two", cfg->name, v);
-		return -EINVAL;
+		return vt_devcfg_error(cfg, "secure_heap", "not a power of two",
+				       "0 or a power of two up to 1073741824");
 	}
 	o->secure_heap = v;
 	if (o->stateless && !o->revision_1) {
@@ -70,6 +70,19 @@ int vc_opts_parse(const struct vt_devcfg *cfg, struct vc_opts *o)
 }
 
 /* ---- vt_device_type ------------------------------------------------------------- */
+
+static int crypto_check(const struct vt_devcfg *cfg)
+{
+	struct vc_opts o;
+	if (vc_opts_parse(cfg, &o) < 0)
+		return -EINVAL;
+	char why[96], valid[640];
+	if (vc_check_algorithms(o.algorithms, why, sizeof(why)) < 0) {
+		vc_algorithm_names(valid, sizeof(valid));
+		return vt_devcfg_error(cfg, "algorithms", why, valid);
+	}
+	return 0;
+}
 
 static int crypto_create(const struct vt_devcfg *cfg, void **ret)
 {
@@ -162,6 +175,7 @@ const struct vt_device_type vt_crypto_device_type = {
 		   "(OpenSSL)",
 	.ops = &vc_crypto_ops,
 	.create = crypto_create,
+	.check = crypto_check,
 	.destroy = crypto_destroy,
 	.metrics = crypto_metrics,
 	.status = crypto_status,

@@ -64,10 +64,15 @@ static const struct vt_device_ops null_ops = {
 	.queue_handle = null_queue_handle,
 };
 
-static int null_create(const struct vt_devcfg *cfg, void **ret)
+static int null_check(const struct vt_devcfg *cfg)
 {
 	static const char *const known[] = {NULL};
-	if (vt_devcfg_check_keys(cfg, known) < 0)
+	return vt_devcfg_check_keys(cfg, known);
+}
+
+static int null_create(const struct vt_devcfg *cfg, void **ret)
+{
+	if (null_check(cfg) < 0)
 		return -EINVAL;
 	struct null_dev *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -87,5 +92,6 @@ const struct vt_device_type vt_null_device_type = {
 	.summary = "test device: copies each request's readable bytes to its writable part",
 	.ops = &null_ops,
 	.create = null_create,
+	.check = null_check,
 	.destroy = null_destroy,
 };

@@ -82,8 +82,7 @@ static int parse_opts(const struct vt_devcfg *cfg, struct rng_opts *o)
 	U64("floor_burst_bytes", tenth_or(b->floor_rate, o->max_request), 1, RNG_BUCKET_MAX_BURST,
 	    &b->floor_burst);
 	if (b->floor_rate && !b->privileged) {
-		vt_err("%s: floor_bytes_per_sec needs privileged=true", cfg->name);
-		return -EINVAL;
+		return vt_devcfg_error(cfg, "floor_bytes_per_sec", "needs privileged = true", NULL);
 	}
 	U64("reseed_bytes", 16u << 20, 4096, 1ull << 40, &o->reseed_bytes);
 	U64("reseed_interval_ms", 60000, 0, 86400000, &v);
@@ -92,13 +91,18 @@ static int parse_opts(const struct vt_devcfg *cfg, struct rng_opts *o)
 	o->retry_ns = v * MS;
 	const char *fault = vt_devcfg_get(cfg, "test_seed_fault");
 	if (fault && rng_seed_fault_parse(fault, &o->fault) < 0) {
-		vt_err("%s: option test_seed_fault=%s: expected none, error, stuck or biased",
-		       cfg->name, fault);
-		return -EINVAL;
+		return vt_devcfg_error(cfg, "test_seed_fault", "invalid value",
+				       "none, error, stuck, biased");
 	}
 	U64("test_seed_fault_after", 0, 0, UINT64_MAX, &o->fault_after);
 	BOOL("test_hooks", false, &o->test_hooks);
 	return 0;
+}
+
+static int rng_check(const struct vt_devcfg *cfg)
+{
+	struct rng_opts o;
+	return parse_opts(cfg, &o);
 }
 
 static int rng_create(const struct vt_devcfg *cfg, void **ret)
@@ -275,6 +279,7 @@ const struct vt_device_type vt_rng_device_type = {
 	       "health-tested CTR-DRBG and a privileged lane",
     .ops = &vt_rng_ops,
     .create = rng_create,
+    .check = rng_check,
     .destroy = rng_destroy,
     .metrics = rng_metrics,
     .status = rng_status,

@@ -52,7 +52,8 @@ static const struct vt_device_ops rpmb_ops = {
     .load_state = rpmb_load_state,
 };
 
-static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
+/* Parses and checks every option; path receives the default store path. No side effects. */
+static int rpmb_parse(const struct vt_devcfg *cfg, struct rpmb_opts *ret, char *path, size_t n)
 {
 	static const char *const known[] = {"store",	  "capacity",	     "max_wr_cnt",
 					    "max_rd_cnt", "migration_key",   "master_key",
@@ -84,7 +85,6 @@ static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 		vt_err("%s: vm_id must not be empty", cfg->name);
 		return -EINVAL;
 	}
-	char path[4096];
 	const char *store = vt_devcfg_get(cfg, "store");
 	if (!store) {
 		if (!cfg->state_dir) {
@@ -93,10 +93,27 @@ static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
 			       cfg->name, cfg->name);
 			return -EINVAL;
 		}
-		snprintf(path, sizeof(path), "%s/%s.rpmb", cfg->state_dir, cfg->name);
+		snprintf(path, n, "%s/%s.rpmb", cfg->state_dir, cfg->name);
 		store = path;
 	}
 	o.store_path = store;
+	*ret = o;
+	return 0;
+}
+
+static int rpmb_check(const struct vt_devcfg *cfg)
+{
+	struct rpmb_opts o;
+	char path[4096];
+	return rpmb_parse(cfg, &o, path, sizeof(path));
+}
+
+static int rpmb_create(const struct vt_devcfg *cfg, void **ret)
+{
+	struct rpmb_opts o;
+	char path[4096];
+	if (rpmb_parse(cfg, &o, path, sizeof(path)) < 0)
+		return -EINVAL;
 	struct rpmb_dev *d;
 	int r = rpmb_dev_new(&o, &d);
 	if (r < 0)
@@ -428,6 +445,7 @@ const struct vt_device_type vt_rpmb_device_type = {
     .summary = "virtio-rpmb: replay-protected memory block backed by a crash-safe host store",
     .ops = &rpmb_ops,
     .create = rpmb_create,
+    .check = rpmb_check,
     .destroy = rpmb_destroy,
     .metrics = rpmb_metrics,
     .status = rpmb_status,
