@@ -500,39 +500,99 @@ void vt_queue_wake(struct vt_queue *q)
 	(void)w;
 }
 
-void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv)
+void vt_queue_defer(struct vt_queue *q, uint64_t ns)
 {
-	vt_queue_serve_ex(q, handle, NULL, priv);
+	if (q->off_worker)
+		return;
+	if (ns)
+		vt_queue_arm_timer(q, ns);
+	q->deferred = true;
 }
 
-void vt_queue_serve_ex(struct vt_queue *q, vt_chain_handler handle, vt_batch_hook after_batch,
-		       void *priv)
+bool vt_queue_servable(const struct vt_queue *q)
+{
+	bool without_enable = q->dev && q->dev->ops->serve_without_enable;
+	return q->started && !q->broken && (q->enabled || without_enable);
+}
+
+int vt_queue_try_run(struct vt_queue *q, vt_queue_fn fn, void *ctx)
+{
+	if (pthread_mutex_trylock(&q->lock) != 0) {
+		/* The worker is busy and may have missed what we wanted to deliver: wake it. */
+		vt_queue_wake(q);
+		return -EBUSY;
+	}
+	bool ran = false;
+	if (vt_queue_servable(q)) {
+		q->off_worker = true;
+		ran = fn(ctx, q);
+		q->off_worker = false;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ran ? 1 : 0;
+}
+
+void vt_queue_lock(struct vt_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+}
+
+void vt_queue_unlock(struct vt_queue *q)
+{
+	pthread_mutex_unlock(&q->lock);
+}
+
+bool vt_queue_fresh(const struct vt_queue *q)
+{
+	return q->last_avail_idx == 0 && q->used_idx == 0;
+}
+
+int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 {
 	struct vt_chain c;
-	do {
-		int r;
-		bool any = false;
+	unsigned unsignalled = 0;
+	for (;;) {
+		int r, stop = 0;
 		while ((r = vt_queue_pop(q, &c)) != 0) {
-			if (r == -EIO)
+			if (r == -EIO) {
+				stop = -EIO;
 				break;
-			any = true;
-			if (r == -EBADMSG) {
-				vt_queue_push_malformed(q, &c);
-				continue;
 			}
-			if (q->rsq && q->dev->ops->inflight_keep_input)
-				vt_rs_keep_input(q, &c);
-			int len = handle(priv, q, &c);
-			if (len < 0)
+			struct vt_verdict v;
+			if (r == -EBADMSG) {
+				if (s->malformed)
+					s->malformed(priv, q);
+				v = vt_malformed();
+			} else {
+				if (q->rsq && q->dev->ops->inflight_keep_input)
+					vt_rs_keep_input(q, &c);
+				v = s->chain(priv, q, &c);
+			}
+			if (v.kind == VT_VERDICT_DEFER) {
+				vt_queue_unpop(q);
+				vt_queue_defer(q, v.defer_ns);
+				stop = -EAGAIN;
+				break;
+			}
+			if (v.kind == VT_VERDICT_MALFORMED)
 				vt_queue_push_malformed(q, &c);
 			else
-				vt_queue_push(q, &c, (uint32_t)len);
+				vt_queue_push(q, &c, v.len);
+			unsignalled++;
+			if (s->notify_every && (q->event_idx || unsignalled >= s->notify_every)) {
+				vt_queue_notify(q);
+				unsignalled = 0;
+			}
 		}
-		if (any)
+		if (unsignalled) {
 			vt_queue_notify(q);
-		if (after_batch)
-			after_batch(priv, q);
-		if (r == -EIO)
-			return;
-	} while (vt_queue_enable_notify(q));
+			unsignalled = 0;
+		}
+		if (s->after_batch)
+			s->after_batch(priv, q);
+		if (stop)
+			return stop;
+		if (!vt_queue_enable_notify(q))
+			return 0;
+	}
 }

@@ -122,12 +122,13 @@ struct vt_queue {
 	_Atomic bool wake_pending;
 	uint32_t busy_poll_us;
 	/*
-	 * Set by queue_handle when the available chains must wait (a rate limit,
-	 * leak buffers parked until an event): the worker then sleeps until a
-	 * kick, a wake-up or the timer instead of busy-polling on chains it
-	 * cannot serve. The worker clears it before every queue_handle call.
+	 * Set through vt_queue_defer when the available chains must wait (a rate
+	 * limit, leak buffers parked until an event): the worker then sleeps
+	 * until a kick, a wake-up or the timer instead of busy-polling on chains
+	 * it cannot serve. The worker clears it before every queue_handle call.
 	 */
 	bool deferred;
+	bool off_worker; /* queue_handle runs from vt_queue_try_run on another thread */
 
 	struct vt_queue_stats stats;
 	void *priv; /* per-queue device data */
@@ -199,20 +200,99 @@ void vt_queue_arm_timer(struct vt_queue *q, uint64_t ns);
 /* Wakes the worker from any thread; it calls queue_handle soon. */
 void vt_queue_wake(struct vt_queue *q);
 
-/*
- * The common serving loop for simple devices: pop every chain, call
- * handle(priv, q, chain) which returns the used length (or a negative value
- * to complete the chain as malformed with len 0), push, notify once per
- * batch, re-arm notifications and repeat while work arrived meanwhile.
- */
-typedef int (*vt_chain_handler)(void *priv, struct vt_queue *q, struct vt_chain *c);
-void vt_queue_serve(struct vt_queue *q, vt_chain_handler handle, void *priv);
-/*
- * vt_queue_serve with a hook run after each batch was published and the
- * driver notified (RPMB applies committed blocks there, off the latency path).
- */
+/* ---- The serve loop: the one way a device's chains are popped and completed ---- */
+
+/* What a handler did with one chain; vt_queue_serve completes it accordingly. */
+enum vt_verdict_kind {
+	VT_VERDICT_USED,      /* push with len bytes written */
+	VT_VERDICT_MALFORMED, /* push with len 0, counted as malformed */
+	VT_VERDICT_DEFER,     /* put back: it waits for the timer (ns > 0), a kick or a wake-up */
+};
+
+struct vt_verdict {
+	enum vt_verdict_kind kind;
+	uint32_t len;
+	uint64_t defer_ns;
+};
+
+static inline struct vt_verdict vt_used(size_t len)
+{
+	return (struct vt_verdict){.kind = VT_VERDICT_USED,
+				   .len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len};
+}
+static inline struct vt_verdict vt_malformed(void)
+{
+	return (struct vt_verdict){.kind = VT_VERDICT_MALFORMED};
+}
+static inline struct vt_verdict vt_defer(uint64_t ns)
+{
+	return (struct vt_verdict){.kind = VT_VERDICT_DEFER, .defer_ns = ns};
+}
+/* The old convention: a length, or a negative value for malformed. */
+static inline struct vt_verdict vt_used_or_malformed(int len)
+{
+	return len < 0 ? vt_malformed() : vt_used((size_t)len);
+}
+
+typedef struct vt_verdict (*vt_chain_handler)(void *priv, struct vt_queue *q, struct vt_chain *c);
 typedef void (*vt_batch_hook)(void *priv, struct vt_queue *q);
-void vt_queue_serve_ex(struct vt_queue *q, vt_chain_handler handle, vt_batch_hook after_batch,
-		       void *priv);
+
+/* How a device serves one queue. */
+struct vt_server {
+	vt_chain_handler chain;	 /* required: one verdict per well-formed chain */
+	vt_batch_hook after_batch; /* optional: after each batch was published and notified */
+	vt_batch_hook malformed;   /* optional: the core completed a chain it found malformed */
+	/*
+	 * Notification policy. 0: one call per batch. n: with EVENT_IDX the
+	 * driver is asked after every completion (loads only; the eventfd is
+	 * written when it is due), without it a call every n completions.
+	 */
+	unsigned notify_every;
+};
+
+/*
+ * The serve loop: pops every available chain, asks s->chain for a verdict,
+ * completes it (push, push malformed, or unpop and defer), notifies per the
+ * policy, re-arms driver notifications and repeats while work arrived
+ * meanwhile. Chains the walk found malformed never reach the handler.
+ * Returns 0 (ring drained, notifications armed), -EAGAIN (a verdict deferred)
+ * or -EIO (the ring is broken).
+ */
+int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv);
+
+/*
+ * The available chains must wait: arms the timer when ns > 0 and marks the
+ * queue deferred, so the worker sleeps until the timer, a kick or a wake-up
+ * instead of polling chains it cannot serve. Off the worker (vt_queue_try_run)
+ * it does nothing: the worker was woken and comes to the same conclusion.
+ */
+void vt_queue_defer(struct vt_queue *q, uint64_t ns);
+
+/* True if the worker would serve q now (started, not broken, enabled or serve_without_enable). Lock held. */
+bool vt_queue_servable(const struct vt_queue *q);
+
+/*
+ * Cross-thread delivery (a control thread serving a queue without waiting
+ * for its worker): takes the queue lock if it is free and, if the queue is
+ * servable, runs fn(ctx, q) under it as the worker would run queue_handle.
+ * Returns 1 if fn ran and said so, 0 if not (not servable, or fn returned
+ * false), -EBUSY if the lock was taken (the worker is woken instead: it
+ * serves soon).
+ */
+typedef bool (*vt_queue_fn)(void *ctx, struct vt_queue *q);
+int vt_queue_try_run(struct vt_queue *q, vt_queue_fn fn, void *ctx) VT_MUST_USE;
+
+/* For a device's queue_start/stop: waits for the worker or a delivery to leave the queue. */
+void vt_queue_lock(struct vt_queue *q);
+void vt_queue_unlock(struct vt_queue *q);
+
+/* The queue's index within its device. */
+static inline unsigned vt_queue_index(const struct vt_queue *q)
+{
+	return q->index;
+}
+
+/* True if both ring indexes are 0: a driver that just (re)initialised the ring. */
+bool vt_queue_fresh(const struct vt_queue *q);
 
 #endif

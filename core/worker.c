@@ -24,33 +24,28 @@ static void drain(int fd)
 	(void)r;
 }
 
-static bool servable(const struct vt_queue *q)
-{
-	return q->started && !q->broken && (q->enabled || q->dev->ops->serve_without_enable);
-}
-
 /* The benchmark floor's handler: the whole writable length, a zero status byte, no work. */
-static int no_work_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict no_work_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)priv;
 	(void)q;
 	size_t wr = vt_chain_writable(c);
-	if (wr == 0)
-		return -1;
 	uint8_t ok = 0;
-	if (vt_chain_write_tail(c, &ok, 1) < 0)
-		return -1;
-	return (int)VT_MIN(wr, (size_t)INT32_MAX);
+	if (wr == 0 || vt_chain_write_tail(c, &ok, 1) < 0)
+		return vt_malformed();
+	return vt_used(VT_MIN(wr, (size_t)INT32_MAX));
 }
+
+static const struct vt_server no_work = {.chain = no_work_chain};
 
 static void serve(struct vt_queue *q)
 {
 	struct vt_device *d = q->dev;
 	pthread_mutex_lock(&q->lock);
 	q->deferred = false;
-	if (servable(q)) {
+	if (vt_queue_servable(q)) {
 		if (d->bench_no_work)
-			vt_queue_serve(q, no_work_chain, NULL);
+			(void)vt_queue_serve(q, &no_work, NULL);
 		else
 			d->ops->queue_handle(d->priv, q);
 	}
@@ -76,20 +71,20 @@ static uint64_t busy_poll(struct vt_queue *q, uint64_t t_end, uint64_t win_ns)
 	uint64_t deadline = t_end + win_ns, t = 0;
 	bool found = false;
 	pthread_mutex_lock(&q->lock);
-	if (servable(q))
+	if (vt_queue_servable(q))
 		vt_queue_disable_notify(q);
 	pthread_mutex_unlock(&q->lock);
 	while (!atomic_load_explicit(&q->stop_requested, memory_order_relaxed) &&
 	       (t = vt_now_ns()) < deadline) {
 		pthread_mutex_lock(&q->lock);
-		found = servable(q) && vt_queue_has_avail(q);
+		found = vt_queue_servable(q) && vt_queue_has_avail(q);
 		pthread_mutex_unlock(&q->lock);
 		if (found)
 			break;
 		cpu_relax();
 	}
 	pthread_mutex_lock(&q->lock);
-	if (servable(q))
+	if (vt_queue_servable(q))
 		found |= vt_queue_enable_notify(q);
 	pthread_mutex_unlock(&q->lock);
 	if (!found)

@@ -20,17 +20,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fz_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict fz_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)priv;
 	(void)q;
 	size_t n = VT_MIN(vt_chain_readable(c), vt_chain_writable(c));
-	return vt_chain_copy(c, n) < 0 ? -1 : (int)n;
+	return vt_chain_copy(c, n) < 0 ? vt_malformed() : vt_used(n);
 }
+
+static const struct vt_server fz_server = {.chain = fz_chain};
 
 static void fz_handle(void *priv, struct vt_queue *q)
 {
-	vt_queue_serve(q, fz_chain, priv);
+	(void)vt_queue_serve(q, &fz_server, priv);
 }
 
 static uint16_t fz_nq(void *priv)

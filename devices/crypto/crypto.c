@@ -155,18 +155,22 @@ static int crypto_get_config(void *priv, uint32_t off, void *buf, uint32_t len)
 	return 0;
 }
 
-static int ctrl_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict ctrl_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)q;
-	return vc_ctrlq_chain(priv, c);
+	return vt_used_or_malformed(vc_ctrlq_chain(priv, c));
 }
+
+static struct vt_verdict data_handler(void *priv, struct vt_queue *q, struct vt_chain *c);
+static const struct vt_server ctrl_server = {.chain = ctrl_handler};
+static const struct vt_server data_server = {.chain = data_handler};
 
 /*
  * Worker time is charged per chain (one vDSO clock read each): the time since
  * the previous checkpoint, so pop, push and notify of a batch are counted
  * too, and a serve loop that never returns under load still reports.
  */
-static int data_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict data_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)q;
 	struct vc_qctx *qc = priv;
@@ -174,21 +178,22 @@ static int data_handler(void *priv, struct vt_queue *q, struct vt_chain *c)
 	uint64_t t = vt_now_ns();
 	atomic_fetch_add_explicit(&qc->dev->stats.busy_ns, t - qc->busy_mark, memory_order_relaxed);
 	qc->busy_mark = t;
-	return r;
+	return vt_used_or_malformed(r);
 }
 
 static void crypto_queue_handle(void *priv, struct vt_queue *q)
 {
 	struct vc_dev *d = priv;
-	if (q->index >= d->nqueues)
+	unsigned qi = vt_queue_index(q);
+	if (qi >= d->nqueues)
 		return;
-	struct vc_qctx *qc = &d->qctx[q->index];
-	if (q->index == d->opts.dataqueues) {
-		vt_queue_serve(q, ctrl_handler, qc);
+	struct vc_qctx *qc = &d->qctx[qi];
+	if (qi == d->opts.dataqueues) {
+		(void)vt_queue_serve(q, &ctrl_server, qc);
 		return;
 	}
 	qc->busy_mark = vt_now_ns();
-	vt_queue_serve(q, data_handler, qc);
+	(void)vt_queue_serve(q, &data_server, qc);
 	atomic_fetch_add_explicit(&d->stats.busy_ns, vt_now_ns() - qc->busy_mark, memory_order_relaxed);
 }
 

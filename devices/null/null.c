@@ -29,19 +29,21 @@ static uint16_t null_num_queues(void *priv)
 	return 1;
 }
 
-static int null_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict null_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)priv;
 	(void)q;
 	size_t n = VT_MIN(vt_chain_readable(c), vt_chain_writable(c));
 	if (vt_chain_copy(c, n) < 0)
-		return -1;
-	return (int)n;
+		return vt_malformed();
+	return vt_used(n);
 }
+
+static const struct vt_server null_server = {.chain = null_chain};
 
 static void null_queue_handle(void *priv, struct vt_queue *q)
 {
-	vt_queue_serve(q, null_chain, priv);
+	(void)vt_queue_serve(q, &null_server, priv);
 }
 
 static int null_get_config(void *priv, uint32_t off, void *buf, uint32_t len)

@@ -105,76 +105,75 @@ static void switch_active(struct rng_leak *l, unsigned from, unsigned to, bool f
 	atomic_fetch_add(&l->stats.switches, 1);
 }
 
-/*
- * The chains left must wait: on the worker, arm the timer (timer_ns > 0) and
- * mark the queue deferred. Off the worker (rng_leak_deliver) neither is
- * touched: the worker was woken too and comes to the same conclusion.
- */
-static void defer(struct vt_queue *q, bool worker, uint64_t timer_ns)
+/* What the serve loop hands each leak chain. */
+struct leak_serve {
+	struct rng_leak *l;
+	struct rng_drbg *g;
+};
+
+static void count_malformed(void *priv, struct vt_queue *q)
 {
-	if (!worker)
-		return;
-	if (timer_ns)
-		vt_queue_arm_timer(q, timer_ns);
-	q->deferred = true;
+	(void)q;
+	struct leak_serve *ls = priv;
+	atomic_fetch_add(&ls->l->stats.malformed, 1);
 }
 
-/* Completes one popped, well-formed-or-not leak chain. <0: stop (the chain was put back). */
-static int use_buffer(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q,
-		      struct vt_chain *c, bool worker)
+/* One leak buffer: filled with DRBG output or copied, or it waits (degraded DRBG). */
+static struct vt_verdict leak_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
+	struct leak_serve *ls = priv;
+	struct rng_leak *l = ls->l;
 	size_t n;
 	switch (rng_leak_classify(c, l->cap, &n)) {
 	case RNG_LEAK_MALFORMED:
-		vt_queue_push_malformed(q, c);
-		atomic_fetch_add(&l->stats.malformed, 1);
-		return 0;
+		count_malformed(ls, q);
+		return vt_malformed();
 	case RNG_LEAK_COPY:
 		if (vt_chain_copy(c, n) < 0) {
-			vt_queue_push_malformed(q, c);
-			atomic_fetch_add(&l->stats.malformed, 1);
-			return 0;
+			count_malformed(ls, q);
+			return vt_malformed();
 		}
 		atomic_fetch_add(&l->stats.copied, 1);
 		break;
 	case RNG_LEAK_FILL: {
 		uint64_t retry;
-		if (rng_drbg_begin(g, &retry) < 0) {
-			vt_queue_unpop(q);
-			defer(q, worker, retry);
-			return -EAGAIN;
-		}
-		int e = rng_fill_chain(g, c, n);
-		rng_drbg_end(g);
-		if (e < 0) {
-			vt_queue_unpop(q);
-			defer(q, worker, g->cfg.retry_ns);
-			return -EAGAIN;
-		}
+		if (rng_drbg_begin(ls->g, &retry) < 0)
+			return vt_defer(retry);
+		int e = rng_fill_chain(ls->g, c, n);
+		rng_drbg_end(ls->g);
+		if (e < 0)
+			return vt_defer(ls->g->cfg.retry_ns);
 		atomic_fetch_add(&l->stats.filled, 1);
 		break;
 	}
 	}
 	atomic_fetch_add(&l->stats.bytes, n);
-	vt_queue_push(q, c, (uint32_t)n);
-	return 0;
+	return vt_used(n);
 }
 
+static const struct vt_server leak_server = {
+	.chain = leak_chain,
+	.malformed = count_malformed,
+};
+
 /* Reseeds for a newly applied event (mixing the epoch). <0: degraded, retry later. */
-static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch, bool worker)
+static int reseed_for_event(struct rng_drbg *g, struct vt_queue *q, uint64_t epoch)
 {
 	uint64_t retry;
 	if (rng_drbg_reseed_for_event(g, epoch, &retry) < 0) {
-		defer(q, worker, retry);
+		vt_queue_defer(q, retry);
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-/* The queue handler proper; worker: on q's worker thread (else rng_leak_deliver). */
-static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, bool worker)
+/*
+ * The queue handler proper, on q's worker or through vt_queue_try_run
+ * (rng_leak_deliver); the core makes deferral a no-op off the worker.
+ */
+static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 {
-	unsigned me = q->index;
+	unsigned me = vt_queue_index(q);
 	if (me != RNG_LEAKQ1 && me != RNG_LEAKQ2)
 		return;
 	unsigned other = RNG_LEAKQ1 + RNG_LEAKQ2 - me;
@@ -184,7 +183,7 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 	if (!l->negotiated) {
 		/* Without VIRTIO_RNG_F_LEAK the leak queues do not exist: never used. */
 		pthread_mutex_unlock(&l->mu);
-		defer(q, worker, 0);
+		vt_queue_defer(q, 0);
 		return;
 	}
 	if (me != l->active) {
@@ -192,7 +191,7 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 		bool has = vt_queue_enable_notify(q);
 		l->waiting[me] = has;
 		if (has)
-			defer(q, worker, 0); /* they wait: no busy-polling on them */
+			vt_queue_defer(q, 0); /* they wait: no busy-polling on them */
 		if ((has && l->firing) || l->epoch != l->handled)
 			wake = l->queues[l->active];
 		pthread_mutex_unlock(&l->mu);
@@ -218,7 +217,7 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 				continue; /* buffers arrived meanwhile: use them */
 			}
 			/* After the re-checks ran out, retry from the timer in 1 ms. */
-			defer(q, worker, rechecks > 4 ? 1000000 : 0);
+			vt_queue_defer(q, rechecks > 4 ? 1000000 : 0);
 			pthread_mutex_unlock(&l->mu);
 			if (wake)
 				vt_queue_wake(wake);
@@ -235,11 +234,11 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 	if (!firing) {
 		/* Parked buffers wait for an event (no busy-polling on them). */
 		if (vt_queue_enable_notify(q))
-			defer(q, worker, 0);
+			vt_queue_defer(q, 0);
 		return;
 	}
 	if (ev_ns) {
-		if (reseed_for_event(g, q, epoch, worker) < 0) {
+		if (reseed_for_event(g, q, epoch) < 0) {
 			/* Degraded: nothing is used until a healthy reseed; the timer retries. */
 			pthread_mutex_lock(&l->mu);
 			if (l->handled == epoch)
@@ -250,29 +249,8 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 		atomic_fetch_add(&l->stats.fired, 1);
 	}
 
-	struct vt_chain c;
-	bool any = false, stopped = false;
-	do {
-		int r;
-		while ((r = vt_queue_pop(q, &c)) != 0) {
-			if (r == -EIO) {
-				stopped = true;
-				break;
-			}
-			any = true;
-			if (r == -EBADMSG) {
-				vt_queue_push_malformed(q, &c);
-				atomic_fetch_add(&l->stats.malformed, 1);
-				continue;
-			}
-			if (use_buffer(l, g, q, &c, worker) < 0) {
-				stopped = true;
-				break;
-			}
-		}
-		if (any)
-			vt_queue_notify(q);
-	} while (!stopped && vt_queue_enable_notify(q));
+	struct leak_serve ls = {.l = l, .g = g};
+	bool stopped = vt_queue_serve(q, &leak_server, &ls) < 0;
 
 	if (ev_ns && !stopped)
 		atomic_store(&l->stats.last_fill_ns, vt_now_ns() - ev_ns);
@@ -287,7 +265,22 @@ static void handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q, b
 
 void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q)
 {
-	handle(l, g, q, true);
+	handle(l, g, q);
+}
+
+struct delivery {
+	struct rng_leak *l;
+	struct rng_drbg *g;
+};
+
+/* Through vt_queue_try_run: the queue is servable; is it ours to serve (queue_start ran)? */
+static bool deliver_on(void *ctx, struct vt_queue *q)
+{
+	struct delivery *dv = ctx;
+	if (!dv->l->running[vt_queue_index(q)])
+		return false; /* stopped rings wait for the restart */
+	handle(dv->l, dv->g, q);
+	return true;
 }
 
 void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g)
@@ -300,29 +293,22 @@ void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g)
 		pthread_mutex_unlock(&l->mu);
 		if (!q)
 			return;
-		if (pthread_mutex_trylock(&q->lock) != 0) {
-			/* The worker is busy and may have missed the event: wake it. */
-			vt_queue_wake(q);
-			return;
-		}
-		/* Started (our queue_start/stop, under this lock) and servable as the worker
-		 * checks; stopped rings wait for the restart. */
-		bool ran = l->running[q->index] && q->started && q->enabled && !q->broken;
-		if (ran)
-			handle(l, g, q, false);
-		pthread_mutex_unlock(&q->lock);
-		if (!ran)
+		/* Servable as the worker checks it, and running (our queue_start/stop); a busy
+		 * worker is woken instead and may have missed the event. */
+		struct delivery dv = {.l = l, .g = g};
+		if (vt_queue_try_run(q, deliver_on, &dv) != 1)
 			return;
 	}
 }
 
 void rng_leak_queue_running(struct rng_leak *l, struct vt_queue *q, bool running)
 {
-	if (q->index != RNG_LEAKQ1 && q->index != RNG_LEAKQ2)
+	unsigned qi = vt_queue_index(q);
+	if (qi != RNG_LEAKQ1 && qi != RNG_LEAKQ2)
 		return;
-	pthread_mutex_lock(&q->lock); /* waits for a delivery in progress on another thread */
-	l->running[q->index] = running;
-	pthread_mutex_unlock(&q->lock);
+	vt_queue_lock(q); /* waits for a delivery in progress on another thread */
+	l->running[qi] = running;
+	vt_queue_unlock(q);
 }
 
 void rng_leak_save(struct rng_leak *l, uint8_t out[RNG_LEAK_STATE_SIZE])

@@ -41,7 +41,7 @@ static void rng_queue_start(void *priv, struct vt_queue *q)
 {
 	struct rng_dev *d = priv;
 	/* A fresh leakq1 ring means the driver (re)initialised the device. */
-	if (q->index == RNG_LEAKQ1 && q->last_avail_idx == 0 && q->used_idx == 0)
+	if (vt_queue_index(q) == RNG_LEAKQ1 && vt_queue_fresh(q))
 		rng_leak_reset_driver(&d->leak);
 	rng_leak_queue_running(&d->leak, q, true);
 }
@@ -56,7 +56,7 @@ static void rng_queue_stop(void *priv, struct vt_queue *q)
 static void rng_queue_handle(void *priv, struct vt_queue *q)
 {
 	struct rng_dev *d = priv;
-	if (q->index == 0)
+	if (vt_queue_index(q) == 0)
 		rng_request_handle(d, q);
 	else
 		rng_leak_handle(&d->leak, d->drbg, q);

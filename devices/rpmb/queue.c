@@ -8,7 +8,7 @@
 #include "rpmb.h"
 #include "secmem.h"
 
-static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+static struct vt_verdict rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 {
 	(void)q;
 	struct rpmb_dev *d = priv;
@@ -16,14 +16,14 @@ static int rpmb_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
 	bool malformed = rd == 0 || rd % RPMB_FRAME_SIZE || rd > d->in_cap * RPMB_FRAME_SIZE;
 	size_t nin = VT_MIN(rd / RPMB_FRAME_SIZE, d->in_cap);
 	if (nin && vt_chain_read(c, d->in, nin * RPMB_FRAME_SIZE) < 0)
-		return -1;
+		return vt_malformed();
 	size_t out_max = VT_MIN(wr / RPMB_FRAME_SIZE, d->out_cap);
 	size_t nout = rpmb_request(d, d->in, nin, malformed, d->out, out_max);
 	if (nin && rpmb_req(&d->in[0]) == RPMB_REQ_PROGRAM_KEY)
 		vt_wipe(d->in, nin * RPMB_FRAME_SIZE); /* our copy of the key */
 	if (nout && vt_chain_write(c, d->out, nout * RPMB_FRAME_SIZE) < 0)
-		return -1;
-	return (int)(nout * RPMB_FRAME_SIZE);
+		return vt_malformed();
+	return vt_used(nout * RPMB_FRAME_SIZE);
 }
 
 static void rpmb_after_batch(void *priv, struct vt_queue *q)
@@ -39,5 +39,6 @@ static void rpmb_after_batch(void *priv, struct vt_queue *q)
  */
 void rpmb_queue_handle(void *priv, struct vt_queue *q)
 {
-	vt_queue_serve_ex(q, rpmb_chain, rpmb_after_batch, priv);
+	static const struct vt_server server = {.chain = rpmb_chain, .after_batch = rpmb_after_batch};
+	(void)vt_queue_serve(q, &server, priv);
 }
