@@ -38,10 +38,15 @@ static struct vt_verdict no_work_chain(void *priv, struct vt_queue *q, struct vt
 
 static const struct vt_server no_work = {.chain = no_work_chain};
 
-static void serve(struct vt_queue *q)
+/*
+ * Runs the device's handler under the queue lock; true if it consumed chains
+ * (read under the lock: vt_queue_try_run moves the ring from other threads).
+ */
+static bool serve(struct vt_queue *q)
 {
 	struct vt_device *d = q->dev;
 	pthread_mutex_lock(&q->lock);
+	uint16_t before = q->last_avail_idx;
 	q->deferred = false;
 	if (vt_queue_servable(q)) {
 		if (d->bench_no_work)
@@ -49,7 +54,9 @@ static void serve(struct vt_queue *q)
 		else
 			d->ops->queue_handle(d->priv, q);
 	}
+	bool consumed = q->last_avail_idx != before;
 	pthread_mutex_unlock(&q->lock);
+	return consumed;
 }
 
 /* A spin-wait hint for the busy-poll loop (x86 PAUSE, arm64 YIELD). */
@@ -159,7 +166,7 @@ static void *worker_main(void *arg)
 	uint64_t win = 0;
 
 	/* Buffers may already be waiting (restart after stop/cont). */
-	serve(q);
+	(void)serve(q);
 	/* End of the last batch that consumed chains: arrival gaps are measured from it. */
 	uint64_t t_end = max_ns ? vt_now_ns() : 0;
 	bool poll_due = true; /* the window after t_end is not spent yet */
@@ -171,7 +178,7 @@ static void *worker_main(void *arg)
 			if (gap) {
 				win = window_caught(win, gap, max_ns);
 				atomic_fetch_add_explicit(&q->stats.polled, 1, memory_order_relaxed);
-				serve(q);
+				(void)serve(q);
 				t_end = vt_now_ns();
 				poll_due = true;
 				continue;
@@ -196,14 +203,13 @@ static void *worker_main(void *arg)
 			break;
 		atomic_store(&q->wake_pending, false);
 		uint64_t t_wake = max_ns ? vt_now_ns() : 0;
-		uint16_t seen = q->last_avail_idx; /* only this thread moves it while started */
-		serve(q);
+		bool consumed = serve(q);
 		/*
 		 * Learn only from wake-ups that found work: a kick that raced with a
 		 * poll (the driver saw notifications on just before we turned them
 		 * off) finds nothing and says nothing about the gaps.
 		 */
-		if (max_ns && q->last_avail_idx != seen) {
+		if (max_ns && consumed) {
 			if (kicked && !q->deferred)
 				win = window_missed(t_wake - t_end, max_ns);
 			t_end = vt_now_ns();
@@ -212,7 +218,7 @@ static void *worker_main(void *arg)
 	}
 	/* Shutdown (not a ring stop): complete what the driver already handed us. */
 	if (atomic_load(&q->dev->draining))
-		serve(q);
+		(void)serve(q);
 	close(ep);
 	return NULL;
 }
