@@ -234,6 +234,8 @@ void rpmb_store_close(struct rpmb_store *s)
 		(void)s->io.sync(s->io.ctx); /* the last apply; not needed for correctness */
 		close(s->fd);
 	}
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* the file stays: unlinking a lock file races */
 	if (s->rec)
 		vt_secmem_free(s->rec);
 	rpmb_md_free(s->md);
@@ -305,6 +307,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		return -ENOMEM;
 	s->io = *io;
 	s->fd = -1;
+	s->lock_fd = -1;
 	s->geom = g;
 	memcpy(s->store_uuid, sb + SB_OFF_UUID, RPMB_ID_SIZE);
 	s->slot_size = slot_size;
@@ -361,6 +364,53 @@ static int create_file(const char *path, const struct rpmb_create *c, char *err,
 	return 0;
 }
 
+/*
+ * The identity lock: one store uuid is served by one process at a time,
+ * whatever inode or path holds it. Taken before recovery writes anything.
+ */
+static int lock_identity(const struct rpmb_io *io, const char *path, const char *lock_dir,
+			 int *ret_fd, char *err, size_t errlen)
+{
+	uint8_t sb[RPMB_SB_SIZE];
+	if (rpmb_io_read_all(io, sb, sizeof(sb), 0) < 0 ||
+	    memcmp(sb, RPMB_SB_MAGIC, 8) != 0) /* lint-ok: memcmp public magic */
+		return 0; /* not a store: rpmb_store_open_io says why */
+	_cleanup_free_ char *dcopy = strdup(path);
+	if (!dcopy)
+		return -ENOMEM;
+	const char *dir = lock_dir ? lock_dir : dirname(dcopy);
+	char name[4096 + 64];
+	int n = snprintf(name, sizeof(name), "%s/.rpmb-", dir);
+	for (unsigned i = 0; i < RPMB_ID_SIZE && n > 0 && (size_t)n + 3 < sizeof(name); i++)
+		n += snprintf(name + n, sizeof(name) - (size_t)n, "%02x", sb[SB_OFF_UUID + i]);
+	if (n <= 0 || (size_t)n + 6 >= sizeof(name)) {
+		snprintf(err, errlen, "lock directory path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(name + n, sizeof(name) - (size_t)n, ".lock");
+	int fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot open the identity lock %s: %s", name, strerror(-e));
+		return e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = -errno;
+		close(fd);
+		if (e == -EWOULDBLOCK) {
+			snprintf(err, errlen,
+				 "in use: this store (or a copy of it: same identity, lock %s) is "
+				 "served by another vtrustd or rpmb device instance",
+				 name);
+			return -EBUSY;
+		}
+		snprintf(err, errlen, "cannot lock %s: %s", name, strerror(-e));
+		return e;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 int rpmb_store_open_file(const char *path, const struct rpmb_create *create,
 			 struct rpmb_store **ret, char *err, size_t errlen)
 {
@@ -405,11 +455,16 @@ int rpmb_store_open_file(const char *path, const struct rpmb_create *create,
 	}
 	struct rpmb_io io;
 	rpmb_io_fd(&io, fd);
+	_cleanup_close_ int lock_fd = -1;
+	int r = lock_identity(&io, path, create ? create->lock_dir : NULL, &lock_fd, err, errlen);
+	if (r < 0)
+		return r;
 	struct rpmb_store *s;
-	int r = rpmb_store_open_io(&io, &s, err, errlen);
+	r = rpmb_store_open_io(&io, &s, err, errlen);
 	if (r < 0)
 		return r;
 	s->fd = VT_TAKE_FD(fd);
+	s->lock_fd = VT_TAKE_FD(lock_fd);
 	*ret = s;
 	return 0;
 }

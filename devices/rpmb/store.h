@@ -92,7 +92,8 @@ struct rpmb_state {
 
 struct rpmb_store {
 	struct rpmb_io io;
-	int fd; /* -1 when io is not a file */
+	int fd;	     /* -1 when io is not a file */
+	int lock_fd; /* the identity lock (rpmb_store_open_file), or -1 */
 	struct rpmb_geom geom;
 	uint8_t store_uuid[RPMB_ID_SIZE];
 	uint64_t slot_size; /* one copy of a record (4 KiB multiple); a slot is two */
@@ -114,6 +115,8 @@ struct rpmb_store {
 struct rpmb_create {
 	struct rpmb_geom geom;
 	uint32_t initial_counter; /* only ever applied to a new store (testing aid) */
+	/* Opening: where identity locks live (NULL: the store's own directory). */
+	const char *lock_dir;
 };
 
 /* Size of one record copy for a geometry: header + max_wr blocks, rounded up to 4 KiB. */
@@ -138,9 +141,12 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 
 /*
  * Opens (creating it if absent and create != NULL) the store file at path:
- * exclusive flock (-EBUSY if held elsewhere), a regular file owned by us with
- * mode 0600, then rpmb_store_open_io. Creation writes a temporary file, syncs
- * it and renames it into place without replacing anything.
+ * exclusive flock of the file (-EBUSY if held elsewhere), a regular file
+ * owned by us with mode 0600, then an exclusive flock of the store's
+ * identity: <lock_dir>/.rpmb-<store uuid>.lock (-EBUSY: this store, or a
+ * copy of it, is served already — a renamed-in copy has another inode but
+ * the same uuid), then rpmb_store_open_io. Creation writes a temporary
+ * file, syncs it and renames it into place without replacing anything.
  */
 int rpmb_store_open_file(const char *path, const struct rpmb_create *create,
 			 struct rpmb_store **ret, char *err, size_t errlen) VT_MUST_USE;

@@ -55,9 +55,9 @@ static const struct vt_device_ops rpmb_ops = {
 /* Parses and checks every option; path receives the default store path. No side effects. */
 static int rpmb_parse(const struct vt_devcfg *cfg, struct rpmb_opts *ret, char *path, size_t n)
 {
-	static const char *const known[] = {"store",	  "capacity",	     "max_wr_cnt",
-					    "max_rd_cnt", "migration_key",   "master_key",
-					    "vm_id",	  "initial_counter", NULL};
+	static const char *const known[] = {
+	    "store", "capacity",	"max_wr_cnt", "max_rd_cnt", "migration_key", "master_key",
+	    "vm_id", "initial_counter", "lock_dir",	"tpm",	      "tpm_nv_index",  NULL};
 	if (vt_devcfg_check_keys(cfg, known) < 0)
 		return -EINVAL;
 	uint64_t cap, wr, rd, ic;
@@ -69,7 +69,8 @@ static int rpmb_parse(const struct vt_devcfg *cfg, struct rpmb_opts *ret, char *
 	struct rpmb_opts o = {
 	    .name = cfg->name,
 	    .create = {.geom = {.capacity = (uint8_t)cap, .max_wr = (uint8_t)wr},
-		       .initial_counter = (uint32_t)ic},
+		       .initial_counter = (uint32_t)ic,
+		       .lock_dir = vt_devcfg_get(cfg, "lock_dir")},
 	    .capacity_set = vt_devcfg_get(cfg, "capacity") != NULL,
 	    .max_wr_set = vt_devcfg_get(cfg, "max_wr_cnt") != NULL,
 	    .max_rd = (uint8_t)rd,
@@ -218,6 +219,11 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	json_object_object_add(out, "store",
 			       json_object_new_string(d->store_path ? d->store_path : ""));
 	json_object_object_add(out, "state", json_object_new_string(state_name(d)));
+	/* The path must still name the file we serve (a rename under us is an attack or a mistake). */
+	struct stat a, b;
+	bool replaced = d->store_path && s->fd >= 0 && fstat(s->fd, &a) == 0 &&
+			(stat(d->store_path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+	json_object_object_add(out, "store_path_replaced", json_object_new_boolean(replaced));
 	json_object_object_add(out, "key_programmed",
 			       json_object_new_boolean(s->st.flags & RPMB_ST_KEY));
 	json_object_object_add(out, "write_counter", json_object_new_int64(s->st.counter));

@@ -365,6 +365,24 @@ static void test_file(void)
 	/* Exclusive: a second opener (another daemon, or instance) is refused. */
 	CHECK_EQ(rpmb_store_open_file(path, &c, &s2, err, sizeof(err)), -EBUSY);
 	CHECK(strstr(err, "in use") != NULL);
+	/*
+	 * Attack 5 (issue 12): a copy renamed over the path (a new inode, the
+	 * same store) while it is served: a second opener is still refused.
+	 */
+	char copy[300], cmd[700];
+	snprintf(copy, sizeof(copy), "%s/copy.rpmb", dir);
+	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s'", path, copy);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(rename(copy, path), 0);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s2, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "copy of it") != NULL);
+	/* And the copy under another name in the same directory. */
+	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s'", path, copy);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(rpmb_store_open_file(copy, &c, &s2, err, sizeof(err)), -EBUSY);
+	unlink(copy);
+	rpmb_store_close(s);
+	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), 0); /* released */
 	rpmb_store_close(s);
 	/* Mode. */
 	CHECK_EQ(chmod(path, 0640), 0);
@@ -379,6 +397,8 @@ static void test_file(void)
 	CHECK_EQ(truncate(path, 0), 0);
 	CHECK_EQ(rpmb_store_open_file(path, &c, &s, err, sizeof(err)), -EBADMSG);
 	unlink(path);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/.rpmb-*.lock", dir);
+	CHECK_EQ(system(cmd), 0);
 	rmdir(dir);
 }
 
