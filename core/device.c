@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "fdcheck.h"
 #include "log.h"
 #include "unix_listen.h"
 
@@ -31,6 +32,8 @@ struct vt_device *vt_device_new(const char *name, const struct vt_device_ops *op
 	d->priv = priv;
 	d->listen_fd = d->conn_fd = d->xfer_fd = -1;
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->xfer_cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->xfer_timeout_ms = VT_XFER_TIMEOUT_MS;
 	vt_guestmem_init(&d->mem);
 
 	d->offered_features = VT_CORE_FEATURES | (ops->get_features ? ops->get_features(priv) : 0);
@@ -42,10 +45,12 @@ struct vt_device *vt_device_new(const char *name, const struct vt_device_ops *op
 
 	d->nqueues = ops->num_queues(priv);
 	d->queues = calloc(d->nqueues ? d->nqueues : 1, sizeof(*d->queues));
-	if (d->stop_fd < 0 || !d->queues) {
+	if (d->stop_fd < 0 || d->xfer_cancel_fd < 0 || !d->queues) {
 		free(d->queues);
 		if (d->stop_fd >= 0)
 			close(d->stop_fd);
+		if (d->xfer_cancel_fd >= 0)
+			close(d->xfer_cancel_fd);
 		free(d);
 		return NULL;
 	}
@@ -62,6 +67,25 @@ void vt_device_set_busy_poll(struct vt_device *d, uint32_t us)
 void vt_device_set_bench_no_work(struct vt_device *d, bool on)
 {
 	d->bench_no_work = on;
+}
+
+void vt_device_set_state_timeout(struct vt_device *d, uint32_t ms)
+{
+	d->xfer_timeout_ms = ms ? ms : VT_XFER_TIMEOUT_MS;
+}
+
+static void xfer_cancel(struct vt_device *d)
+{
+	uint64_t one = 1;
+	ssize_t w = write(d->xfer_cancel_fd, &one, sizeof(one));
+	(void)w;
+}
+
+void vt_device_xfer_reset_cancel(struct vt_device *d)
+{
+	uint64_t v;
+	ssize_t r = read(d->xfer_cancel_fd, &v, sizeof(v));
+	(void)r;
 }
 
 void vt_device_disconnect(struct vt_device *d)
@@ -81,6 +105,8 @@ void vt_device_disconnect(struct vt_device *d)
 		pthread_mutex_unlock(&q->lock);
 	}
 	if (d->xfer_running) {
+		/* The front-end may hold the pipe open forever: cancel, then join. */
+		xfer_cancel(d);
 		pthread_join(d->xfer_thread, NULL);
 		d->xfer_running = false;
 	}
@@ -118,12 +144,14 @@ void vt_device_free(struct vt_device *d)
 	free(d->socket_path);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->xfer_cancel_fd >= 0)
+		close(d->xfer_cancel_fd);
 	free(d);
 }
 
 int vt_device_listen(struct vt_device *d, const char *path, mode_t mode)
 {
-	int fd = vt_unix_listen(path, mode, 4, 0, d->name, "socket");
+	int fd = vt_unix_listen(path, mode, 4, SOCK_NONBLOCK, d->name, "socket");
 	if (fd < 0)
 		return fd;
 	d->listen_fd = fd;
@@ -138,6 +166,9 @@ int vt_device_adopt_fd(struct vt_device *d, int fd)
 	socklen_t len = sizeof(listening);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
 		return -errno;
+	int r = vt_fd_set_nonblock(fd);
+	if (r < 0)
+		return r;
 	if (listening)
 		d->listen_fd = fd;
 	else
@@ -151,11 +182,13 @@ void vt_device_stop(struct vt_device *d)
 	uint64_t one = 1;
 	ssize_t w = write(d->stop_fd, &one, sizeof(one));
 	(void)w;
+	xfer_cancel(d); /* a transfer in flight ends now, not when the front-end lets it */
 }
 
 static void accept_one(struct vt_device *d)
 {
-	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Non-blocking: every wait on the front-end is bounded (vu_msg.c). */
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	if (d->conn_fd >= 0) {
@@ -199,10 +232,12 @@ int vt_device_run(struct vt_device *d)
 		 * as the old connection's EOF, and must not be refused as a second front-end. */
 		if (d->conn_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
 			struct vt_vu_msg m;
-			int e = vt_vu_recv(d->conn_fd, &m);
+			int e = vt_vu_recv(d->conn_fd, d->stop_fd, &m);
 			if (e == 0)
 				e = vt_device_handle_message(d, &m);
-			if (e < 0) {
+			if (e == -ECANCELED)
+				break; /* stopping */
+			if (e < 0 && e != -EAGAIN) {
 				if (e == -EPIPE)
 					vt_info("%s: front-end disconnected", d->name);
 				else

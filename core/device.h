@@ -41,6 +41,7 @@ enum vt_msg_reject {
 	VT_REJECT_VRING_FD_BITS,     /* unknown bits in a vring fd payload */
 	VT_REJECT_VRING_FD_WITH_NOFD, /* an fd with the NOFD bit set */
 	VT_REJECT_VRING_FD_MISSING,  /* no fd and no NOFD bit */
+	VT_REJECT_VRING_FD_NOT_EVENTFD, /* kick/call/err fd is a socket, pipe, file... */
 	VT_REJECT_NO_CONFIG,	     /* config access to a device without config space */
 	VT_REJECT_CONFIG_SIZE,	     /* config size field and payload size disagree */
 	VT_REJECT_NO_DEVICE_STATE,   /* DEVICE_STATE without the protocol feature */
@@ -99,6 +100,9 @@ struct vt_device {
 	int xfer_fd;
 	uint32_t xfer_direction;
 	int xfer_result;
+	int xfer_cancel_fd;	  /* eventfd: disconnect and stop cancel the transfer */
+	uint32_t xfer_timeout_ms; /* a whole transfer's bound (default 30 s) */
+	uint64_t xfer_deadline_ns;
 
 	struct vt_device_stats stats;
 	enum vt_msg_reject last_reject; /* the latest message the table refused, and why */
@@ -143,6 +147,12 @@ int vt_device_handle_message(struct vt_device *d, struct vt_vu_msg *m);
 
 /* Drops the current front-end as on EOF: rings stop, memory unmapped, state kept. */
 void vt_device_disconnect(struct vt_device *d);
+
+/* Bound of one DEVICE_STATE transfer, in ms (default VT_XFER_TIMEOUT_MS). */
+#define VT_XFER_TIMEOUT_MS 30000u
+void vt_device_set_state_timeout(struct vt_device *d, uint32_t ms);
+/* Internal (vu_dispatch.c): clears a past cancellation before a new transfer. */
+void vt_device_xfer_reset_cancel(struct vt_device *d);
 
 /* Busy-poll window for queue workers, in µs (0 = block on kicks). */
 void vt_device_set_busy_poll(struct vt_device *d, uint32_t us);

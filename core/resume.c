@@ -705,7 +705,7 @@ static void replay_message(struct vt_device *d)
 	if (f->msg_state == VT_RS_MSG_REPLIED) {
 		vt_info("%s: re-sending the reply to %s cut off by the restart", d->name,
 			vt_vu_request_name(f->reply_request));
-		if (vt_vu_send_reply(d->conn_fd, f->reply_request, f->reply, f->reply_size) < 0)
+		if (vt_vu_send_reply(d->conn_fd, d->stop_fd, f->reply_request, f->reply, f->reply_size) < 0)
 			vt_warn("%s: cannot re-send a reply: %s", d->name, strerror(errno));
 		vt_rs_msg_done(d);
 		return;

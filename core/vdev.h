@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "statefd.h"
 #include "virtq.h"
 
 struct vt_device_ops {
@@ -47,7 +48,10 @@ struct vt_device_ops {
 	void (*queue_handle)(void *priv, struct vt_queue *q);
 
 	/* DEVICE_STATE transfer (VHOST_USER_PROTOCOL_F_DEVICE_STATE): write the
-	 * state to fd / read it from fd until EOF. 0 or negative errno. */
+	 * state to fd / read it from fd until EOF, ONLY with vt_state_write /
+	 * vt_state_read (statefd.h: non-blocking, bounded, cancelled on
+	 * disconnect and stop). Check that a load can be accepted at all before
+	 * reading. 0 or negative errno. */
 	int (*save_state)(void *priv, int fd);
 	int (*load_state)(void *priv, int fd);
 

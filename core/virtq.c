@@ -33,6 +33,9 @@ static const struct {
 	[VT_FAULT_INDIRECT_BAD_LEN] = {"indirect_bad_len", "indirect table length invalid"},
 	[VT_FAULT_INDIRECT_OVERFLOW] = {"indirect_overflow", "indirect table address overflows"},
 	[VT_FAULT_NEXT_OUT_OF_RANGE] = {"next_out_of_range", "descriptor next index out of range"},
+	[VT_FAULT_MEMORY_LOST] = {"memory_lost",
+				  "guest memory shrank under the ring (SIGBUS contained); a new "
+				  "memory table is needed"},
 	[VT_FAULT_READABLE_AFTER_WRITABLE] = {"readable_after_writable",
 					      "readable descriptor after a writable one"},
 	[VT_FAULT_TOO_MANY_SEGMENTS] = {"too_many_segments", "chain has too many segments"},
@@ -130,11 +133,29 @@ void vt_queue_set_broken(struct vt_queue *q, enum vt_ring_fault why)
 	}
 }
 
+bool vt_queue_memory_lost(struct vt_queue *q)
+{
+	uint64_t g = vt_guestmem_fault_generation();
+	if (VT_LIKELY(g == q->fault_gen))
+		return false;
+	if (!vt_guestmem_poisoned(q->mem)) {
+		q->fault_gen = g;
+		return false;
+	}
+	vt_queue_set_broken(q, VT_FAULT_MEMORY_LOST);
+	return true;
+}
+
 bool vt_queue_map_rings(struct vt_queue *q)
 {
 	q->desc = NULL;
 	q->avail = NULL;
 	q->used = NULL;
+	q->fault_gen = 0;
+	if (vt_guestmem_poisoned(q->mem)) {
+		vt_queue_set_broken(q, VT_FAULT_MEMORY_LOST);
+		return false;
+	}
 	if (!q->addr_set || q->num == 0) {
 		vt_queue_set_broken(q, VT_FAULT_RING_UNCONFIGURED);
 		return false;
@@ -316,6 +337,8 @@ static int walk_into(struct vt_queue *q, uint16_t head, struct vt_chain *c)
 {
 	struct walk w = {.q = q};
 	int r = walk_chain(&w, head);
+	if (vt_queue_memory_lost(q))
+		return -EIO;
 	if (r == -EIO) {
 		vt_queue_set_broken(q, w.why);
 		return -EIO;
@@ -359,6 +382,8 @@ int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 	if (q->redo_n)
 		return pop_redo(q, c);
 	uint16_t avail_idx = avail_idx_acquire(q);
+	if (vt_queue_memory_lost(q))
+		return -EIO;
 	uint16_t pending = (uint16_t)(avail_idx - q->last_avail_idx);
 	if (pending == 0)
 		return 0;

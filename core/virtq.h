@@ -57,6 +57,7 @@ enum vt_ring_fault {
 	VT_FAULT_INDIRECT_BAD_LEN,	  /* 0, not a multiple of 16, or too long */
 	VT_FAULT_INDIRECT_OVERFLOW,	  /* table addr + len wraps */
 	VT_FAULT_NEXT_OUT_OF_RANGE,	  /* next >= table size */
+	VT_FAULT_MEMORY_LOST,		  /* guest memory shrank under the ring (SIGBUS contained) */
 	/* chain-level */
 	VT_FAULT_READABLE_AFTER_WRITABLE,
 	VT_FAULT_TOO_MANY_SEGMENTS, /* more than the queue's segment budget */
@@ -108,6 +109,7 @@ struct vt_queue {
 	bool enabled;
 	bool broken;
 	enum vt_ring_fault fault; /* the latest fault: why it broke, or the last malformed chain */
+	uint64_t fault_gen; /* vt_guestmem_fault_generation() last seen harmless */
 
 	/* Segment storage for the chain in flight. */
 	struct iovec *segs;
@@ -190,6 +192,12 @@ bool vt_queue_has_avail(struct vt_queue *q);
 bool vt_queue_enable_notify(struct vt_queue *q);
 /* Asks the driver not to kick (busy-poll). */
 void vt_queue_disable_notify(struct vt_queue *q);
+
+/*
+ * True (and the queue broken) if this queue's memory table lost pages under
+ * us: a contained SIGBUS (guestfault.h). Cheap when nothing happened.
+ */
+bool vt_queue_memory_lost(struct vt_queue *q);
 
 /* Marks the queue broken (logs once, counts, signals the err eventfd). */
 void vt_queue_set_broken(struct vt_queue *q, enum vt_ring_fault why);

@@ -19,9 +19,12 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "clock.h"
 #include "device.h"
+#include "fdcheck.h"
 #include "log.h"
 #include "secmem.h"
+#include "statefd.h"
 
 enum qidx_kind {
 	QIDX_NONE,
@@ -120,6 +123,7 @@ static int queue_start(struct vt_device *d, struct vt_queue *q)
 	if (ok) {
 		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 		q->signalled_used_valid = false;
+		(void)vt_queue_memory_lost(q); /* that read may have hit a shrunk file */
 	}
 	q->started = true; /* even when broken: GET_VRING_BASE must still stop it */
 	/* The front-end (re)started the ring: nothing of ours is in flight on it. */
@@ -165,6 +169,9 @@ static enum vt_msg_reject check_vring_fd(const struct vt_device *d, const struct
 		return VT_REJECT_VRING_FD_WITH_NOFD;
 	if (!nofd && m->nfds != 1)
 		return VT_REJECT_VRING_FD_MISSING;
+	/* A socket or pipe here could block the worker (or this thread) forever. */
+	if (!nofd && vt_fd_not_eventfd(m->fds[0]))
+		return VT_REJECT_VRING_FD_NOT_EVENTFD;
 	return VT_REJECT_NONE;
 }
 
@@ -392,6 +399,8 @@ static int h_set_vring_kick(struct vt_device *d, struct vt_vu_msg *m, struct rep
 	q->kick_fd = fd;
 	q->kick_nofd = q->kick_fd < 0;
 	q->kick_gen = gen;
+	if (q->kick_fd >= 0 && vt_fd_set_nonblock(q->kick_fd) < 0)
+		vt_warn("%s: queue %u: cannot make the kick fd non-blocking", d->name, q->index);
 	/* The kick starts the ring (vhost-user "started"). */
 	return queue_start(d, q);
 }
@@ -401,6 +410,10 @@ static int h_set_vring_call(struct vt_device *d, struct vt_vu_msg *m, struct rep
 	(void)r;
 	struct vt_queue *q = msg_fd_queue(d, m);
 	int fd = vt_vu_msg_take_fd(m, 0);
+	if (fd >= 0 && vt_fd_set_nonblock(fd) < 0) {
+		close(fd);
+		return -EBADF;
+	}
 	pthread_mutex_lock(&q->lock);
 	uint64_t gen = vt_rs_eventfd_gen(d, fd);
 	int old = q->call_fd;
@@ -418,6 +431,10 @@ static int h_set_vring_err(struct vt_device *d, struct vt_vu_msg *m, struct repl
 	(void)r;
 	struct vt_queue *q = msg_fd_queue(d, m);
 	int fd = vt_vu_msg_take_fd(m, 0);
+	if (fd >= 0 && vt_fd_set_nonblock(fd) < 0) {
+		close(fd);
+		return -EBADF;
+	}
 	pthread_mutex_lock(&q->lock);
 	uint64_t gen = vt_rs_eventfd_gen(d, fd);
 	int old = q->err_fd;
@@ -509,10 +526,17 @@ static int h_get_status(struct vt_device *d, struct vt_vu_msg *m, struct reply *
 static void *xfer_main(void *arg)
 {
 	struct vt_device *d = arg;
+	/* Bounded and cancellable: the device does its I/O with vt_state_read/write. */
+	vt_state_bind(d->xfer_cancel_fd, d->xfer_deadline_ns);
 	if (d->xfer_direction == VHOST_USER_TRANSFER_STATE_DIRECTION_SAVE)
 		d->xfer_result = d->ops->save_state(d->priv, d->xfer_fd);
 	else
 		d->xfer_result = d->ops->load_state(d->priv, d->xfer_fd);
+	vt_state_unbind();
+	if (d->xfer_result == -ETIMEDOUT)
+		vt_warn("%s: device state transfer timed out after %u ms (the front-end stopped "
+			"feeding the pipe)",
+			d->name, d->xfer_timeout_ms);
 	close(d->xfer_fd);
 	d->xfer_fd = -1;
 	return NULL;
@@ -529,9 +553,19 @@ static int h_set_device_state_fd(struct vt_device *d, struct vt_vu_msg *m, struc
 			return 0;
 		}
 	}
+	bool save = m->p.xfer.direction == VHOST_USER_TRANSFER_STATE_DIRECTION_SAVE;
+	const char *why = vt_fd_not_stream(m->fds[0], save);
+	if (why || vt_fd_set_nonblock(m->fds[0]) < 0) {
+		vt_warn("%s: SET_DEVICE_STATE_FD refused: the fd is %s", d->name,
+			why ? why : "not switchable to non-blocking");
+		reply_u64(r, 1);
+		return 0;
+	}
 	d->xfer_fd = vt_vu_msg_take_fd(m, 0);
 	d->xfer_direction = m->p.xfer.direction;
 	d->xfer_result = 0;
+	vt_device_xfer_reset_cancel(d);
+	d->xfer_deadline_ns = vt_now_ns() + (uint64_t)d->xfer_timeout_ms * 1000000ull;
 	/* The front-end reads or writes the pipe only after our reply: transfer in a thread. */
 	int e = pthread_create(&d->xfer_thread, NULL, xfer_main, d);
 	if (e != 0) {
@@ -811,6 +845,7 @@ static const struct {
 	[VT_REJECT_VRING_FD_BITS] = {"vring_fd_bits", "unknown bits in vring fd payload"},
 	[VT_REJECT_VRING_FD_WITH_NOFD] = {"vring_fd_with_nofd", "fd sent with the NOFD bit set"},
 	[VT_REJECT_VRING_FD_MISSING] = {"vring_fd_missing", "missing fd"},
+	[VT_REJECT_VRING_FD_NOT_EVENTFD] = {"vring_fd_not_eventfd", "the fd is not an eventfd"},
 	[VT_REJECT_NO_CONFIG] = {"no_config", "device has no config space"},
 	[VT_REJECT_CONFIG_SIZE] = {"config_size", "config size mismatch"},
 	[VT_REJECT_NO_DEVICE_STATE] = {"no_device_state", "device state transfer not supported"},
@@ -875,7 +910,7 @@ static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_
 		vt_vu_msg_close_fds(m);
 		if (why != VT_REJECT_UNSUPPORTED && s->reply == REPLY_ALWAYS)
 			return -EPROTO; /* no typed answer to give: drop the front-end */
-		return need_reply ? vt_vu_send_reply(d->conn_fd, req, &nack, sizeof(nack)) : 0;
+		return need_reply ? vt_vu_send_reply(d->conn_fd, d->stop_fd, req, &nack, sizeof(nack)) : 0;
 	}
 
 	bool had_fds = m->nfds > 0;
@@ -899,13 +934,13 @@ static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_
 			return -EPROTO; /* no typed answer to give: drop the front-end */
 		if (d->rs)
 			vt_rs_msg_reply(d, req, r->buf, r->size);
-		return vt_vu_send_reply(d->conn_fd, req, r->buf, r->size);
+		return vt_vu_send_reply(d->conn_fd, d->stop_fd, req, r->buf, r->size);
 	case REPLY_ACK_ONLY:
 		if (need_reply) {
 			uint64_t ack = e < 0 ? 1 : 0;
 			if (d->rs)
 				vt_rs_msg_reply(d, req, &ack, sizeof(ack));
-			return vt_vu_send_reply(d->conn_fd, req, &ack, sizeof(ack));
+			return vt_vu_send_reply(d->conn_fd, d->stop_fd, req, &ack, sizeof(ack));
 		}
 		return 0;
 	case REPLY_NEVER:

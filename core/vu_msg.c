@@ -3,12 +3,46 @@
 
 #include "secmem.h"
 
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
-static int read_full(int sock, void *buf, size_t n)
+#include "clock.h"
+
+static uint64_t now_ms(void)
+{
+	return vt_now_ns() / 1000000ull;
+}
+
+/*
+ * Waits for sock (events) or cancel_fd until deadline_ms: 0, -ETIMEDOUT,
+ * -ECANCELED, -errno. A front-end that stops mid-message cannot hold us.
+ */
+static int wait_sock(int sock, short events, int cancel_fd, uint64_t deadline_ms)
+{
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline_ms)
+			return -ETIMEDOUT;
+		struct pollfd p[2] = {{.fd = sock, .events = events},
+				      {.fd = cancel_fd, .events = POLLIN}};
+		int r = poll(p, 2, (int)(deadline_ms - now));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents)
+			return -ECANCELED;
+		if (p[0].revents)
+			return 0;
+	}
+}
+
+static int read_full(int sock, int cancel_fd, void *buf, size_t n)
 {
 	uint8_t *p = buf;
+	uint64_t deadline = now_ms() + VT_VU_MSG_TIMEOUT_MS;
 	while (n) {
 		ssize_t r = read(sock, p, n);
 		if (r == 0)
@@ -16,7 +50,12 @@ static int read_full(int sock, void *buf, size_t n)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			if (errno != EAGAIN)
+				return -errno;
+			int e = wait_sock(sock, POLLIN, cancel_fd, deadline);
+			if (e < 0)
+				return e;
+			continue;
 		}
 		p += r;
 		n -= (size_t)r;
@@ -24,7 +63,7 @@ static int read_full(int sock, void *buf, size_t n)
 	return 0;
 }
 
-int vt_vu_recv(int sock, struct vt_vu_msg *m)
+int vt_vu_recv(int sock, int cancel_fd, struct vt_vu_msg *m)
 {
 	memset(&m->hdr, 0, sizeof(m->hdr));
 	m->nfds = 0;
@@ -49,7 +88,7 @@ int vt_vu_recv(int sock, struct vt_vu_msg *m)
 	if (r == 0)
 		return -EPIPE;
 	if (r < 0)
-		return -errno;
+		return errno == EAGAIN ? -EAGAIN : -errno;
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -68,7 +107,8 @@ int vt_vu_recv(int sock, struct vt_vu_msg *m)
 	if (mh.msg_flags & MSG_CTRUNC)
 		goto bad; /* more fds than any request carries */
 	if ((size_t)r < sizeof(m->hdr)) {
-		int e = read_full(sock, (uint8_t *)&m->hdr + r, sizeof(m->hdr) - (size_t)r);
+		int e = read_full(sock, cancel_fd, (uint8_t *)&m->hdr + r,
+				  sizeof(m->hdr) - (size_t)r);
 		if (e < 0) {
 			vt_vu_msg_close_fds(m);
 			return e;
@@ -79,7 +119,7 @@ int vt_vu_recv(int sock, struct vt_vu_msg *m)
 	if (m->hdr.size > VHOST_USER_PAYLOAD_MAX)
 		goto bad;
 	if (m->hdr.size) {
-		int e = read_full(sock, m->p.raw, m->hdr.size);
+		int e = read_full(sock, cancel_fd, m->p.raw, m->hdr.size);
 		if (e < 0) {
 			/* A torn CREATE_CRYPTO_SESSION still holds key bytes. */
 			vt_wipe(m->p.raw, m->hdr.size);
@@ -93,7 +133,8 @@ bad:
 	return -EPROTO;
 }
 
-int vt_vu_send_reply(int sock, uint32_t request, const void *payload, uint32_t size)
+int vt_vu_send_reply(int sock, int cancel_fd, uint32_t request, const void *payload,
+		     uint32_t size)
 {
 	if (size > VHOST_USER_PAYLOAD_MAX)
 		return -EINVAL;
@@ -107,15 +148,31 @@ int vt_vu_send_reply(int sock, uint32_t request, const void *payload, uint32_t s
 		{.iov_base = (void *)(uintptr_t)payload, .iov_len = size},
 	};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
-	size_t total = sizeof(h) + size;
-	ssize_t r;
-	do {
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if ((size_t)r != total)
-		return -EIO; /* a blocking stream socket sends all or fails */
+	/* A front-end that never reads its replies fills the socket: bounded wait, then drop. */
+	uint64_t deadline = now_ms() + VT_VU_MSG_TIMEOUT_MS;
+	while (mh.msg_iovlen) {
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			int e = wait_sock(sock, POLLOUT, cancel_fd, deadline);
+			if (e < 0)
+				return e;
+			continue;
+		}
+		size_t done = (size_t)r;
+		while (mh.msg_iovlen && done >= mh.msg_iov->iov_len) {
+			done -= mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + done;
+			mh.msg_iov->iov_len -= done;
+		}
+	}
 	return 0;
 }
 

@@ -30,11 +30,25 @@ struct vt_vu_msg {
 	unsigned nfds;
 };
 
-/* 0 on success; -EPIPE on orderly EOF; -EPROTO on bad framing; -errno otherwise. */
-int vt_vu_recv(int sock, struct vt_vu_msg *m) VT_MUST_USE;
+/*
+ * A message started must be complete, and a reply sent, within this time;
+ * the wait also ends when cancel_fd becomes readable (daemon stop).
+ */
+#define VT_VU_MSG_TIMEOUT_MS 10000
 
-/* Sends a reply to req: flags exactly VERSION|REPLY (QEMU 7.2 insists on 0x5). */
-int vt_vu_send_reply(int sock, uint32_t request, const void *payload, uint32_t size) VT_MUST_USE;
+/*
+ * 0 on success; -EAGAIN if nothing was there after all (non-blocking socket);
+ * -EPIPE on orderly EOF; -EPROTO on bad framing; -ETIMEDOUT (torn message),
+ * -ECANCELED (cancel_fd), -errno otherwise.
+ */
+int vt_vu_recv(int sock, int cancel_fd, struct vt_vu_msg *m) VT_MUST_USE;
+
+/*
+ * Sends a reply to req: flags exactly VERSION|REPLY (QEMU 7.2 insists on
+ * 0x5). Never blocks for longer than VT_VU_MSG_TIMEOUT_MS or past cancel_fd.
+ */
+int vt_vu_send_reply(int sock, int cancel_fd, uint32_t request, const void *payload,
+		     uint32_t size) VT_MUST_USE;
 
 /* Closes every fd the message still carries. */
 void vt_vu_msg_close_fds(struct vt_vu_msg *m);

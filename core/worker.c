@@ -53,6 +53,8 @@ static bool serve(struct vt_queue *q)
 			(void)vt_queue_serve(q, &no_work, NULL);
 		else
 			d->ops->queue_handle(d->priv, q);
+		/* A fault contained during the batch: what was served went nowhere. */
+		(void)vt_queue_memory_lost(q);
 	}
 	bool consumed = q->last_avail_idx != before;
 	pthread_mutex_unlock(&q->lock);

@@ -40,14 +40,14 @@ static void on_start(void *priv, struct vt_queue *q)
 static int save(void *priv, int fd)
 {
 	(void)priv;
-	return write(fd, "st", 2) == 2 ? 0 : -EIO;
+	return vt_state_write(fd, "st", 2);
 }
 
 static int load(void *priv, int fd)
 {
 	(void)priv;
 	char b[16];
-	while (read(fd, b, sizeof(b)) > 0)
+	while (vt_state_read(fd, b, sizeof(b)) > 0)
 		;
 	struct timespec ts = {0, 100 * 1000000L}; /* a slow load */
 	nanosleep(&ts, NULL);

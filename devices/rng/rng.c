@@ -69,27 +69,12 @@ static void reseed_early(struct rng_dev *d, uint64_t epoch)
 	(void)!rng_drbg_reseed_for_event(d->drbg, epoch, &retry); /* the worker retries */
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int rng_save_state(void *priv, int fd)
 {
 	struct rng_dev *d = priv;
 	uint8_t blob[RNG_LEAK_STATE_SIZE];
 	rng_leak_save(&d->leak, blob);
-	int e = write_all(fd, blob, sizeof(blob));
+	int e = vt_state_write(fd, blob, sizeof(blob));
 	if (e < 0)
 		return e;
 	if (d->o.leak_on_save) {
@@ -108,12 +93,9 @@ static int rng_load_state(void *priv, int fd)
 	for (;;) {
 		if (len == sizeof(buf))
 			return -EFBIG;
-		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+		ssize_t r = vt_state_read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0)
+			return (int)r;
 		if (r == 0)
 			break;
 		len += (size_t)r;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "rpmb.h"
 #include "secmem.h"
+#include "statefd.h"
 
 #define BLOB_MAGIC "VTRPMBX1"
 #define BLOB_VERSION 2u /* 2: bound to a destination ticket */
@@ -467,21 +468,11 @@ int rpmb_save_state(void *priv, int fd)
 		vt_err("%s: DEVICE_STATE save: %s", d->name, err);
 		return r;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, blob + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = w < 0 ? -errno : -EIO;
-			vt_err(
-			    "%s: DEVICE_STATE save: writing the state failed: %s; the store stays "
-			    "exported (rpmb-cancel-export resumes it)",
-			    d->name, strerror(-r));
-			break;
-		}
-		off += (size_t)w;
-	}
+	r = vt_state_write(fd, blob, len);
+	if (r < 0)
+		vt_err("%s: DEVICE_STATE save: writing the state failed: %s; the store stays "
+		       "exported (rpmb-cancel-export resumes it)",
+		       d->name, strerror(-r));
 	free(blob); /* ciphertext only */
 	return r;
 }
@@ -489,17 +480,20 @@ int rpmb_save_state(void *priv, int fd)
 int rpmb_load_state(void *priv, int fd)
 {
 	struct rpmb_dev *d = priv;
+	/* Refuse before reading anything: a load can only succeed with a migration key. */
+	if (!d->mig_key) {
+		vt_err("%s: DEVICE_STATE load refused: no migration-key configured", d->name);
+		return -ENOKEY;
+	}
 	size_t cap = rpmb_blob_size(d->store->geom.capacity) + 1, len = 0;
 	uint8_t *buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
 	int r = 0;
 	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = vt_state_read(fd, buf + len, cap - len);
 		if (n < 0) {
-			r = -errno;
+			r = (int)n;
 			break;
 		}
 		if (n == 0)
