@@ -102,6 +102,8 @@ void vtd_config_init(struct vtd_config *c)
 		.seccomp = VTD_SECCOMP_LOG,
 		.control_max_request = 1u << 20,
 		.control_max_clients = 16,
+		.prefault_mb = VT_PREFAULT_TABLE_DEFAULT >> 20,
+		.prefault_total_mb = VT_PREFAULT_PROCESS_DEFAULT >> 20,
 		.print_attach = true,
 	};
 }
@@ -292,6 +294,14 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const cha
 		valid = BOOL_VALUES;
 		if (parse_bool(v, &c->bench_no_work) < 0)
 			goto bad;
+	} else if (!strcmp(key, "prefault_mb")) {
+		if (parse_u64(v, 0, 1ull << 30, &u) < 0)
+			goto bad;
+		c->prefault_mb = u;
+	} else if (!strcmp(key, "prefault_total_mb")) {
+		if (parse_u64(v, 0, 1ull << 30, &u) < 0)
+			goto bad;
+		c->prefault_total_mb = u;
 	} else if (!strcmp(key, "control_max_request")) {
 		valid = "1024..67108864";
 		if (parse_u64(v, 1024, 64u << 20, &u) < 0)

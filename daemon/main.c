@@ -31,6 +31,7 @@
 #endif
 
 #include "device.h"
+#include "guestmem.h"
 #include "log.h"
 #include "vtrustd.h"
 
@@ -57,6 +58,8 @@ enum {
 	OPT_LOG_TARGET,
 	OPT_BUSY_POLL,
 	OPT_BENCH_NO_WORK,
+	OPT_PREFAULT_MB,
+	OPT_PREFAULT_TOTAL_MB,
 	OPT_DEBUG_COMMANDS,
 	OPT_PRINT_CAPS,
 	OPT_CHECK_CONFIG,
@@ -86,6 +89,8 @@ static const struct option longopts[] = {
 	{"log-target", required_argument, NULL, OPT_LOG_TARGET},
 	{"busy-poll-us", required_argument, NULL, OPT_BUSY_POLL},
 	{"bench-no-work", no_argument, NULL, OPT_BENCH_NO_WORK},
+	{"prefault-mb", required_argument, NULL, OPT_PREFAULT_MB},
+	{"prefault-total-mb", required_argument, NULL, OPT_PREFAULT_TOTAL_MB},
 	{"debug-commands", no_argument, NULL, OPT_DEBUG_COMMANDS},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
@@ -106,7 +111,8 @@ static void usage(FILE *f)
 		"options: --control-socket PATH|none --control-group GROUP --user USER\n"
 		"         --seccomp off|log|errno|trap|kill --metrics-http [HOST:]PORT\n"
 		"         --log-level err|warning|notice|info|debug --log-target stderr|journal|file:PATH\n"
-		"         --busy-poll-us N --name NAME --debug-commands --quiet\n"
+		"         --busy-poll-us N --prefault-mb N --prefault-total-mb N\n"
+		"         --name NAME --debug-commands --quiet\n"
 		"         --bench-no-work (benchmark floor: answers requests without doing them)\n"
 		"see vtrustd(8) and vtrustd.conf(5)\n"
 		"types:");
@@ -375,6 +381,12 @@ int main(int argc, char **argv)
 		case OPT_BENCH_NO_WORK:
 			r = vtd_config_set_daemon(&cfg, "bench_no_work", "true");
 			break;
+		case OPT_PREFAULT_MB:
+			r = vtd_config_set_daemon(&cfg, "prefault_mb", optarg);
+			break;
+		case OPT_PREFAULT_TOTAL_MB:
+			r = vtd_config_set_daemon(&cfg, "prefault_total_mb", optarg);
+			break;
 		case OPT_DEBUG_COMMANDS:
 			cfg.debug_commands = true;
 			break;
@@ -506,6 +518,7 @@ int main(int argc, char **argv)
 	    chown(cfg.state_dir, cfg.user_uid, cfg.user_gid) < 0)
 		vt_warn("cannot give %s to user %s: %s", cfg.state_dir, cfg.user, strerror(errno));
 
+	vt_guestmem_set_prefault_budget(cfg.prefault_mb << 20, cfg.prefault_total_mb << 20);
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		if (vtd_instance_create(&cfg, cfg.inst[i]) < 0)
 			goto out;

@@ -98,15 +98,19 @@ static void add(struct collector *c, const char *name, const char *labels, doubl
 	const char *prefix = strncmp(name, "vtrust_", 7) ? "vtrust_" : "";
 	int n = snprintf(s->name, sizeof(s->name), "%s%s", prefix, name);
 	if (n < 0 || (size_t)n >= sizeof(s->name) || !valid_metric_name(s->name)) {
-		vt_debug("%s: metric name '%s' dropped (invalid)", c->in->name, name);
+		vt_debug("%s: metric name '%s' dropped (invalid)", c->in ? c->in->name : "daemon", name);
 		return;
 	}
 	if (labels && *labels && !valid_labels(labels)) {
-		vt_debug("%s: metric %s dropped: invalid labels", c->in->name, name);
+		vt_debug("%s: metric %s dropped: invalid labels", c->in ? c->in->name : "daemon", name);
 		return;
 	}
-	n = snprintf(s->labels, sizeof(s->labels), "device=\"%s\",device_type=\"%s\"%s%s", c->in->name,
-		     c->in->type->type, labels && *labels ? "," : "", labels ? labels : "");
+	if (c->in)
+		n = snprintf(s->labels, sizeof(s->labels), "device=\"%s\",device_type=\"%s\"%s%s",
+			     c->in->name, c->in->type->type, labels && *labels ? "," : "",
+			     labels ? labels : "");
+	else /* daemon-wide */
+		n = snprintf(s->labels, sizeof(s->labels), "%s", labels ? labels : "");
 	if (n < 0 || (size_t)n >= sizeof(s->labels))
 		return;
 	s->value = value;
@@ -215,9 +219,36 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 	}
 }
 
+/* Daemon-wide: guest memory (pre-fault budgets, seals, contained faults). */
+static void guest_memory_metrics(struct collector *c)
+{
+	struct vt_guestmem_stats g;
+	vt_guestmem_get_stats(&g);
+	c->in = NULL;
+	add(c, "guest_memory_prefault_bytes", "", (double)g.prefault_bytes,
+	    "guest memory pre-faulted in live mappings, all devices", "gauge");
+	add(c, "guest_memory_prefault_budget_bytes", "scope=\"front_end\"",
+	    (double)g.prefault_budget_table, "pre-fault budgets (prefault_mb, prefault_total_mb)",
+	    "gauge");
+	add(c, "guest_memory_prefault_budget_bytes", "scope=\"daemon\"",
+	    (double)g.prefault_budget_process, "pre-fault budgets (prefault_mb, prefault_total_mb)",
+	    "gauge");
+	add(c, "guest_memory_prefault_refused_total", "", (double)g.prefault_refused,
+	    "regions left partly to first-use faults because a pre-fault budget was spent",
+	    "counter");
+	add(c, "guest_memory_regions", "sealed=\"true\"", (double)g.regions_sealed,
+	    "mapped guest memory regions, by whether F_SEAL_SHRINK protects them", "gauge");
+	add(c, "guest_memory_regions", "sealed=\"false\"", (double)g.regions_unsealed,
+	    "mapped guest memory regions, by whether F_SEAL_SHRINK protects them", "gauge");
+	add(c, "guest_memory_faults_total", "", (double)g.faults_contained,
+	    "SIGBUS in guest memory that shrank under a device, contained (rings broken)",
+	    "counter");
+}
+
 void vtd_metrics_render(struct vtd_config *cfg, struct vtd_buf *out)
 {
 	struct collector c = {0};
+	guest_memory_metrics(&c);
 	for (unsigned i = 0; i < cfg->ninst; i++) {
 		struct vtd_instance *in = cfg->inst[i];
 		c.in = in;

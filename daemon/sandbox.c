@@ -160,7 +160,9 @@ static const char *const sys_protocol[] = {
 	"accept", "accept4", "shutdown", "setsockopt", "getsockname", "getpeername",
 	"eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime", "epoll_create1",
 	"memfd_create", "pipe2", "ftruncate", "fallocate", "rename", "renameat", "renameat2",
-	"sched_setaffinity", "kcmp", NULL,
+	"sched_setaffinity", "kcmp",
+	/* guest memory: resident pages only are pre-faulted; fd kinds checked by /proc */
+	"mincore", "readlink", "readlinkat", NULL,
 };
 static const char *const sys_worker[] = {
 	"timerfd_settime", "timerfd_gettime", "epoll_create1", "eventfd2", "ftruncate",

@@ -99,6 +99,7 @@ struct vtd_config {
 	char *metrics_http; /* "127.0.0.1:9464"; NULL: off */
 	uint32_t busy_poll_us;
 	bool bench_no_work; /* --bench-no-work: every device answers without working */
+	uint64_t prefault_mb, prefault_total_mb; /* guest-memory pre-fault budgets */
 	size_t control_max_request;
 	unsigned control_max_clients;
 	bool debug_commands;
