@@ -416,6 +416,7 @@ int conf_run(struct probe_ctx *ctx, const char *const *filters, size_t nfilters,
 	    {conf_flow_cases, conf_flow_ncases},
 	    {conf_proto_cases, conf_proto_ncases},
 	    {conf_ring_cases, conf_ring_ncases},
+	    {conf_hostile_cases, conf_hostile_ncases},
 	    {ctx->device->cases, ctx->device->ncases},
 	};
 	struct conf_ctx c = {.probe = ctx, .settle_ms = settle_ms, .canary_fd = -1};

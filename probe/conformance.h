@@ -14,8 +14,10 @@
  * serve correct requests again.
  *
  * Cases are tables of struct conf_case: the core's in conf_flow.c
- * (lifecycle), conf_proto.c (protocol) and conf_ring.c (rings), run in that
- * order, then a device's from its probe_device (probe.h).
+ * (lifecycle), conf_proto.c (protocol), conf_ring.c (rings) and
+ * conf_hostile.c (fds of the wrong kind, memory that shrinks, a held state
+ * pipe, sparse memory), run in that order, then a device's from its
+ * probe_device (probe.h).
  */
 #ifndef VTRUST_PROBE_CONFORMANCE_H
 #define VTRUST_PROBE_CONFORMANCE_H
@@ -121,5 +123,7 @@ extern const struct conf_case conf_proto_cases[];
 extern const size_t conf_proto_ncases;
 extern const struct conf_case conf_ring_cases[];
 extern const size_t conf_ring_ncases;
+extern const struct conf_case conf_hostile_cases[];
+extern const size_t conf_hostile_ncases;
 
 #endif

@@ -116,7 +116,8 @@ int fe_mem_create(const struct fe_mem_opts *opts, struct fe_mem **ret)
 	if (r < 0)
 		goto fail;
 
-	m->fd = memfd_create("vtrust-probe-ram", MFD_CLOEXEC);
+	m->fd = memfd_create("vtrust-probe-ram",
+			     MFD_CLOEXEC | (o->allow_sealing ? MFD_ALLOW_SEALING : 0));
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)fd_size) < 0) {
 		r = -errno;
 		goto fail;

@@ -45,6 +45,7 @@ struct fe_mem_opts {
 	unsigned nregions; /* GAPPED/ADJACENT; 0 = 2. Q35 is always 2 */
 	enum fe_mem_layout layout;
 	bool no_populate; /* skip MAP_POPULATE (pre-faulting) */
+	bool allow_sealing; /* MFD_ALLOW_SEALING: a back-end may seal the memfd (QEMU's seal=on) */
 };
 
 struct fe_mem_region {
