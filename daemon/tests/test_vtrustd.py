@@ -1112,11 +1112,14 @@ def case_keys(tmp):
     check(r.returncode == 0 and "write_counter: 1" in r.stdout and "key_programmed: true" in r.stdout,
           "vtrustctl rpmb info", r.stdout)
     blob = os.path.join(tmp, "ra.export")
-    r = a.ctl("rpmb", "export", "ra", os.path.basename(blob))
+    r = b.ctl("rpmb", "ticket", "rb")
+    check(r.returncode == 0 and r.stdout.strip(), "vtrustctl rpmb ticket (destination)", r.stdout + r.stderr)
+    ticket = r.stdout.strip()
+    r = a.ctl("rpmb", "export", "ra", os.path.basename(blob), ticket)
     check(r.returncode == 0 and os.path.getsize(blob) > 0, "vtrustctl rpmb export (relative path)",
           r.stdout + r.stderr)
     check(auth_key not in open(blob, "rb").read(), "the export does not carry the key in clear")
-    r = a.ctl("rpmb", "export", "ra", blob + "2")
+    r = a.ctl("rpmb", "export", "ra", blob + "2", ticket)
     check(r.returncode == 1, "a second export is refused", r.stderr)
     r = b.ctl("rpmb", "import", "rb", blob)
     check(r.returncode == 0, "vtrustctl rpmb import", r.stdout + r.stderr)
