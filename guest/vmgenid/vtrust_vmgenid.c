@@ -170,8 +170,13 @@ static int vtvg_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	if (vma->vm_pgoff > 1 || pages > 2 - vma->vm_pgoff)
 		return -EINVAL;
+	/* No mprotect() to writable later; no mremap() growth; not in core dumps. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
+#else
 	vma->vm_flags &= ~VM_MAYWRITE;
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+#endif
 	for (i = 0; i < pages; i++) {
 		unsigned long pfn = vma->vm_pgoff + i == 0 ? id_pfn : page_to_pfn(state_page);
 		int r = remap_pfn_range(vma, vma->vm_start + i * PAGE_SIZE, pfn, PAGE_SIZE,
