@@ -156,6 +156,58 @@ static void test_fail_at_reseed(void)
 	rng_drbg_free(g);
 }
 
+/*
+ * The top-up after a batch: a buffer less than half full is refilled to full,
+ * unread bytes first and in order; small requests then cost no generate call;
+ * a degraded generator is not touched; a reseed still wipes everything.
+ */
+static void test_prefill(void)
+{
+	struct rng_drbg_cfg c = cfg(RNG_SEED_FAULT_NONE, 0);
+	struct rng_drbg *g;
+	CHECK_EQ(rng_drbg_new(&c, &g), 0);
+	uint64_t retry;
+	uint8_t out[64];
+	static uint8_t unread[RNG_DRBG_BUF];
+	CHECK_EQ(rng_drbg_begin(g, &retry), 0);
+	CHECK_EQ(rng_drbg_bytes(g, out, sizeof(out)), 0); /* the small first refill: 4 KiB */
+	size_t left = g->buf_len - g->buf_off;
+	CHECK(left > 0 && left < RNG_DRBG_BUF / 2);
+	memcpy(unread, g->buf + g->buf_off, left);
+	rng_drbg_end(g);
+	rng_drbg_prefill(g);
+	CHECK_EQ(g->buf_off, 0);
+	CHECK_EQ(g->buf_len, RNG_DRBG_BUF);
+	CHECK(memcmp(g->buf, unread, left) == 0); /* the unread bytes come first, in order */
+	CHECK_EQ(atomic_load(&g->stats.prefills), 1);
+	/* Half the buffer in 64-byte requests: no generate call on the request path. */
+	uint64_t calls = atomic_load(&g->stats.generate_calls);
+	CHECK_EQ(rng_drbg_begin(g, &retry), 0);
+	for (size_t i = 0; i < RNG_DRBG_BUF / 2 / sizeof(out) - 1; i++)
+		CHECK_EQ(rng_drbg_bytes(g, out, sizeof(out)), 0);
+	rng_drbg_end(g);
+	CHECK_EQ(atomic_load(&g->stats.generate_calls), calls);
+	/* More than half left: nothing to do. */
+	rng_drbg_prefill(g);
+	CHECK_EQ(atomic_load(&g->stats.prefills), 1);
+	/* A reseed wipes the topped-up buffer too. */
+	CHECK_EQ(rng_drbg_begin(g, &retry), 0);
+	CHECK_EQ(rng_drbg_reseed(g, NULL, 0), 0);
+	rng_drbg_end(g);
+	CHECK(zeros(g->buf, RNG_DRBG_BUF));
+	rng_drbg_free(g);
+
+	/* Degraded: no output is made, the buffer stays wiped. */
+	c = cfg(RNG_SEED_FAULT_ERROR, 0);
+	CHECK_EQ(rng_drbg_new(&c, &g), 0);
+	CHECK(rng_drbg_degraded(g));
+	rng_drbg_prefill(g);
+	CHECK_EQ(g->buf_len, 0);
+	CHECK(zeros(g->buf, RNG_DRBG_BUF));
+	CHECK_EQ(atomic_load(&g->stats.generate_calls), 0);
+	rng_drbg_free(g);
+}
+
 int main(void)
 {
 	vt_log_set_level(VT_LOG_ERR - 1);
@@ -163,5 +215,6 @@ int main(void)
 	TEST_RUN(test_reseed_schedule);
 	TEST_RUN(test_fail_closed);
 	TEST_RUN(test_fail_at_reseed);
+	TEST_RUN(test_prefill);
 	TEST_DONE();
 }
