@@ -42,7 +42,7 @@ import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT_RE = re.compile(r'^VTF-OUT (\S+) (\d+) ([0-9a-f]{64}) gen=(\d+) idc=(\d+) kr=(\d+) fr=(\d+) st=0x([0-9a-f]+) t=(\d+)$')
+OUT_RE = re.compile(r'^VTF-OUT (\S+) (\d+) ([0-9a-f]{64}) gen=(\d+) idc=(\d+) kr=(\d+) fr=(\d+) st=0x([0-9a-f]+) in=0x([0-9a-f]+) t=(\d+)$')
 T0 = time.monotonic()
 host_log = None
 
@@ -184,13 +184,13 @@ class Vm:
             self.pump(0.1)
 
     def outputs(self):
-        """Parsed VTF-OUT lines: list of (time, prog, seq, hex, gen, idc, kr, guest us)."""
+        """Parsed VTF-OUT lines: list of (time, prog, seq, hex, gen, idc, kr, guest us, inputs)."""
         res = []
         for t, line in self.lines:
             m = OUT_RE.match(line)
             if m:
                 res.append((t, m.group(1), int(m.group(2)), m.group(3), int(m.group(4)),
-                            int(m.group(5)), int(m.group(6)), int(m.group(9))))
+                            int(m.group(5)), int(m.group(6)), int(m.group(10)), int(m.group(9), 16)))
         return res
 
     def stop(self):
@@ -310,6 +310,8 @@ def main():
         for prog in ('mod', 'nomod'):
             _, l = orig.wait_line(lambda l, p=prog: l.startswith('VTF-START %s ' % p), 60, prog + ' start')
             starts[prog] = int(re.search(r'signals=0x([0-9a-f]+)', l).group(1), 16)
+            if prog == 'mod':
+                start_inputs = int(re.search(r'inputs=0x([0-9a-f]+)', l).group(1), 16)
             log('orig: ' + l)
         if starts['mod'] & 3 != 3:
             raise RuntimeError('the mod ticker reports signals 0x%x: the VM generation ID and the '
@@ -327,12 +329,22 @@ def main():
             orig.wait_line(lambda l, p=prog: (OUT_RE.match(l) or [None, None])[1] == p
                            and int(OUT_RE.match(l).group(2)) >= 10, 60, prog + ' output 10')
         log('orig: both tickers running, %.1f s after QEMU start' % (time.monotonic() - t_boot))
+        # The guest kernel's RNG becomes ready only after the tickers started (guest.sh): the
+        # library must take getrandom up by itself (lazy re-probe) before the snapshot.
+        def getrandom_in(l):
+            m = OUT_RE.match(l)
+            return bool(m) and m.group(1) == 'mod' and int(m.group(9), 16) & 4 != 0
+        _, grline = orig.wait_line(getrandom_in, 120, 'getrandom in the mod ticker\'s inputs '
+                                   '(the kernel RNG never became ready, or the library never re-probed it)')
+        gr_seq = int(OUT_RE.match(grline).group(2))
+        log('orig: getrandom usable from mod output #%d (not at start: inputs 0x%x), %.1f s after QEMU start'
+            % (gr_seq, start_inputs, time.monotonic() - t_boot))
 
         orig.qmp('stop')
         t_stop = time.monotonic()
         orig.pump(0.3)  # anything still in QEMU's chardev path
         last = {}
-        for t, prog, seq, hx, gen, idc, kr, gt in orig.outputs():
+        for t, prog, seq, hx, gen, idc, kr, gt, inputs in orig.outputs():
             last[prog] = (seq, gen, idc, kr)
         log('orig: stopped; last seen seq/gen/idc/kr: %s' % last)
         orig.qmp('migrate', {'uri': 'exec:cat > ' + snap})
@@ -396,7 +408,9 @@ def main():
         for line_t, line in vm.lines:
             if line.startswith('VTF-ERR'):
                 errors.append('%s: %s' % (name, line))
-        for t, prog, seq, hx, gen, idc, kr, gt in vm.outputs():
+        for t, prog, seq, hx, gen, idc, kr, gt, inputs in vm.outputs():
+            if prog == 'mod' and inputs & 4 and (name, 'getrandom') not in first:
+                first[(name, 'getrandom')] = seq
             if prog not in last:
                 continue
             s0, g0, i0, k0 = last[prog]
@@ -462,6 +476,8 @@ def main():
     print('  cont -> kernel VM-fork notifier seen by poll() on /dev/vtrust-vmgenid: A %s, B %s (none in orig, C, D: %s)'
           % (ms({k: v[0] for k, v in vmfork.items()}, 'A'), ms({k: v[0] for k, v in vmfork.items()}, 'B'),
              'yes' if not any(c in vmfork for c in ('orig', 'C', 'D')) else 'NO'))
+    print('  getrandom usable (lazily re-probed) from mod output: ' + ', '.join(
+        '%s #%s' % (c, first.get((c, 'getrandom'), 'never')) for c in copies))
     print('  guest time from the first output after the restore to the kernel VM-fork event: A %s, B %s'
           % (ms(gwin, 'A'), ms(gwin, 'B')))
     if errors:

@@ -9,7 +9,7 @@
  *
  *   VTF-START <name> signals=0x.. inputs=0x..
  *   VTF-OUT <name> <seq> <64 hex> gen=<generations> idc=<vmgenid_changes>
- *           kr=<kernel_reseeds> fr=<fast_reseeds> st=0x<state> t=<guest us>
+ *           kr=<kernel_reseeds> fr=<fast_reseeds> st=0x<state> in=0x<inputs> t=<guest us>
  *   VTF-ERR <name> <seq> <error>     (vtf_generate failed; nothing output)
  *
  *   fortuna-ticker --name NAME [--no-vmgenid] [--period-ms MS]
@@ -162,13 +162,14 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 32; i++)
 				snprintf(hex + 2 * i, 3, "%02x", b[i]);
 			vtf_get_status(rng, &st);
-			n = snprintf(
-			    line, sizeof(line),
-			    "VTF-OUT %s %llu %s gen=%llu idc=%llu kr=%llu fr=%llu st=0x%x t=%llu\n",
-			    name, seq, hex, (unsigned long long)st.generations,
-			    (unsigned long long)st.vmgenid_changes,
-			    (unsigned long long)st.kernel_reseeds,
-			    (unsigned long long)st.fast_reseeds, st.state, t_us);
+			n = snprintf(line, sizeof(line),
+				     "VTF-OUT %s %llu %s gen=%llu idc=%llu kr=%llu fr=%llu st=0x%x "
+				     "in=0x%x t=%llu\n",
+				     name, seq, hex, (unsigned long long)st.generations,
+				     (unsigned long long)st.vmgenid_changes,
+				     (unsigned long long)st.kernel_reseeds,
+				     (unsigned long long)st.fast_reseeds, st.state, st.inputs,
+				     t_us);
 		}
 		out_line(line, (size_t)n);
 		nanosleep(&period, NULL);
