@@ -59,6 +59,11 @@ struct vt_device *vt_device_new(const char *name, const struct vt_device_ops *op
 	return d;
 }
 
+struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i)
+{
+	return i < d->nqueues ? &d->queues[i] : NULL;
+}
+
 void vt_device_set_busy_poll(struct vt_device *d, uint32_t us)
 {
 	d->busy_poll_us = us;

@@ -159,10 +159,8 @@ void vt_device_set_busy_poll(struct vt_device *d, uint32_t us);
 /* Benchmark floor: answer every request without doing its work (see bench_no_work). */
 void vt_device_set_bench_no_work(struct vt_device *d, bool on);
 
-static inline struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i)
-{
-	return i < d->nqueues ? &d->queues[i] : NULL;
-}
+/* Queue i, or NULL. */
+struct vt_queue *vt_device_queue(struct vt_device *d, unsigned i);
 
 /* Worker threads (worker.c). */
 int vt_queue_start_worker(struct vt_queue *q) VT_MUST_USE;

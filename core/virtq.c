@@ -567,6 +567,16 @@ void vt_queue_unlock(struct vt_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+unsigned vt_queue_index(const struct vt_queue *q)
+{
+	return q->index;
+}
+
+const struct vt_queue_stats *vt_queue_stats(const struct vt_queue *q)
+{
+	return &q->stats;
+}
+
 bool vt_queue_fresh(const struct vt_queue *q)
 {
 	return q->last_avail_idx == 0 && q->used_idx == 0;

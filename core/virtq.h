@@ -82,6 +82,15 @@ struct vt_queue_stats {
 	_Atomic uint64_t faults[VT_FAULT_MAX]; /* by fault (broken rings, malformed chains) */
 };
 
+/*
+ * struct vt_queue is opaque to devices: its insides are visible only where
+ * VT_QUEUE_INTERNALS is defined (core, the daemon, tests, fuzzers and
+ * benchmarks, through vtrust_core_dep). Devices are built against
+ * vtrust_core_api_dep and reach a queue only through the functions here.
+ */
+struct vt_queue;
+
+#ifdef VT_QUEUE_INTERNALS
 struct vt_queue {
 	unsigned index;
 	struct vt_device *dev;
@@ -145,6 +154,7 @@ struct vt_queue {
 	uint16_t *redo_heads; /* in flight when the previous process died: served first */
 	uint32_t redo_n;
 };
+#endif /* VT_QUEUE_INTERNALS */
 
 void vt_queue_init(struct vt_queue *q, struct vt_device *dev, const struct vt_guestmem *mem,
 		   unsigned index);
@@ -295,10 +305,9 @@ void vt_queue_lock(struct vt_queue *q);
 void vt_queue_unlock(struct vt_queue *q);
 
 /* The queue's index within its device. */
-static inline unsigned vt_queue_index(const struct vt_queue *q)
-{
-	return q->index;
-}
+unsigned vt_queue_index(const struct vt_queue *q);
+/* Its counters (metrics, status). */
+const struct vt_queue_stats *vt_queue_stats(const struct vt_queue *q);
 
 /* True if both ring indexes are 0: a driver that just (re)initialised the ring. */
 bool vt_queue_fresh(const struct vt_queue *q);

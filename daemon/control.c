@@ -113,9 +113,10 @@ static struct json_object *instance_json(struct vtd_instance *in, bool detail)
 			       json_object_new_int64((int64_t)atomic_load(&d->stats.messages)));
 	uint64_t req = 0, bytes = 0, broken = 0;
 	for (unsigned i = 0; i < d->nqueues; i++) {
-		req += atomic_load(&d->queues[i].stats.chains);
-		bytes += atomic_load(&d->queues[i].stats.used_bytes);
-		broken += atomic_load(&d->queues[i].stats.broken);
+		const struct vt_queue_stats *qs = vt_queue_stats(vt_device_queue(d, i));
+		req += atomic_load(&qs->chains);
+		bytes += atomic_load(&qs->used_bytes);
+		broken += atomic_load(&qs->broken);
 	}
 	json_object_object_add(o, "queues", json_object_new_int(d->nqueues));
 	json_object_object_add(o, "requests", json_object_new_int64((int64_t)req));

@@ -163,7 +163,7 @@ static void put_help(struct vtd_buf *out, const char *name, const char *help)
 	vtd_buf_append(out, "\n", 1);
 }
 
-static uint64_t ld(_Atomic uint64_t *v)
+static uint64_t ld(const _Atomic uint64_t *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
@@ -192,7 +192,7 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 		    "vhost-user messages the request table refused, by rule", "counter");
 	}
 	for (unsigned i = 0; i < d->nqueues; i++) {
-		struct vt_queue_stats *s = &d->queues[i].stats;
+		const struct vt_queue_stats *s = vt_queue_stats(vt_device_queue(d, i));
 		char q[32];
 		snprintf(q, sizeof(q), "queue=\"%u\"", i);
 		add(c, "requests_total", q, (double)ld(&s->chains),

@@ -334,7 +334,7 @@ int vtd_seccomp_load(enum vtd_thread_kind kind, enum vtd_seccomp_action action)
 static void worker_hook(struct vt_queue *q)
 {
 	if (vtd_seccomp_load(VTD_THREAD_WORKER, worker_action) < 0)
-		vt_err("queue %u: worker runs without its own seccomp filter", q->index);
+		vt_err("queue %u: worker runs without its own seccomp filter", vt_queue_index(q));
 }
 
 void vtd_seccomp_install_worker_hook(enum vtd_seccomp_action action)
