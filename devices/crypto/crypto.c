@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The virtio-crypto device (virtio id 20): device ops, the vtrustd device
- * type, metrics and status. See README.md for what is offered, the options
- * and the status-code table; crypto_dev.h for how the files fit together.
+ * The virtio-crypto device (virtio id 20): device ops and creation (the
+ * vtrustd type, options, metrics and status are type.c's). See README.md
+ * for what is offered, the options and the status-code table; crypto_dev.h
+ * for how the files fit together.
  *
  * Queues: data queues 0..N-1 (one worker each, N = option `queues`), the
  * control queue at index N. QEMU 7.2 starts only data queue 0 and keeps the
@@ -22,67 +23,12 @@
 #include "log.h"
 #include "secmem.h"
 
-/* Slack on top of max_size for the scratch buffer (akcipher in+out, alignment). */
-#define SCRATCH_SLACK (64u << 10)
-
-uint8_t *vc_scratch(struct vc_qctx *q, size_t n)
-{
-	if (n <= q->scratch_cap)
-		return q->scratch;
-	if (n > q->dev->opts.max_size + SCRATCH_SLACK)
-		return NULL;
-	size_t cap = q->scratch_cap ? q->scratch_cap : 4096;
-	while (cap < n)
-		cap *= 2;
-	cap = VT_MIN(cap, (size_t)q->dev->opts.max_size + SCRATCH_SLACK);
-	/* The old contents were wiped by their user; a fresh buffer replaces them. */
-	uint8_t *p = malloc(cap);
-	if (!p)
-		return NULL;
-	free(q->scratch);
-	q->scratch = p;
-	q->scratch_cap = cap;
-	return p;
-}
-
-static void qctx_free(struct vc_qctx *q)
-{
-	vt_secmem_free(q->keybuf);
-	free(q->scratch);
-	EVP_CIPHER_CTX_free(q->sl.cctx);
-	EVP_MD_CTX_free(q->sl.mdctx);
-	for (unsigned i = 0; i < VT_ARRAY_SIZE(q->sl.mac); i++)
-		EVP_MAC_CTX_free(q->sl.mac[i]);
-	memset(q, 0, sizeof(*q));
-}
-
-static int qctx_init(struct vc_dev *d, struct vc_qctx *q, unsigned index)
-{
-	q->dev = d;
-	q->index = index;
-	q->keybuf_len = VT_MAX((size_t)d->opts.max_cipher_key_len + d->opts.max_auth_key_len,
-			       (size_t)d->opts.max_akcipher_key_len);
-	q->keybuf = vt_secmem_alloc(q->keybuf_len);
-	if (!q->keybuf)
-		return -ENOMEM;
-	if (index == d->opts.dataqueues)
-		return 0; /* the control queue needs no stateless contexts */
-	q->sl.cctx = EVP_CIPHER_CTX_new();
-	q->sl.mdctx = EVP_MD_CTX_new();
-	if (!q->sl.cctx || !q->sl.mdctx)
-		return -ENOMEM;
-	for (unsigned k = 0; k < VT_ARRAY_SIZE(q->sl.mac); k++)
-		if (d->macs[k] && !(q->sl.mac[k] = EVP_MAC_CTX_new(d->macs[k])))
-			return -ENOMEM;
-	return 0;
-}
-
 void vc_dev_free(struct vc_dev *d)
 {
 	if (!d)
 		return;
 	for (unsigned i = 0; d->qctx && i < d->nqueues; i++)
-		qctx_free(&d->qctx[i]);
+		vc_qctx_free(&d->qctx[i]);
 	free(d->qctx);
 	vc_table_destroy(&d->table);
 	vc_dev_free_openssl(d);
@@ -110,7 +56,7 @@ int vc_dev_new(const char *name, const struct vc_opts *o, struct vc_dev **ret)
 		goto fail;
 	}
 	for (unsigned i = 0; i < d->nqueues; i++)
-		if ((e = qctx_init(d, &d->qctx[i], i)) < 0)
+		if ((e = vc_qctx_init(d, &d->qctx[i], i)) < 0)
 			goto fail;
 	vt_info("%s: crypto device: %u data queue(s), services 0x%x, cipher 0x%x, hash 0x%x, "
 		"mac 0x%x/0x%x, aead 0x%x, akcipher 0x%x, %u sessions, max_size %llu",

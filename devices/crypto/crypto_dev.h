@@ -2,16 +2,24 @@
 /*
  * The virtio-crypto device: internal interfaces between its files.
  *
- *   config.c        options, OpenSSL library context, algorithm tables and
- *                   the fetched EVP objects, config space
+ *   config.c        OpenSSL library context, algorithm tables and the
+ *                   fetched EVP objects, config space
+ *   qctx.c          a queue's own context: keys in transit, scratch, stateless contexts
  *   session.c       session objects and the bounded session table
+ *   session_life.c  a guest's session: create (table, persist) and destroy
+ *   persist.c       sessions kept across a restart (core/resume.h)
  *   parse.c         control- and data-queue request parsing (no crypto)
  *   ctrlq.c         the control queue
  *   dataq.c         the data queues: session lookup, stateless sessions, dispatch
  *   cipher.c hash.c mac.c aead.c chain.c akcipher.c   one service each
- *   stream.c        streaming a chain's readable bytes through EVP into its writable bytes
+ *   stream.c        a chain's readable bytes through EVP (core's cursor callbacks)
  *   vhost_session.c VHOST_USER_CREATE/CLOSE_CRYPTO_SESSION (QEMU's path)
- *   crypto.c        struct vt_device_ops / vt_device_type, metrics, status
+ *   crypto.c        struct vt_device_ops, creation
+ *   type.c          the vtrustd device type: options, metrics, status
+ *
+ * Calls go one way (no file calls back into one that calls it): crypto.c ->
+ * ctrlq/dataq/vhost_session -> session_life -> session/persist -> services
+ * -> stream/qctx/config.
  *
  * Threads. Data queues each have a worker; the control queue has its own;
  * the vhost-user session messages run on the protocol thread. The session
@@ -397,7 +405,13 @@ int vc_dev_new(const char *name, const struct vc_opts *o, struct vc_dev **ret) V
 void vc_dev_free(struct vc_dev *d);
 void vc_opts_default(struct vc_opts *o);
 
-/* Grows q's scratch buffer to n bytes (bounded by max_size + 64 KiB); NULL on failure. */
+/* qctx.c: a queue's context (keys in transit, scratch, stateless contexts). */
+int vc_qctx_init(struct vc_dev *d, struct vc_qctx *q, unsigned index) VT_MUST_USE;
+void vc_qctx_free(struct vc_qctx *q);
+/*
+ * Grows q's scratch buffer to n bytes (bounded by max_size + 64 KiB; the old
+ * buffer is wiped); NULL on failure. Users cleanse what they wrote.
+ */
 uint8_t *vc_scratch(struct vc_qctx *q, size_t n);
 
 /* ---- Execution ---------------------------------------------------------- */
