@@ -112,7 +112,7 @@ static uint64_t prefault_resident(struct vt_guestmem *m, uint8_t *map, size_t le
 				atomic_fetch_add(&prefault_refused, 1);
 				vt_warn("pre-fault budget exceeded (%" PRIu64 " MiB per front-end, %" PRIu64
 					" MiB per process): the rest of this region is faulted in on "
-					"first use; raise prefault_table_mb / prefault_total_mb if this "
+					"first use; raise prefault_mb / prefault_total_mb if this "
 					"VM is legitimate",
 					atomic_load(&budget_table) >> 20,
 					atomic_load(&budget_process) >> 20);

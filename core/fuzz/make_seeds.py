@@ -6,8 +6,10 @@ import struct
 here = os.path.dirname(os.path.abspath(__file__))
 
 
-def msg(req, payload=b"", nfds=0, flags=1):
-    return struct.pack("<III", req, flags | (nfds << 4), len(payload)) + payload
+def msg(req, payload=b"", nfds=0, flags=1, kind=0, shrink=False):
+    """kind: what the fds are (fuzz_vu_msg.c, bits 8-11); shrink: memfds truncated after."""
+    flags |= (nfds << 4) | (kind << 8) | (int(shrink) << 12)
+    return struct.pack("<III", req, flags, len(payload)) + payload
 
 
 def u64(v):
@@ -41,9 +43,32 @@ bad = b"".join([
     msg(12, u64(0)), msg(99), msg(2, b"\x01"), msg(37, bytes(40), 1),
     msg(38, bytes(40)), msg(36),
 ])
+# Issue 17: guest memory that shrinks under a started ring, then kicks and a restart.
+mem = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 0x10000, 0x10000000, 0)
+ring0 = [msg(8, state(0, 8)),
+         msg(9, struct.pack("<IIQQQQ", 0, 0, 0x10000000, 0x10000200, 0x10000100, 0)),
+         msg(10, state(0, 0)), msg(13, u64(0), 1), msg(12, u64(0), 1), msg(18, state(0, 1))]
+shrink = b"".join([msg(1), msg(15), msg(16, u64(0x1008b)), msg(3), msg(2, u64(0x170000000)),
+                   msg(5, mem, 1, 0x9, shrink=True)] + ring0 +
+                  [msg(11, state(0, 0)), msg(12, u64(0), 1), msg(5, mem, 1, 0x9)] + ring0)
+# Issue 17: fds of the wrong kind for kick, call, err and device state.
+wrong = b"".join([msg(1), msg(15), msg(16, u64(0x1008b)), msg(3), msg(2, u64(0x170000000)),
+                  msg(5, mem, 1, 0x9), msg(8, state(0, 8)),
+                  msg(9, struct.pack("<IIQQQQ", 0, 0, 0x10000000, 0x10000200, 0x10000100, 0)),
+                  msg(13, u64(0), 1, 0x9, kind=5), msg(14, u64(0), 1, 0x9, kind=2),
+                  msg(12, u64(0), 1, 0x9, kind=4), msg(12, u64(0), 1, 0x9, kind=7),
+                  msg(12, u64(0), 1, 0x9, kind=8), msg(13, u64(0), 1, 0x9, kind=6),
+                  msg(11, state(0, 0)),
+                  msg(42, struct.pack("<II", 1, 0), 1, kind=9),
+                  msg(42, struct.pack("<II", 0, 0), 1, kind=2),
+                  msg(42, struct.pack("<II", 1, 0), 1, kind=3),
+                  msg(42, struct.pack("<II", 1, 0), 1, kind=4), msg(43),
+                  msg(5, mem, 1, 0x9, kind=6), msg(5, mem, 1, 0x9, kind=10)])
 os.makedirs(os.path.join(here, "corpus", "vu_msg"), exist_ok=True)
 open(os.path.join(here, "corpus", "vu_msg", "qemu72-start-stop"), "wb").write(start)
 open(os.path.join(here, "corpus", "vu_msg", "bad-messages"), "wb").write(bad)
+open(os.path.join(here, "corpus", "vu_msg", "memory-shrinks"), "wb").write(shrink)
+open(os.path.join(here, "corpus", "vu_msg", "wrong-fd-kinds"), "wb").write(wrong)
 
 # virtq: byte 0 = log2(num); then descriptor table (16*num) and avail ring.
 def ring(num_log2, descs, avail):
