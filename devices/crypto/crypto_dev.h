@@ -11,7 +11,7 @@
  *   parse.c         control- and data-queue request parsing (no crypto)
  *   ctrlq.c         the control queue
  *   dataq.c         the data queues: session lookup, stateless sessions, dispatch
- *   cipher.c hash.c mac.c aead.c chain.c akcipher.c   one service each
+ *   cipher.c hash.c mac.c aead.c algchain.c akcipher.c   one service each
  *   stream.c        a chain's readable bytes through EVP (core's cursor callbacks)
  *   vhost_session.c VHOST_USER_CREATE/CLOSE_CRYPTO_SESSION (QEMU's path)
  *   crypto.c        struct vt_device_ops, creation
@@ -431,12 +431,12 @@ uint8_t vc_mac_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data
 		   struct vt_chain *c) VT_MUST_USE;
 uint8_t vc_aead_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 		    struct vt_chain *c) VT_MUST_USE;
-uint8_t vc_chain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
+uint8_t vc_algchain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 		     struct vt_chain *c) VT_MUST_USE;
 uint8_t vc_akcipher_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 			struct vt_chain *c, uint32_t *ret_written) VT_MUST_USE;
 
-/* cipher.c helpers shared with chain.c. */
+/* cipher.c helpers shared with algchain.c. */
 uint8_t vc_cipher_begin(struct vc_session *s, uint32_t iv_len, struct vt_chain *c) VT_MUST_USE;
 
 /* stream.c: n bytes from c's read cursor through ctx into its write cursor. */

@@ -70,7 +70,7 @@ static uint8_t run_service(struct vc_qctx *q, struct vc_session *s, const struct
 	switch (r->service) {
 	case VC_SERVICE_CIPHER:
 		return r->sym_op == VC_SYM_OP_CIPHER ? vc_cipher_run(q, s, r, c)
-						     : vc_chain_run(q, s, r, c);
+						     : vc_algchain_run(q, s, r, c);
 	case VC_SERVICE_HASH:
 		return vc_hash_run(q, s, r, c);
 	case VC_SERVICE_MAC:
@@ -92,6 +92,25 @@ static bool session_fits(const struct vc_session *s, const struct vc_data_req *r
 	return true;
 }
 
+/* A request on a session from the table, with a reference held. */
+static uint8_t run_on_session(struct vc_qctx *q, struct vc_session *s, struct vc_data_req *r,
+			      struct vt_chain *c, uint32_t *akw)
+{
+	if (!session_fits(s, r))
+		return VC_INVSESS;
+	/* hash_result_len 0 means "the session's length": count it against the chain too. */
+	if (r->hash_result_len == 0 && s->result_len) {
+		r->hash_result_len = s->result_len;
+		struct vc_sizes z = request_sizes(r);
+		if (z.keys + z.rd + z.wr > q->dev->opts.max_size || z.wr + 1 > vt_chain_writable(c))
+			return VC_ERR;
+	}
+	pthread_mutex_lock(&s->lock);
+	uint8_t st = run_service(q, s, r, c, akw);
+	pthread_mutex_unlock(&s->lock);
+	return st;
+}
+
 static uint8_t execute(struct vc_qctx *q, struct vc_data_req *r, struct vt_chain *c,
 		       uint32_t *akw)
 {
@@ -107,19 +126,7 @@ static uint8_t execute(struct vc_qctx *q, struct vc_data_req *r, struct vt_chain
 		struct vc_session *s = vc_table_get(&d->table, r->session_id);
 		if (!s)
 			return VC_INVSESS;
-		uint8_t st = VC_INVSESS;
-		/* hash_result_len 0 means "the session's length": count it against the chain too. */
-		if (session_fits(s, r) && r->hash_result_len == 0 && s->result_len) {
-			r->hash_result_len = s->result_len;
-			z = request_sizes(r);
-			if (z.keys + z.rd + z.wr > d->opts.max_size || z.wr + 1 > vt_chain_writable(c))
-				st = VC_ERR;
-		}
-		if (st == VC_INVSESS && session_fits(s, r)) {
-			pthread_mutex_lock(&s->lock);
-			st = run_service(q, s, r, c, akw);
-			pthread_mutex_unlock(&s->lock);
-		}
+		uint8_t st = run_on_session(q, s, r, c, akw);
 		vc_session_put(s);
 		return st;
 	}

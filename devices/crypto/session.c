@@ -193,7 +193,7 @@ void vc_session_put(struct vc_session *s)
 	free(s);
 }
 
-static uint8_t setup_chain(struct vc_dev *d, struct vc_session *s, const struct vc_sess_params *p)
+static uint8_t setup_algchain(struct vc_dev *d, struct vc_session *s, const struct vc_sess_params *p)
 {
 	if (p->hash_mode == VC_SYM_HASH_MODE_NESTED)
 		return VC_NOTSUPP; /* no inner/outer prefix parameters exist in the request */
@@ -247,7 +247,7 @@ uint8_t vc_session_new(struct vc_dev *d, const struct vc_sess_params *p,
 			st = vc_cipher_setup(d, s, p->cipher_algo, p->key, p->key_len, p->op);
 			s->sym_op = VC_SYM_OP_CIPHER;
 		} else if (p->sym_op == VC_SYM_OP_ALGORITHM_CHAINING) {
-			st = setup_chain(d, s, p);
+			st = setup_algchain(d, s, p);
 		} else {
 			st = VC_NOTSUPP; /* OP_NONE and unknown operation types */
 		}

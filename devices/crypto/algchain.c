@@ -57,7 +57,7 @@ static int hash_chain_at(struct vc_session *s, const struct vt_chain *c, size_t 
 	return vc_stream_mac_at(s->macctx, c, off, n);
 }
 
-uint8_t vc_chain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
+uint8_t vc_algchain_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 		     struct vt_chain *c)
 {
 	const struct vc_cipher_alg *a = s->cipher;
