@@ -38,7 +38,9 @@
 
 #include "crypto_probe.h"
 #include "fe_time.h"
+#include "raw_evp.h"
 
+/* In vc_raw_alg's order. */
 enum b_kind { B_GCM, B_CBC, B_SHA, B_HMAC };
 
 struct b_alg {
@@ -186,84 +188,17 @@ static double run_device(struct cp_conn *c, struct slot *s, unsigned depth, doub
 	return (double)done / secs;
 }
 
-struct raw_ctx {
-	EVP_CIPHER *gcm, *cbc;
-	EVP_CIPHER_CTX *gctx, *cctx;
-	EVP_MD *sha;
-	EVP_MD_CTX *mctx;
-	EVP_MAC *hmac;
-	EVP_MAC_CTX *hctx;
-};
-
-static int raw_init(struct raw_ctx *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	r->cbc = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
-	r->sha = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-	r->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	r->gctx = EVP_CIPHER_CTX_new();
-	r->cctx = EVP_CIPHER_CTX_new();
-	r->mctx = EVP_MD_CTX_new();
-	r->hctx = r->hmac ? EVP_MAC_CTX_new(r->hmac) : NULL;
-	if (!r->gcm || !r->cbc || !r->sha || !r->hctx || !r->gctx || !r->cctx || !r->mctx)
-		return -1;
-	static char sha256[] = "SHA2-256";
-	OSSL_PARAM p[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
-			   OSSL_PARAM_construct_end()};
-	if (!EVP_CipherInit_ex2(r->gctx, r->gcm, key, NULL, 1, NULL) ||
-	    !EVP_CipherInit_ex2(r->cctx, r->cbc, key, NULL, 1, NULL) ||
-	    !EVP_DigestInit_ex2(r->mctx, r->sha, NULL) || !EVP_MAC_init(r->hctx, key, 32, p))
-		return -1;
-	EVP_CIPHER_CTX_set_padding(r->cctx, 0);
-	return 0;
-}
-
-static void raw_free(struct raw_ctx *r)
-{
-	EVP_CIPHER_CTX_free(r->gctx);
-	EVP_CIPHER_CTX_free(r->cctx);
-	EVP_MD_CTX_free(r->mctx);
-	EVP_MAC_CTX_free(r->hctx);
-	EVP_CIPHER_free(r->gcm);
-	EVP_CIPHER_free(r->cbc);
-	EVP_MD_free(r->sha);
-	EVP_MAC_free(r->hmac);
-}
-
-/* One request's EVP work, exactly as the device does it, into out. */
-static int raw_one(struct raw_ctx *r, enum b_kind k, const struct slot *s, size_t size,
+/* One request's EVP work, exactly as the device does it (the shared baseline), into out. */
+static int raw_one(struct vc_raw *r, enum b_kind k, const struct slot *s, size_t size,
 		   uint8_t *out)
 {
 	const uint8_t *iv = s->rp + s->src_off - (k == B_GCM ? 12 : 16);
 	const uint8_t *src = s->rp + s->src_off;
-	int ol;
-	unsigned int ml;
-	size_t hl;
-	switch (k) {
-	case B_GCM:
-		return EVP_CipherInit_ex2(r->gctx, NULL, NULL, iv, -1, NULL) &&
-		       EVP_CipherUpdate(r->gctx, out, &ol, src, (int)size) &&
-		       EVP_CipherFinal_ex(r->gctx, out + size, &ol) &&
-		       EVP_CIPHER_CTX_ctrl(r->gctx, EVP_CTRL_AEAD_GET_TAG, 16, out + size)
-		       ? 0 : -1;
-	case B_CBC:
-		return EVP_CipherInit_ex2(r->cctx, NULL, NULL, iv, -1, NULL) &&
-		       EVP_CipherUpdate(r->cctx, out, &ol, src, (int)size) &&
-		       EVP_CipherFinal_ex(r->cctx, out + size, &ol)
-		       ? 0 : -1;
-	case B_SHA:
-		return EVP_DigestInit_ex2(r->mctx, NULL, NULL) && EVP_DigestUpdate(r->mctx, src, size) &&
-		       EVP_DigestFinal_ex(r->mctx, out, &ml)
-		       ? 0 : -1;
-	default:
-		return EVP_MAC_init(r->hctx, NULL, 0, NULL) && EVP_MAC_update(r->hctx, src, size) &&
-		       EVP_MAC_final(r->hctx, out, &hl, 32)
-		       ? 0 : -1;
-	}
+	bool cipher = k == B_GCM || k == B_CBC;
+	return vc_raw_one(r, (enum vc_raw_alg)k, iv, src, out, size, cipher ? out + size : out);
 }
 
-static double run_raw(struct raw_ctx *r, enum b_kind k, struct slot *s, unsigned depth,
+static double run_raw(struct vc_raw *r, enum b_kind k, struct slot *s, unsigned depth,
 		      size_t size, double seconds)
 {
 	uint64_t t0 = vt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
@@ -383,8 +318,8 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 		fprintf(stderr, "crypto bench: %s\n", c.error);
 		return 1;
 	}
-	struct raw_ctx raw;
-	if (raw_init(&raw) < 0) {
+	struct vc_raw raw;
+	if (vc_raw_init(&raw, key) < 0) {
 		fprintf(stderr, "crypto bench: OpenSSL set-up failed\n");
 		cp_close(&c);
 		return 1;
@@ -496,7 +431,7 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 							      : VC_MAC_DESTROY_SESSION,
 				      id);
 	}
-	raw_free(&raw);
+	vc_raw_free(&raw);
 	cp_close(&c);
 	if (rc == 0)
 		fprintf(out, "ratio=%.3f\n", headline);
