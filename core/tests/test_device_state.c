@@ -12,23 +12,12 @@
 
 #include "device.h"
 #include "log.h"
+#include "stub_device.h"
 #include "test_util.h"
 
 static _Atomic bool loaded;
 static _Atomic bool started_after_load;
 static _Atomic int load_result;
-
-static uint16_t one_queue(void *priv)
-{
-	(void)priv;
-	return 1;
-}
-
-static void handle(void *priv, struct vt_queue *q)
-{
-	(void)priv;
-	(void)q;
-}
 
 static void on_start(void *priv, struct vt_queue *q)
 {
@@ -57,8 +46,8 @@ static int load(void *priv, int fd)
 
 static const struct vt_device_ops ops = {
 	.type = "state-test",
-	.num_queues = one_queue,
-	.queue_handle = handle,
+	.num_queues = stub_one_queue,
+	.queue_handle = stub_handle,
 	.queue_start = on_start,
 	.save_state = save,
 	.load_state = load,

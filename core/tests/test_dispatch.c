@@ -8,19 +8,8 @@
 
 #include "device.h"
 #include "log.h"
+#include "stub_device.h"
 #include "test_util.h"
-
-static uint16_t one_queue(void *priv)
-{
-	(void)priv;
-	return 1;
-}
-
-static void handle(void *priv, struct vt_queue *q)
-{
-	(void)priv;
-	(void)q;
-}
 
 static int session_reply(void *priv, uint32_t request, const void *payload, uint32_t size,
 			 void *reply, uint32_t *reply_size)
@@ -36,8 +25,8 @@ static int session_reply(void *priv, uint32_t request, const void *payload, uint
 
 static const struct vt_device_ops ops = {
 	.type = "dispatch-test",
-	.num_queues = one_queue,
-	.queue_handle = handle,
+	.num_queues = stub_one_queue,
+	.queue_handle = stub_handle,
 	.extra_message = session_reply,
 };
 
