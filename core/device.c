@@ -120,6 +120,7 @@ void vt_device_disconnect(struct vt_device *d)
 	if (d->conn_fd >= 0) {
 		close(d->conn_fd);
 		d->conn_fd = -1;
+		atomic_store(&d->stats.connected, false);
 		if (d->ops->disconnected)
 			d->ops->disconnected(d->priv);
 	}
@@ -205,6 +206,7 @@ static void accept_one(struct vt_device *d)
 	d->conn_fd = fd;
 	d->conn_gen = vt_rs_next_gen(d);
 	atomic_fetch_add_explicit(&d->stats.connections, 1, memory_order_relaxed);
+	atomic_store(&d->stats.connected, true);
 	vt_info("%s: front-end connected", d->name);
 	if (d->ops->connected)
 		d->ops->connected(d->priv);
@@ -216,6 +218,9 @@ static void accept_one(struct vt_device *d)
 
 int vt_device_run(struct vt_device *d)
 {
+	/* An adopted or resumed connection is a front-end attached now. */
+	if (d->conn_fd >= 0)
+		atomic_store(&d->stats.connected, true);
 	bool adopted_conn = d->listen_fd < 0 && d->conn_fd >= 0;
 	if (adopted_conn && d->ops->connected)
 		d->ops->connected(d->priv);

@@ -58,6 +58,7 @@ struct vt_device_stats {
 	_Atomic uint64_t messages;
 	_Atomic uint64_t bad_messages;
 	_Atomic uint64_t connections;
+	_Atomic bool connected; /* a front-end is attached now (for status and metrics) */
 	_Atomic uint64_t rejected[VT_REJECT_MAX]; /* by reason */
 };
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -81,6 +82,17 @@ int vt_log_set_target(enum vt_log_target target, const char *path)
 #ifndef VT_HAVE_SYSTEMD
 	if (target == VT_LOG_TARGET_JOURNAL)
 		return -EOPNOTSUPP;
+#else
+	if (target == VT_LOG_TARGET_JOURNAL) {
+		/* No journald (a container, a chroot): every line would vanish. Say so, use stderr. */
+		struct stat st;
+		if (stat("/run/systemd/journal/socket", &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			log_target = VT_LOG_TARGET_STDERR;
+			vt_warn("log target journal: no journald here (/run/systemd/journal/socket "
+				"is missing): logging to stderr");
+			return 0;
+		}
+	}
 #endif
 	if (target == VT_LOG_TARGET_FILE) {
 		if (!path || strlen(path) >= sizeof(log_path))
@@ -112,9 +124,10 @@ void vt_log(enum vt_log_level level, const char *fmt, ...)
 
 #ifdef VT_HAVE_SYSTEMD
 	if (log_target == VT_LOG_TARGET_JOURNAL) {
-		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
-				"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
-		return;
+		/* If journald went away, the line goes to stderr rather than nowhere. */
+		if (sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
+				    "SYSLOG_IDENTIFIER=%s", log_ident, NULL) >= 0)
+			return;
 	}
 #endif
 	struct timespec ts;

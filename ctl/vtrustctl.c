@@ -155,13 +155,16 @@ static void print_status(struct json_object *r)
 	struct json_object *devs;
 	if (!json_object_object_get_ex(r, "devices", &devs) || !json_object_is_type(devs, json_type_array))
 		return;
-	printf("%-12s %-7s %-8s %6s %10s %12s  %s\n", "DEVICE", "TYPE", "STATE", "CONNS", "REQUESTS",
-	       "BYTES", "SOCKET");
+	printf("%-12s %-7s %-8s %-9s %10s %12s  %s\n", "DEVICE", "TYPE", "STATE", "FRONT-END",
+	       "REQUESTS", "BYTES", "SOCKET");
 	for (size_t i = 0; i < json_object_array_length(devs); i++) {
 		struct json_object *d = json_object_array_get_idx(devs, i);
-		printf("%-12s %-7s %-8s %6s %10s %12s  %s\n", str(d, "name"), str(d, "type"),
-		       str(d, "state"), str(d, "connections"), str(d, "requests"), str(d, "bytes"),
-		       str(d, "socket"));
+		struct json_object *conn = NULL;
+		bool attached = json_object_object_get_ex(d, "connected", &conn) &&
+				json_object_get_boolean(conn);
+		printf("%-12s %-7s %-8s %-9s %10s %12s  %s\n", str(d, "name"), str(d, "type"),
+		       str(d, "state"), attached ? "connected" : "none", str(d, "requests"),
+		       str(d, "bytes"), str(d, "socket"));
 		struct json_object *dev;
 		if (json_object_object_get_ex(d, "device", &dev) && json_object_is_type(dev, json_type_object))
 			print_fields(dev, "    ", NULL, NULL);
@@ -326,8 +329,13 @@ int main(int argc, char **argv)
 	} else if (out == OUT_TICKET) {
 		printf("%s\n", str(reply, "ticket"));
 	} else {
-		print_fields(reply, "", "device", NULL);
+		print_fields(reply, "", "device", "warning");
 	}
+	/* A command that worked but did not do what the operator likely meant (e.g. a leak event
+	 * no driver saw) says so on stderr, so scripts see it too. */
+	struct json_object *warn = NULL;
+	if (success && !json && !raw && json_object_object_get_ex(reply, "warning", &warn))
+		fprintf(stderr, "vtrustctl: warning: %s\n", json_object_get_string(warn));
 	free(line);
 	json_object_put(reply);
 	return success ? 0 : 1;

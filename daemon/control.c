@@ -107,7 +107,9 @@ static struct json_object *instance_json(struct vtd_instance *in, bool detail)
 	if (!detail || !in->dev)
 		return o;
 	struct vt_device *d = in->dev;
-	json_object_object_add(o, "connections",
+	json_object_object_add(o, "connected",
+			       json_object_new_boolean(atomic_load(&d->stats.connected)));
+	json_object_object_add(o, "connections_total",
 			       json_object_new_int64((int64_t)atomic_load(&d->stats.connections)));
 	json_object_object_add(o, "messages",
 			       json_object_new_int64((int64_t)atomic_load(&d->stats.messages)));

@@ -17,6 +17,7 @@
 #include "vtrustd.h"
 
 struct sample {
+	char family[96]; /* name, or a histogram's name without _bucket/_sum/_count */
 	char name[96];
 	char labels[320];
 	double value;
@@ -115,7 +116,23 @@ static void add(struct collector *c, const char *name, const char *labels, doubl
 		return;
 	s->value = value;
 	s->help = help ? help : "";
-	s->type = type && (!strcmp(type, "counter") || !strcmp(type, "gauge")) ? type : "untyped";
+	s->type = type && (!strcmp(type, "counter") || !strcmp(type, "gauge") ||
+			   !strcmp(type, "histogram"))
+			  ? type
+			  : "untyped";
+	snprintf(s->family, sizeof(s->family), "%s", s->name);
+	if (!strcmp(s->type, "histogram")) {
+		/* name_bucket{le=...}, name_sum, name_count: one family "name". */
+		static const char *const suffix[] = {"_bucket", "_sum", "_count"};
+		size_t len = strlen(s->family);
+		for (unsigned i = 0; i < 3; i++) {
+			size_t sl = strlen(suffix[i]);
+			if (len > sl && !strcmp(s->family + len - sl, suffix[i])) {
+				s->family[len - sl] = '\0';
+				break;
+			}
+		}
+	}
 	s->seq = c->n;
 	c->n++;
 }
@@ -131,7 +148,7 @@ static void hook_cb(void *ctx, const char *name, const char *labels, double valu
 static int by_name(const void *a, const void *b)
 {
 	const struct sample *x = a, *y = b;
-	int r = strcmp(x->name, y->name);
+	int r = strcmp(x->family, y->family);
 	if (r)
 		return r;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -178,6 +195,8 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 	struct vt_device *d = in->dev;
 	add(c, "vhost_connections_total", "", (double)ld(&d->stats.connections),
 	    "vhost-user front-end connections accepted", "counter");
+	add(c, "vhost_connected", "", atomic_load(&d->stats.connected) ? 1 : 0,
+	    "1 while a front-end (a VM) is attached to the device", "gauge");
 	add(c, "vhost_messages_total", "", (double)ld(&d->stats.messages),
 	    "vhost-user messages received", "counter");
 	add(c, "vhost_bad_messages_total", "", (double)ld(&d->stats.bad_messages),
@@ -262,13 +281,18 @@ void vtd_metrics_render(struct vtd_config *cfg, struct vtd_buf *out)
 		return;
 	}
 	qsort(c.s, c.n, sizeof(*c.s), by_name);
+	/* Which vtrustd this is (Prometheus convention: an info metric with value 1). */
+	vtd_buf_printf(out, "# HELP vtrust_build_info vtrustd version (always 1)\n"
+			    "# TYPE vtrust_build_info gauge\n"
+			    "vtrust_build_info{version=\"%s\"} 1\n",
+		       VTRUST_VERSION);
 	const char *last = "";
 	for (unsigned i = 0; i < c.n; i++) {
 		struct sample *s = &c.s[i];
-		if (strcmp(s->name, last)) {
-			put_help(out, s->name, s->help);
-			vtd_buf_printf(out, "# TYPE %s %s\n", s->name, s->type);
-			last = s->name;
+		if (strcmp(s->family, last)) {
+			put_help(out, s->family, s->help);
+			vtd_buf_printf(out, "# TYPE %s %s\n", s->family, s->type);
+			last = s->family;
 		}
 		vtd_buf_printf(out, "%s{%s} ", s->name, s->labels);
 		put_value(out, s->value);

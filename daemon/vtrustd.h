@@ -76,9 +76,9 @@ struct vtd_instance {
 /* ---- configuration ---- */
 enum vtd_seccomp_action {
 	VTD_SECCOMP_OFF,
-	VTD_SECCOMP_LOG,   /* allow, kernel logs the syscall (default) */
+	VTD_SECCOMP_LOG,   /* allow, kernel logs the syscall (an explicit choice; sanitizer builds) */
 	VTD_SECCOMP_ERRNO, /* fail the syscall with EPERM */
-	VTD_SECCOMP_TRAP,  /* SIGSYS: vtrustd logs the syscall, which fails with EPERM */
+	VTD_SECCOMP_TRAP,  /* SIGSYS: vtrustd logs the syscall, which fails with EPERM (default) */
 	VTD_SECCOMP_KILL,  /* kill the whole process */
 };
 

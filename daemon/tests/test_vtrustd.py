@@ -114,9 +114,15 @@ class Daemon:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
-    def out(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
+    def out(self, wait_for_text=None, timeout=10.0):
+        """stdout so far; with wait_for_text, once it appears (the attach lines are printed just
+        after the control socket starts listening)."""
+        def read():
+            with open(self.out_path, errors="replace") as f:
+                return f.read()
+        if wait_for_text:
+            wait_for(lambda: wait_for_text in read(), timeout)
+        return read()
 
     def request(self, obj_or_line, path=None):
         line = obj_or_line if isinstance(obj_or_line, (str, bytes)) else json.dumps(obj_or_line)
@@ -317,7 +323,7 @@ def pasteable(out, tool):
 def case_default_run(tmp):
     """What `make run` does: defaults, attach fragments on stdout, status and metrics work."""
     d = start(tmp, ["--run-dir", "./run", "--state-dir", "./var"], env={"VTRUSTD_ACCEL": "tcg"})
-    out = d.out()
+    out = d.out("metrics\n")
     types = [t for t in types_of_build() if t != "null"]
     for t in types:
         check(os.path.exists(os.path.join(tmp, "run", f"{t}0.sock")), f"{t}0 socket under ./run")
@@ -362,7 +368,7 @@ def case_fragments(tmp):
         d = start(tmp, ["--run-dir", run, "--state-dir", os.path.join(tmp, "var-" + accel),
                         "--device", "rng0:rng", "--device", "crypto0:crypto"],
                   env={"VTRUSTD_ACCEL": accel})
-        frags[accel] = printed_fragment(d.out()).replace(run, "RUN")
+        frags[accel] = printed_fragment(d.out("metrics\n")).replace(run, "RUN")
         check(d.stop() == 0, f"{accel}: SIGTERM: exit 0")
     kvm, tcg = frags["kvm"], frags["tcg"]
     check("-accel kvm" in kvm and "vectors" not in kvm, "KVM: -accel kvm, MSI-X left alone", kvm)
@@ -587,7 +593,7 @@ def case_socket_activation(tmp):
                         "--device", "rng0:rng"], wait=False, exe=sa, argv0=sa)
         wait_for(lambda: os.path.exists(ctl2))
         check(d.request({"cmd": "devices"}, path=ctl2)["ok"], "activated by the control socket")
-        out = d.out()
+        out = d.out("metrics\n")
         check(f"path={rdev} " in out and f"path={tmp}/ " not in out,
               "the printed fragment has the inherited socket's real path", out)
         check(d.stop() == 0, "SIGTERM: exit 0")
@@ -607,6 +613,18 @@ def case_control(tmp):
     check(j["ok"] and j["devices"][0]["name"] == "n0" and j["pid"] == d.pid, "vtrustctl --json")
     r = d.ctl("leak", "n0")
     check(r.returncode == 1 and "no command 'leak'" in r.stderr, "device without the command: error")
+    # Status says what is attached now.
+    fe = connect_fe(os.path.join(tmp, "run", "n0.sock"))
+    j = json.loads(d.ctl("--json", "status").stdout)["devices"][0]
+    r = d.ctl("status")
+    check(j["connected"] is True and j["connections_total"] >= 1 and " connected " in r.stdout,
+          "status: a front-end is connected now", (j, r.stdout))
+    fe.close()
+    wait_for(lambda: json.loads(d.ctl("--json", "status").stdout)["devices"][0]["connected"] is False)
+    r = d.ctl("status")
+    j = json.loads(d.ctl("--json", "status").stdout)["devices"][0]
+    check(j["connected"] is False and " none " in r.stdout, "status: nothing connected after it left",
+          (j, r.stdout))
     r = d.ctl("leak", "nosuch")
     check(r.returncode == 1 and "no device named" in r.stderr, "unknown device: error")
     r = d.ctl("rpmb", "info")
@@ -690,6 +708,35 @@ def case_control(tmp):
     st = os.stat(d.control)
     check(stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == grp.getgrnam(gname).gr_gid,
           f"control_group={gname}: mode 0660, group set", (oct(st.st_mode), st.st_gid))
+    check(d.stop() == 0, "SIGTERM: exit 0")
+
+
+def case_device_status(tmp):
+    """Names instead of bitmasks; a leak event that reached no driver says so."""
+    types = types_of_build()
+    if "rng" not in types or "crypto" not in types:
+        skip("needs the rng and crypto device types")
+    d = start(tmp, ["--run-dir", "run", "--state-dir", "var", "--device", "rng0:rng",
+                    "--device", "crypto0:crypto"])
+    st = json.loads(d.ctl("--json", "status").stdout)
+    cr = [x for x in st["devices"] if x["name"] == "crypto0"][0]["device"]
+    check(cr.get("services") and set(cr["services"]) <= {"cipher", "hash", "mac", "aead", "akcipher"}
+          and "aes-cbc" in cr.get("algorithms", []) and "sha256" in cr["algorithms"]
+          and not any(isinstance(v, int) and k.endswith(("services", "features")) for k, v in cr.items()),
+          "crypto status: services and algorithms by name, no bitmasks", cr)
+    r = d.ctl("status")
+    check("0x" not in r.stdout and "aes-cbc" in r.stdout, "vtrustctl status: no hex masks", r.stdout)
+    r = d.ctl("leak", "rng0")
+    check(r.returncode == 0 and "warning: no front-end is connected" in r.stderr,
+          "leak with no front-end: done, and a warning that no driver saw it", r.stdout + r.stderr)
+    fe = connect_fe(os.path.join(tmp, "run", "rng0.sock"))  # acks VERSION_1 only: no leak queues
+    r = d.ctl("--json", "leak", "rng0")
+    j = json.loads(r.stdout)
+    check(j["ok"] and j["delivered"] is False and "did not negotiate" in j["warning"],
+          "leak with a driver that did not negotiate the leak queues: delivered false", j)
+    r = d.ctl("leak", "rng0")
+    check(r.returncode == 0 and "VIRTIO_RNG_F_LEAK" in r.stderr, "vtrustctl prints that warning", r.stderr)
+    fe.close()
     check(d.stop() == 0, "SIGTERM: exit 0")
 
 
@@ -787,6 +834,29 @@ def case_metrics(tmp):
     text = d.ctl("metrics").stdout
     rc, msg = promtool(text)
     check(rc == 0, "default devices: metrics parse and are lint-clean (promtool)", msg)
+    check(re.search(r'^vtrust_build_info\{version="[^"]+"\} 1$', text, re.M)
+          and "# TYPE vtrust_build_info gauge" in text, "vtrust_build_info{version=...} 1", text[:300])
+    values = re.findall(r'="([^"]*)"', "\n".join(x for x in text.splitlines() if not x.startswith("#")))
+    upper = sorted({v for v in values if v != v.lower() and v != "+Inf"})
+    check(not upper, "label values in one case (lower)", upper)
+    check(not re.search(r"_p\d\d_", text), "no quantile gauges (histograms instead)")
+    if "rpmb" in types_of_build():
+        check("# TYPE vtrust_rpmb_write_latency_seconds histogram" in text
+              and 'vtrust_rpmb_write_latency_seconds_bucket{device="rpmb0",device_type="rpmb",le="+Inf"} 0'
+              in text and 'vtrust_rpmb_write_latency_seconds_count{device="rpmb0",device_type="rpmb"} 0'
+              in text, "RPMB write latency is a Prometheus histogram", text)
+    check(d.stop() == 0, "SIGTERM: exit 0")
+    # Connected now, not connected ever.
+    d = start(tmp, null_args(tmp, devices=("c0",), ))
+    fe = connect_fe(os.path.join(tmp, "run", "c0.sock"))
+    text = d.ctl("metrics").stdout
+    check('vtrust_vhost_connected{device="c0",device_type="null"} 1' in text, "a front-end: connected 1")
+    fe.close()
+    wait_for(lambda: 'vtrust_vhost_connected{device="c0",device_type="null"} 0' in d.ctl("metrics").stdout)
+    text = d.ctl("metrics").stdout
+    check('vtrust_vhost_connected{device="c0",device_type="null"} 0' in text
+          and 'vtrust_vhost_connections_total{device="c0",device_type="null"} 1' in text,
+          "after it left: connected 0, connections_total 1", text)
     check(d.stop() == 0, "SIGTERM: exit 0")
 
 
@@ -816,6 +886,14 @@ def case_logging(tmp):
           "log_level=warning hides info", d.log()[-500:])
     r = subprocess.run([ARGS.vtrustd, "--log-level", "chatty"], capture_output=True, text=True)
     check(r.returncode == 2, "bad log level refused")
+    # --log-target journal where no journald listens: said once, then every line on stderr.
+    if not os.path.exists("/run/systemd/journal/socket"):
+        d = start(tmp, null_args(tmp, "--log-target", "journal", devices=("j0",)))
+        check(traffic(os.path.join(tmp, "run", "j0.sock"), n=1), "traffic")
+        d.stop()
+        log = d.log()
+        check("no journald here" in log and "front-end connected" in log and "stopped" in log,
+              "log_target=journal without journald: a warning, then the lines on stderr", log[-600:])
 
 
 def case_lifecycle(tmp):
@@ -916,8 +994,20 @@ def case_sandbox(tmp):
 
     d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "log", devices=("l0",)))
     r = d.request({"cmd": "debug-seccomp"})
-    check(r["ok"] and r["blocked"] is False, "log (default choice): the syscall runs, kernel logs it")
+    check(r["ok"] and r["blocked"] is False, "log (an explicit choice): the syscall runs, kernel logs it")
     d.stop()
+    # The default enforces: trap (sanitizer builds: log, for LeakSanitizer's exit-time scan).
+    opts = json.load(open(os.path.join(ARGS.build, "meson-info", "intro-buildoptions.json")))
+    sanitized = any(o["name"] == "b_sanitize" and o["value"] != "none" for o in opts)
+    d = start(tmp, null_args(tmp, "--debug-commands", devices=("df0",)), env=nolsan)
+    st = d.request({"cmd": "status"})
+    r = d.request({"cmd": "debug-seccomp"})
+    if sanitized:
+        check(st["seccomp"] == "log", "sanitizer build: the default stays log", st["seccomp"])
+    else:
+        check(st["seccomp"] == "trap" and r["blocked"] is True and "seccomp: blocked syscall" in d.log(),
+              "default: enforced (trap): a forbidden syscall fails and is logged", (st["seccomp"], r))
+    check(d.stop() == 0, "SIGTERM: exit 0")
     d = start(tmp, null_args(tmp, "--debug-commands", "--seccomp", "trap", devices=("t0",)),
               env=nolsan)
     r = d.request({"cmd": "debug-seccomp"})

@@ -132,7 +132,14 @@ static void crypto_metrics(void *priv, vt_metric_fn fn, void *ctx)
 		   (double)atomic_load(&d->stats.requests[i]), "Data requests by service", "counter");
 	}
 	for (unsigned i = 0; i < VC_NSTATUS; i++) {
-		snprintf(labels, sizeof(labels), "status=\"%s\"", vc_status_name((uint8_t)i));
+		/* Label values in lower case, as every other vtrust label. */
+		char lower[32];
+		const char *sn = vc_status_name((uint8_t)i);
+		size_t k = 0;
+		for (; sn[k] && k + 1 < sizeof(lower); k++)
+			lower[k] = (char)(sn[k] >= 'A' && sn[k] <= 'Z' ? sn[k] - 'A' + 'a' : sn[k]);
+		lower[k] = '\0';
+		snprintf(labels, sizeof(labels), "status=\"%s\"", lower);
 		fn(ctx, "vtrust_crypto_data_status_total", labels,
 		   (double)atomic_load(&d->stats.status[i]), "Data request outcomes", "counter");
 		fn(ctx, "vtrust_crypto_session_status_total", labels,
@@ -156,16 +163,54 @@ static void crypto_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	   "counter");
 }
 
+static bool bit(uint64_t mask, uint32_t id)
+{
+	return id < 64 && (mask & (1ull << id));
+}
+
+/* What the device offers, by name (the config space as QEMU's generic front-end would read it). */
 static void crypto_status(void *priv, struct json_object *out)
 {
 	struct vc_dev *d = priv;
+	const struct vc_config *c = &d->config;
 	json_object_object_add(out, "sessions", json_object_new_int64(vc_table_used(&d->table)));
 	json_object_object_add(out, "max_sessions", json_object_new_int64(d->table.cap));
 	json_object_object_add(out, "data_queues", json_object_new_int64(d->opts.dataqueues));
-	json_object_object_add(out, "crypto_services",
-			       json_object_new_int64(d->config.crypto_services));
-	json_object_object_add(out, "features",
-			       json_object_new_int64((int64_t)atomic_load(&d->features)));
+	static const char *const svc[VC_NSERVICES] = {"cipher", "hash", "mac", "aead", "akcipher"};
+	struct json_object *a = json_object_new_array();
+	for (unsigned i = 0; i < VC_NSERVICES; i++)
+		if (c->crypto_services & (1u << i))
+			json_object_array_add(a, json_object_new_string(svc[i]));
+	json_object_object_add(out, "services", a);
+	uint64_t ciph = c->cipher_algo_l | (uint64_t)c->cipher_algo_h << 32;
+	uint64_t mac = c->mac_algo_l | (uint64_t)c->mac_algo_h << 32;
+	struct json_object *algs = json_object_new_array();
+	for (size_t i = 0; i < vc_ncipher_algs; i++)
+		if (bit(ciph, vc_cipher_algs[i].id))
+			json_object_array_add(algs, json_object_new_string(vc_cipher_algs[i].name));
+	for (size_t i = 0; i < vc_nhash_algs; i++)
+		if (bit(c->hash_algo, vc_hash_algs[i].id))
+			json_object_array_add(algs, json_object_new_string(vc_hash_algs[i].name));
+	for (size_t i = 0; i < vc_nmac_algs; i++)
+		if (bit(mac, vc_mac_algs[i].id))
+			json_object_array_add(algs, json_object_new_string(vc_mac_algs[i].name));
+	for (size_t i = 0; i < vc_naead_algs; i++)
+		if (bit(c->aead_algo, vc_aead_algs[i].id))
+			json_object_array_add(algs, json_object_new_string(vc_aead_algs[i].name));
+	if (bit(c->akcipher_algo, VC_AKCIPHER_RSA))
+		json_object_array_add(algs, json_object_new_string("rsa"));
+	if (bit(c->akcipher_algo, VC_AKCIPHER_ECDSA))
+		json_object_array_add(algs, json_object_new_string("ecdsa"));
+	json_object_object_add(out, "algorithms", algs);
+	/* The feature bits the connected driver acknowledged (none: no driver now). */
+	static const char *const feat[] = {"revision_1", "cipher_stateless", "hash_stateless",
+					   "mac_stateless", "aead_stateless", "akcipher_stateless"};
+	uint64_t f = atomic_load(&d->features);
+	struct json_object *fa = json_object_new_array();
+	for (unsigned i = 0; i < VT_ARRAY_SIZE(feat); i++)
+		if (f & (1ull << i))
+			json_object_array_add(fa, json_object_new_string(feat[i]));
+	json_object_object_add(out, "negotiated", fa);
 	json_object_object_add(out, "max_size", json_object_new_int64((int64_t)d->opts.max_size));
 }
 

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "device.h"
 #include "log.h"
 #include "registry.h"
 #include "rng.h"
@@ -240,6 +241,20 @@ static int rng_control(void *priv, const char *command, struct json_object *args
 	if (strcmp(command, "leak") == 0) {
 		uint64_t epoch = vt_rng_leak(d);
 		json_object_object_add(reply, "epoch", json_object_new_int64((int64_t)epoch));
+		/* Recorded either way (a driver that negotiates later sees it); say whether one did. */
+		bool attached = !d->vdev || atomic_load(&d->vdev->stats.connected);
+		bool negotiated = d->o.leak && (atomic_load(&d->features) & VT_BIT(VIRTIO_RNG_F_LEAK));
+		json_object_object_add(reply, "delivered",
+				       json_object_new_boolean(attached && negotiated));
+		if (!attached || !negotiated)
+			json_object_object_add(
+			    reply, "warning",
+			    json_object_new_string(
+				!attached ? "no front-end is connected: no guest driver saw this event"
+				: !d->o.leak
+				    ? "leak queues are off (leak = false): no guest driver saw this event"
+				    : "the connected driver did not negotiate the leak queues "
+				      "(VIRTIO_RNG_F_LEAK): no guest driver saw this event"));
 		return 0;
 	}
 	if (strcmp(command, "reseed") == 0) {

@@ -200,13 +200,25 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	fn(ctx, "vtrust_rpmb_journal_repaired_copies_total", "", (double)d->store->repaired_copies,
 	   "journal record copies found damaged or torn at open and rewritten from the other copy",
 	   "counter");
-	double p50, p99;
-	latency_pct(d, 0.5, &p50);
-	latency_pct(d, 0.99, &p99);
-	fn(ctx, "vtrust_rpmb_write_latency_p50_seconds", "", p50 / 1e6,
-	   "device-side DATA_WRITE latency, median", "gauge");
-	fn(ctx, "vtrust_rpmb_write_latency_p99_seconds", "", p99 / 1e6,
-	   "device-side DATA_WRITE latency, 99th percentile", "gauge");
+	/* A histogram (Prometheus computes any quantile, over any window, across devices) from
+	 * the 1 µs buckets; the last of those collects everything slower, so it is only in +Inf. */
+	static const unsigned le_us[] = {50, 100, 200, 500, 1000, 2000};
+	const char *help = "device-side DATA_WRITE latency (request parsed to response ready)";
+	uint64_t acc = 0;
+	unsigned b = 0;
+	for (unsigned k = 0; k < VT_ARRAY_SIZE(le_us); k++) {
+		for (; b < le_us[k] && b < RPMB_LAT_BUCKETS - 1; b++)
+			acc += d->stats.wr_lat_hist[b];
+		snprintf(l, sizeof(l), "le=\"%g\"", le_us[k] / 1e6);
+		fn(ctx, "vtrust_rpmb_write_latency_seconds_bucket", l, (double)acc, help,
+		   "histogram");
+	}
+	fn(ctx, "vtrust_rpmb_write_latency_seconds_bucket", "le=\"+Inf\"",
+	   (double)d->stats.wr_lat_n, help, "histogram");
+	fn(ctx, "vtrust_rpmb_write_latency_seconds_sum", "", (double)d->stats.wr_lat_ns_sum / 1e9,
+	   help, "histogram");
+	fn(ctx, "vtrust_rpmb_write_latency_seconds_count", "", (double)d->stats.wr_lat_n, help,
+	   "histogram");
 	pthread_mutex_unlock(&d->lock);
 }
 
