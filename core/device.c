@@ -221,6 +221,12 @@ int vt_device_run(struct vt_device *d)
 	/* An adopted or resumed connection is a front-end attached now. */
 	if (d->conn_fd >= 0)
 		atomic_store(&d->stats.connected, true);
+	/* Rings resumed from an fd store get their workers now, on this thread. */
+	for (unsigned i = 0; i < d->nqueues && !d->manual_queues; i++) {
+		struct vt_queue *q = &d->queues[i];
+		if (q->started && !q->thread_running && vt_queue_start_worker(q) < 0)
+			vt_err("%s: queue %u: cannot start the worker of a resumed ring", d->name, i);
+	}
 	bool adopted_conn = d->listen_fd < 0 && d->conn_fd >= 0;
 	if (adopted_conn && d->ops->connected)
 		d->ops->connected(d->priv);

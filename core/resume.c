@@ -690,9 +690,9 @@ static int resume_queue(struct vt_device *d, struct vt_inherited_fd *fds, unsign
 		d->ops->queue_start(d->priv, q);
 	vt_info("%s: queue %u resumed (num=%u last_avail=%u used=%u, %u in flight served again)",
 		d->name, i, q->num, q->last_avail_idx, q->used_idx, redo);
-	if (d->manual_queues)
-		return 0;
-	return vt_queue_start_worker(q);
+	/* Its worker starts with the protocol thread (vt_device_run): after the sandbox, so
+	 * it gets the worker's own seccomp filter like every other worker. */
+	return 0;
 }
 
 static void replay_message(struct vt_device *d)

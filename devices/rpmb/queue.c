@@ -18,7 +18,9 @@ static struct vt_verdict rpmb_chain(void *priv, struct vt_queue *q, struct vt_ch
 	if (nin && vt_chain_read(c, d->in, nin * RPMB_FRAME_SIZE) < 0)
 		return vt_malformed();
 	size_t out_max = VT_MIN(wr / RPMB_FRAME_SIZE, d->out_cap);
+	d->redo = c->redo; /* served again after a crash (core/resume.h) */
 	size_t nout = rpmb_request(d, d->in, nin, malformed, d->out, out_max);
+	d->redo = false;
 	if (nin && rpmb_req(&d->in[0]) == RPMB_REQ_PROGRAM_KEY)
 		vt_wipe(d->in, nin * RPMB_FRAME_SIZE); /* our copy of the key */
 	if (nout && vt_chain_write(c, d->out, nout * RPMB_FRAME_SIZE) < 0)

@@ -90,6 +90,10 @@ static size_t remember(struct rpmb_dev *d, const struct rpmb_frame *res, bool rr
 {
 	d->last_result = *res;
 	d->have_last = true;
+	if (d->resume) {
+		d->resume->last_result = *res;
+		d->resume->have_last = 1;
+	}
 	if (!rr)
 		return 0;
 	out[0] = *res;
@@ -186,6 +190,16 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 		} else if (vt_ct_memcmp(mac, in[nop - 1].b + RPMB_OFF_KEY_MAC, RPMB_MAC_SIZE) !=
 			   0) {
 			result = RPMB_RES_AUTH_FAILURE;
+		} else if (d->redo && d->resume && d->resume->valid &&
+			   d->resume->counter_after == s->st.counter &&
+			   rpmb_counter(&in[0]) + 1 == s->st.counter &&
+			   vt_ct_memcmp(d->resume->req_mac, in[nop - 1].b + RPMB_OFF_KEY_MAC,
+					RPMB_MAC_SIZE) == 0) {
+			/* In flight at a crash and committed before it: the same answer, not a
+			 * second execution (that would answer COUNT_FAILURE for a write that
+			 * happened). */
+			vt_notice("%s: write of %u blocks at %u committed before the restart: its "
+				  "result is delivered again", d->name, bc, addr);
 		} else if (rpmb_counter(&in[0]) != s->st.counter) {
 			result = RPMB_RES_COUNT_FAILURE;
 		} else {
@@ -197,6 +211,16 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 				       RPMB_BLOCK_SIZE);
 			struct rpmb_state next = s->st;
 			next.counter++;
+			if (d->resume) {
+				/* Recorded before the commit: a crash after it is recognised. */
+				d->resume->valid = 0;
+				__atomic_signal_fence(__ATOMIC_SEQ_CST);
+				memcpy(d->resume->req_mac, in[nop - 1].b + RPMB_OFF_KEY_MAC,
+				       RPMB_MAC_SIZE);
+				d->resume->counter_after = next.counter;
+				__atomic_signal_fence(__ATOMIC_SEQ_CST);
+				d->resume->valid = 1;
+			}
 			int r = rpmb_store_commit(s, &next, addr, bc, buf);
 			vt_wipe(&next, sizeof(next));
 			if (r < 0) {

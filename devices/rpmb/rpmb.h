@@ -53,6 +53,22 @@ struct rpmb_stats {
 	uint32_t wr_lat_hist[RPMB_LAT_BUCKETS];
 };
 
+/*
+ * Kept across a restart under an fd store (core/resume.h; resume.c): the
+ * write being committed, recorded before the commit, so that a write in
+ * flight at a crash is recognised when it is served again and gets its
+ * result re-delivered instead of a second execution (which would answer
+ * COUNT_FAILURE); and the result a stand-alone RESULT_READ returns.
+ */
+struct rpmb_resume {
+	uint32_t magic;
+	uint32_t valid;		/* req_mac/counter_after describe the latest write */
+	uint32_t counter_after; /* the store's counter once that write committed */
+	uint32_t have_last;
+	uint8_t req_mac[RPMB_MAC_SIZE];
+	struct rpmb_frame last_result;
+};
+
 struct rpmb_dev {
 	pthread_mutex_t lock;
 	char name[64];
@@ -70,7 +86,13 @@ struct rpmb_dev {
 	uint8_t *scratch;	/* max_rd blocks */
 	struct rpmb_hmac *hmac; /* keyed HMAC context, under lock */
 	struct rpmb_stats stats;
+	struct rpmb_resume *resume; /* or NULL (no fd store) */
+	bool redo; /* the request in hand was in flight when the previous process died */
 };
+
+/* resume.c: the device's resumable state (vdev.h resume_size / resume_attach). */
+size_t rpmb_resume_size(void *priv);
+int rpmb_resume_attach(void *priv, void *area, size_t size, bool restored);
 
 /* Opens the store and provisions the key. Errors are logged with the reason. */
 int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret) VT_MUST_USE;

@@ -50,6 +50,8 @@ static const struct vt_device_ops rpmb_ops = {
     .queue_handle = rpmb_queue_handle,
     .save_state = rpmb_save_state,
     .load_state = rpmb_load_state,
+    .resume_size = rpmb_resume_size,
+    .resume_attach = rpmb_resume_attach,
 };
 
 /* Parses and checks every option; path receives the default store path. No side effects. */

@@ -255,9 +255,14 @@ class Supervisor:
         self.event('stopped')
 
     def run(self):
-        signal.signal(signal.SIGTERM, lambda *_: self.command('stop'))
+        # SIGTERM: stop for good, from the loop (never in the middle of handling a message).
+        self.term_requested = False
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, 'term_requested', True))
         self.start()
         while not self.stopping:
+            if self.term_requested:
+                self.stop()
+                break
             poller = select.poll()
             poller.register(self.ns.fileno(), select.POLLIN)
             if self.ctl is not None:
