@@ -127,10 +127,8 @@ void vt_device_disconnect(struct vt_device *d)
 	d->acked_features = 0;
 	d->acked_protocol = d->offered_protocol;
 	d->status = 0;
-	if (d->rs) {
-		vt_rs_sync(d);
+	if (d->rs)
 		vt_rs_fds_changed(d);
-	}
 }
 
 void vt_device_free(struct vt_device *d)
@@ -210,10 +208,8 @@ static void accept_one(struct vt_device *d)
 	vt_info("%s: front-end connected", d->name);
 	if (d->ops->connected)
 		d->ops->connected(d->priv);
-	if (d->rs) {
-		vt_rs_sync(d);
+	if (d->rs)
 		vt_rs_fds_changed(d);
-	}
 }
 
 int vt_device_run(struct vt_device *d)

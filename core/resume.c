@@ -445,8 +445,17 @@ void vt_device_set_fd_observer(struct vt_device *d, vt_fd_observer fn, void *ctx
 
 void vt_rs_fds_changed(struct vt_device *d)
 {
-	if (d->rs && d->fd_observer)
-		d->fd_observer(d->fd_observer_ctx, d);
+	if (!d->rs)
+		return;
+	/*
+	 * New fds reach the store before the state names them, and replaced ones leave it
+	 * only after: a crash between any two steps leaves a state whose every fd is stored.
+	 */
+	if (d->fd_observer)
+		d->fd_observer(d->fd_observer_ctx, d, false);
+	vt_rs_sync(d);
+	if (d->fd_observer)
+		d->fd_observer(d->fd_observer_ctx, d, true);
 }
 
 void vt_device_visit_fds(struct vt_device *d, vt_fd_visit fn, void *ctx)

@@ -130,8 +130,12 @@ void vt_device_detach(struct vt_device *d);
 typedef void (*vt_fd_visit)(void *ctx, const char *name, int fd);
 void vt_device_visit_fds(struct vt_device *d, vt_fd_visit fn, void *ctx);
 
-/* Called (protocol thread) whenever the set of fds may have changed. */
-typedef void (*vt_fd_observer)(void *ctx, struct vt_device *d);
+/*
+ * Called (protocol thread) whenever the set of fds may have changed: first to
+ * store new fds (drop_unused false), then, once the state names the new
+ * ones, to drop the fds no longer needed (drop_unused true).
+ */
+typedef void (*vt_fd_observer)(void *ctx, struct vt_device *d, bool drop_unused);
 void vt_device_set_fd_observer(struct vt_device *d, vt_fd_observer fn, void *ctx);
 
 /*

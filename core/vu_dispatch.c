@@ -920,10 +920,11 @@ static int dispatch(struct vt_device *d, const struct msg_spec *s, struct vt_vu_
 	vt_vu_msg_close_fds(m); /* whatever the handler did not take */
 	if (d->rs) {
 		/* Before the front-end hears back: the next process must know what this one did. */
-		vt_rs_sync(d);
 		if (had_fds || req == VHOST_USER_GET_VRING_BASE || req == VHOST_USER_RESET_OWNER ||
 		    req == VHOST_USER_RESET_DEVICE || req == VHOST_USER_REM_MEM_REG)
-			vt_rs_fds_changed(d);
+			vt_rs_fds_changed(d); /* new fds stored, state synced, old fds dropped */
+		else
+			vt_rs_sync(d);
 	}
 	if (e < 0)
 		atomic_fetch_add_explicit(&d->stats.bad_messages, 1, memory_order_relaxed);

@@ -188,15 +188,15 @@ static unsigned instance_index(struct vt_device *d)
 	return 63;
 }
 
-/* Brings the store in step with d's fds: new ones first, then the ones it no longer needs. */
-static void sync_device(struct vt_device *d)
+/* Stores d's new fds; with drop_unused also removes those it no longer needs. */
+static void sync_device(struct vt_device *d, bool drop_unused)
 {
 	struct visit_ctx v = {.bit = 1ull << instance_index(d), .cap = 512};
 	v.seen = calloc(v.cap, STORE_NAME_MAX);
 	if (!v.seen)
 		return;
 	vt_device_visit_fds(d, visit, &v);
-	for (unsigned i = 0; i < st.n;) {
+	for (unsigned i = 0; drop_unused && i < st.n;) {
 		struct entry *e = &st.e[i];
 		bool still = false;
 		for (unsigned j = 0; j < v.nseen && !still; j++)
@@ -213,11 +213,11 @@ static void sync_device(struct vt_device *d)
 	free(v.seen);
 }
 
-static void observer(void *ctx, struct vt_device *d)
+static void observer(void *ctx, struct vt_device *d, bool drop_unused)
 {
 	(void)ctx;
 	pthread_mutex_lock(&st.lock);
-	sync_device(d);
+	sync_device(d, drop_unused);
 	pthread_mutex_unlock(&st.lock);
 }
 
@@ -248,7 +248,7 @@ void vtd_fdstore_start(struct vtd_config *c, struct vt_inherited_fd *fds, unsign
 	for (unsigned i = 0; i < c->ninst; i++) {
 		struct vt_device *d = c->inst[i]->dev;
 		vt_device_set_fd_observer(d, observer, NULL);
-		sync_device(d);
+		sync_device(d, true);
 	}
 	/* Inherited entries nobody claimed: the store lets go of them, and so do we. */
 	for (unsigned i = 0; i < st.n;) {
