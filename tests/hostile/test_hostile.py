@@ -56,7 +56,8 @@ def wait_socket(path, timeout=10.0):
 
 def start_daemon(build, tmp, devices):
     args = [os.path.join(build, "daemon", "vtrustd"), "--control-socket", "none",
-            "--run-dir", tmp, "--state-dir", os.path.join(tmp, "state"), "--quiet"]
+            "--run-dir", tmp, "--state-dir", os.path.join(tmp, "state"), "--quiet",
+            "--seccomp", "kill"]
     for name, spec in devices:
         args += ["--device", f"{name}:{spec},socket={os.path.join(tmp, name + '.sock')}"]
     log = open(os.path.join(tmp, "vtrustd.log"), "w")
