@@ -17,6 +17,7 @@ RUNTIME_PKGS=(
 TEST_PKGS=(
   clang libclang-rt-14-dev scdoc
   rng-tools5 prometheus python3 python3-cryptography procps systemd
+  python3-cryptography-vectors  # NIST CAVP files (crypto-cavp*, crypto-kat-e2e)
   # the real-guest tests (tests/vm); linux-headers-amd64 builds the guest module
   # (guest/vmgenid) for the clone test against the same kernel as linux-image-amd64
   qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kcapi-tools cpio kmod

@@ -12,8 +12,11 @@
  *
  * GCM and ChaCha20-Poly1305 stream: AAD is read first, in place ahead of the
  * cursor (it follows src in the request), then src streams into dst. GCM
- * IVs are 12 bytes; a 16-byte IV is J0 and is accepted when it is the J0 of
- * a 96-bit IV (IV || 0^31 || 1), the only form OpenSSL can take. CCM needs
+ * IVs: iv_len 16 is J0, as the spec defines it (how a driver sends an IV of
+ * any length SP 800-38D allows): the J0 of a 96-bit IV (IV || 0^31 || 1)
+ * goes to OpenSSL as that IV, any other J0 as the 16-byte IV that OpenSSL
+ * turns into exactly this J0 (gcm_j0.c). Every other length OpenSSL
+ * accepts (1..128 bytes) is the IV itself; longer IVs are NOTSUPP. CCM needs
  * the whole message in one call and its nonce/tag lengths at key setup, so
  * it re-keys per request from a key copy in OpenSSL's secure heap and
  * bounces non-contiguous data through the queue's scratch buffer.
@@ -25,6 +28,9 @@
 
 #include "crypto_dev.h"
 #include "secmem.h"
+
+/* The longest GCM IV OpenSSL accepts (its GCM_IV_MAX_SIZE: 1024 bits). */
+#define GCM_IV_MAX 128u
 
 static bool tag_len_ok(enum vc_aead_kind k, uint32_t t)
 {
@@ -63,6 +69,16 @@ uint8_t vc_aead_setup(struct vc_dev *d, struct vc_session *s, uint32_t algo,
 	if (!EVP_CipherInit_ex2(ctx, cipher, a->kind == VC_AEAD_KIND_CCM ? NULL : key, NULL,
 				op == VC_OP_ENCRYPT, NULL))
 		return VC_ERR;
+	if (a->kind == VC_AEAD_KIND_GCM) {
+		s->gcm_ivlen = 0; /* unknown: set by the first request */
+		if (s->borrowed) {
+			s->gcm_key = key; /* stateless: H only if the request brings a J0 */
+		} else {
+			if (vc_gcm_hash_key(d, key, key_len, s->gcm_h) < 0)
+				return VC_ERR;
+			s->gcm_h_ok = true;
+		}
+	}
 	if (a->kind == VC_AEAD_KIND_CCM) {
 		s->ccm_key = OPENSSL_secure_malloc(key_len);
 		if (!s->ccm_key)
@@ -168,6 +184,34 @@ out:
 	return st;
 }
 
+/*
+ * GCM's IV as OpenSSL takes it, in place: a 16-byte J0 becomes the 96-bit
+ * IV it was made of, or the 16-byte IV OpenSSL maps to it; other lengths
+ * (1..GCM_IV_MAX) are IVs already.
+ */
+static uint8_t gcm_iv(struct vc_qctx *q, struct vc_session *s, uint8_t *iv, uint32_t *iv_len)
+{
+	static const uint8_t one[4] = {0, 0, 0, 1};
+	if (*iv_len != 16)
+		return VC_OK;
+	if (memcmp(iv + 12, one, 4) == 0) {
+		*iv_len = 12; /* J0 = IV || 0^31 || 1 */
+		return VC_OK;
+	}
+	if (!s->gcm_h_ok) {
+		if (!s->gcm_key || vc_gcm_hash_key(q->dev, s->gcm_key, s->key_len, s->gcm_h) < 0)
+			return VC_ERR;
+		s->gcm_h_ok = true;
+	}
+	if (!s->gcm_hinv2_ok) {
+		vc_gcm_hinv2(s->gcm_h, s->gcm_hinv2);
+		s->gcm_hinv2_ok = true;
+	}
+	uint8_t j0[16];
+	memcpy(j0, iv, sizeof(j0));
+	return vc_gcm_iv_for_j0(s->gcm_h, s->gcm_hinv2, j0, iv) < 0 ? VC_NOTSUPP : VC_OK;
+}
+
 uint8_t vc_aead_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 		    struct vt_chain *c)
 {
@@ -188,20 +232,26 @@ uint8_t vc_aead_run(struct vc_qctx *q, struct vc_session *s, const struct vc_dat
 		if (r->dst_len < ct_len)
 			return VC_ERR;
 	}
-	uint8_t iv[16];
-	if (r->iv_len == 0 || r->iv_len > sizeof(iv) || vt_chain_read(c, iv, r->iv_len) < 0)
+	uint8_t iv[GCM_IV_MAX];
+	if (r->iv_len == 0)
+		return VC_ERR;
+	if (r->iv_len > sizeof(iv))
+		return s->aead->kind == VC_AEAD_KIND_GCM ? VC_NOTSUPP : VC_ERR;
+	if (vt_chain_read(c, iv, r->iv_len) < 0)
 		return VC_ERR;
 	switch (s->aead->kind) {
-	case VC_AEAD_KIND_GCM:
-		if (r->iv_len == 16) {
-			/* J0 of a 96-bit IV is IV || 00000001; any other J0 OpenSSL cannot take. */
-			static const uint8_t one[4] = {0, 0, 0, 1};
-			if (vt_ct_memcmp(iv + 12, one, 4) != 0)
-				return VC_NOTSUPP;
-		} else if (r->iv_len != 12) {
-			return VC_NOTSUPP;
+	case VC_AEAD_KIND_GCM: {
+		uint32_t iv_len = r->iv_len;
+		uint8_t st = gcm_iv(q, s, iv, &iv_len);
+		if (st != VC_OK)
+			return st;
+		if (iv_len != s->gcm_ivlen) {
+			if (EVP_CIPHER_CTX_ctrl(s->cctx, EVP_CTRL_AEAD_SET_IVLEN, (int)iv_len, NULL) <= 0)
+				return VC_ERR;
+			s->gcm_ivlen = iv_len;
 		}
 		return run_stream(s, r, c, iv, ct_len);
+	}
 	case VC_AEAD_KIND_CHACHA:
 		if (r->iv_len != 12)
 			return VC_ERR;

@@ -6,8 +6,10 @@
  * Keys (spec §5.9 AKCIPHER session): RSA as DER PKCS#1 RSAPrivateKey or
  * RSAPublicKey (decoded by OpenSSL's decoder in the device's library
  * context); ECDSA private keys as DER RFC 5915 ECPrivateKey (its optional
- * curve parameters must agree with curve_id, which may be UNKNOWN when they
- * are present), public keys as the bare SEC1 ECPoint octets. The ECDSA
+ * curve parameters must agree with curve_id), public keys as the bare SEC1
+ * ECPoint octets. With curve_id UNKNOWN (and in QEMU's session message,
+ * which has no curve) the key's encoding names the curve (curve_of_point,
+ * curve_of_scalar), or the answer is NOTSUPP. The ECDSA
  * structures are parsed here (parse_ec_private) and built with
  * EVP_PKEY_fromdata, so every key is checked (range, point on curve,
  * pairwise) before a session exists. A key the library rejects makes
@@ -56,6 +58,46 @@ static const struct curve *curve_by_id(uint32_t id)
 		if (curves[i].id == id)
 			return &curves[i];
 	return NULL;
+}
+
+/*
+ * Naming the curve of a key that does not say it (curve_id UNKNOWN, and
+ * QEMU's 1072-byte session, which has no curve field): among the spec's
+ * curves (P-192 .. P-521) the field size is unambiguous, and so is a SEC1
+ * point's length with its first byte (0x04/0x06/0x07: 1 + 2f bytes;
+ * 0x02/0x03: 1 + f; P-192's 49-byte uncompressed point and P-384's 49-byte
+ * compressed one differ in that byte), and so is an RFC 5915 privateKey,
+ * which is exactly ceiling(log2(n)/8) = f bytes long. Anything else names
+ * no curve: NOTSUPP. P-192 and P-224 are named, then NOTSUPP like their ids.
+ */
+static const struct {
+	uint32_t id;
+	uint32_t field_len;
+} spec_curves[] = {
+	{VC_CURVE_NIST_P192, 24}, {VC_CURVE_NIST_P224, 28}, {VC_CURVE_NIST_P256, 32},
+	{VC_CURVE_NIST_P384, 48}, {VC_CURVE_NIST_P521, 66},
+};
+
+static uint32_t curve_of_point(const uint8_t *p, size_t n)
+{
+	if (n < 2)
+		return VC_CURVE_UNKNOWN;
+	bool full = p[0] == 0x04 || p[0] == 0x06 || p[0] == 0x07;
+	bool compressed = p[0] == 0x02 || p[0] == 0x03;
+	for (size_t i = 0; i < VT_ARRAY_SIZE(spec_curves); i++) {
+		size_t f = spec_curves[i].field_len;
+		if ((full && n == 1 + 2 * f) || (compressed && n == 1 + f))
+			return spec_curves[i].id;
+	}
+	return VC_CURVE_UNKNOWN;
+}
+
+static uint32_t curve_of_scalar(size_t n)
+{
+	for (size_t i = 0; i < VT_ARRAY_SIZE(spec_curves); i++)
+		if (n == spec_curves[i].field_len)
+			return spec_curves[i].id;
+	return VC_CURVE_UNKNOWN;
 }
 
 /* ---- Minimal DER reader (definite lengths only, bounds-checked) ----------- */
@@ -212,13 +254,20 @@ static uint8_t setup_ecdsa(struct vc_dev *d, struct vc_session *s, const struct 
 			return VC_ERR; /* the key's parameters contradict curve_id */
 		if (!cv)
 			cv = k.curve;
-		if (!cv || k.priv.n > cv->field_len)
+		if (!cv) { /* no curve_id, no parameters: the public key's, else d's size */
+			uint32_t id = k.pub.n ? curve_of_point(k.pub.p, k.pub.n)
+					      : curve_of_scalar(k.priv.n);
+			cv = curve_by_id(id);
+			if (!cv)
+				return VC_NOTSUPP;
+		}
+		if (k.priv.n > cv->field_len)
 			return VC_ERR;
 		has_pub = k.pub.n != 0;
 		pkey = ec_from_data(d, cv, &k.priv, &k.pub);
 	} else {
-		if (!cv)
-			return VC_ERR; /* a bare point does not name its curve */
+		if (!cv && !(cv = curve_by_id(curve_of_point(p->key, p->key_len))))
+			return VC_NOTSUPP; /* the point's size and form name no curve we have */
 		struct der pub = {p->key, p->key_len};
 		pkey = ec_from_data(d, cv, NULL, &pub);
 	}

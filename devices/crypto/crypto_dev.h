@@ -13,13 +13,14 @@
  *   dataq.c         the data queues: session lookup, stateless sessions, dispatch
  *   cipher.c hash.c mac.c aead.c algchain.c akcipher.c   one service each
  *   stream.c        a chain's readable bytes through EVP (core's cursor callbacks)
+ *   gcm_j0.c        GCM's J0 as an IV OpenSSL takes (GF(2^128), used by aead.c)
  *   vhost_session.c VHOST_USER_CREATE/CLOSE_CRYPTO_SESSION (QEMU's path)
  *   crypto.c        struct vt_device_ops, creation
  *   type.c          the vtrustd device type: options, metrics, status
  *
  * Calls go one way (no file calls back into one that calls it): crypto.c ->
  * ctrlq/dataq/vhost_session -> session_life -> session/persist -> services
- * -> stream/qctx/config.
+ * -> stream/qctx/config/gcm_j0.
  *
  * Threads. Data queues each have a worker; the control queue has its own;
  * the vhost-user session messages run on the protocol thread. The session
@@ -190,6 +191,12 @@ struct vc_session {
 	const struct vc_aead_alg *aead;
 	uint32_t tag_len;
 	uint8_t *ccm_key; /* CCM re-keys per request: OPENSSL_secure_malloc'ed copy */
+	/* GCM with a J0 IV (gcm_j0.c): H = E_K(0^128) and H^-2, wiped with the session */
+	uint8_t gcm_h[16];
+	uint8_t gcm_hinv2[16];
+	bool gcm_h_ok, gcm_hinv2_ok;
+	const uint8_t *gcm_key; /* borrowed session: the request's key, for H on demand */
+	uint32_t gcm_ivlen;     /* the IV length the context is set to (0 = OpenSSL's 12) */
 
 	/* akcipher */
 	uint32_t ak_algo;
@@ -435,6 +442,14 @@ uint8_t vc_algchain_run(struct vc_qctx *q, struct vc_session *s, const struct vc
 		     struct vt_chain *c) VT_MUST_USE;
 uint8_t vc_akcipher_run(struct vc_qctx *q, struct vc_session *s, const struct vc_data_req *r,
 			struct vt_chain *c, uint32_t *ret_written) VT_MUST_USE;
+
+/* gcm_j0.c: GCM's J0 as an IV OpenSSL takes. H = E_K(0^128) for this AES key. */
+int vc_gcm_hash_key(struct vc_dev *d, const uint8_t *key, uint32_t key_len,
+		    uint8_t h[16]) VT_MUST_USE;
+void vc_gcm_hinv2(const uint8_t h[16], uint8_t out[16]);
+/* The 16-byte IV X with GHASH_H(X || 0^64 || [128]_64) = j0; -EDOM if none (H = 0). */
+int vc_gcm_iv_for_j0(const uint8_t h[16], const uint8_t hinv2[16], const uint8_t j0[16],
+		     uint8_t iv[16]) VT_MUST_USE;
 
 /* cipher.c helpers shared with algchain.c. */
 uint8_t vc_cipher_begin(struct vc_session *s, uint32_t iv_len, struct vt_chain *c) VT_MUST_USE;

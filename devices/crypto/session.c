@@ -169,6 +169,10 @@ static void session_release(struct vc_session *s)
 	if (s->ccm_key)
 		OPENSSL_secure_clear_free(s->ccm_key, s->key_len);
 	s->ccm_key = NULL;
+	OPENSSL_cleanse(s->gcm_h, sizeof(s->gcm_h));
+	OPENSSL_cleanse(s->gcm_hinv2, sizeof(s->gcm_hinv2));
+	s->gcm_h_ok = s->gcm_hinv2_ok = false;
+	s->gcm_key = NULL;
 	s->cctx = NULL;
 	s->mdctx = NULL;
 	s->macctx = NULL;

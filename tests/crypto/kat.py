@@ -26,6 +26,7 @@ work = tempfile.mkdtemp(prefix="crypto-it.")
 procs = []
 failures = []
 checks = 0
+counts = {}  # (family, mode) -> cases, for the closing summary
 
 
 def cleanup():
@@ -68,10 +69,82 @@ def check(name, ok, detail=""):
         print(f"FAIL {name} {detail}")
 
 
-def run_vec(sock, name, args, data, want, want_rc=0):
+def run_vec(sock, name, args, data, want, want_rc=0, fam=None, mode=None):
     rc, out, err = crypto(sock, args, data)
     ok = rc == want_rc and (want_rc != 0 or out == want)
     check(name, ok, f"rc={rc} want={want_rc} out={out.hex()[:80]} want={want.hex()[:80]} {err[-200:]}")
+    if fam:
+        counts[(fam, mode)] = counts.get((fam, mode), 0) + 1
+
+
+def gcm_j0(key, iv):
+    """J0 of a GCM IV (SP 800-38D 7.1), as a driver computes it for iv_len 16."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    if len(iv) == 12:
+        return iv + b"\x00\x00\x00\x01"
+    e = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    h = int.from_bytes(e.update(bytes(16)) + e.finalize(), "big")
+
+    def mul(x, y):  # GF(2^128), GCM bit order (SP 800-38D Algorithm 1)
+        z, v = 0, y
+        for i in range(127, -1, -1):
+            if (x >> i) & 1:
+                z ^= v
+            v = (v >> 1) ^ (0xE1 << 120) if v & 1 else v >> 1
+        return z
+
+    data = iv + bytes(-len(iv) % 16) + bytes(8) + (8 * len(iv)).to_bytes(8, "big")
+    y = 0
+    for off in range(0, len(data), 16):
+        y = mul(y ^ int.from_bytes(data[off:off + 16], "big"), h)
+    return y.to_bytes(16, "big")
+
+
+def cavp_dir(*sub):
+    """A folder of Debian's python3-cryptography-vectors (NIST CAVP files), or None."""
+    roots = ["/usr/lib/python3/dist-packages/cryptography_vectors"]
+    try:
+        import cryptography_vectors
+        roots.insert(0, os.path.dirname(cryptography_vectors.__file__))
+    except ImportError:
+        pass
+    for r in roots:
+        if os.path.isdir(os.path.join(r, *sub)):
+            return os.path.join(r, *sub)
+    return None
+
+
+def cavp_gcm_selection(per_group=4):
+    """A spread of NIST CAVP GCM vectors per file and IV length (8, 96, 1024 bits),
+    with FAIL cases, from Debian's python3-cryptography-vectors; None if absent."""
+    d = cavp_dir("ciphers", "AES", "GCM")
+    if d is None:
+        return None
+    sel = []
+    for fn in ("gcmEncryptExtIV128.rsp", "gcmEncryptExtIV192.rsp", "gcmEncryptExtIV256.rsp",
+               "gcmDecrypt128.rsp", "gcmDecrypt192.rsp", "gcmDecrypt256.rsp"):
+        groups, cur = {}, None
+        for line in open(os.path.join(d, fn)):
+            line = line.strip()
+            if line.startswith("Count = "):
+                cur = {"file": fn, "fail": False}
+            elif cur is not None and " = " in line:
+                k, v = line.split(" = ", 1)
+                cur[k] = v
+            elif cur is not None and line == "FAIL":
+                cur["fail"] = True
+            elif cur is not None and not line and "Tag" in cur:
+                groups.setdefault(len(cur["IV"]) // 2, []).append(cur)
+                cur = None
+        if cur is not None and "Tag" in cur:
+            groups.setdefault(len(cur["IV"]) // 2, []).append(cur)
+        for il, vs in sorted(groups.items()):
+            pick = [vs[i * len(vs) // per_group] for i in range(per_group)]
+            fail = next((v for v in vs if v["fail"]), None)
+            if fail is not None and fail not in pick:
+                pick[-1] = fail
+            sel += pick
+    return sel
 
 
 def main():
@@ -118,6 +191,25 @@ def main():
             bad[-1] ^= 1
             run_vec(sock, f"{a['name']}/{mname}/badtag", base + ["--decrypt", *extra], bytes(bad),
                     b"", want_rc=12)
+
+    # NIST CAVP AES-GCM: IVs of 8, 96 and 1024 bits, as themselves and as J0 (iv_len 16),
+    # FAIL cases -> BADMSG (exit 12). QEMU's session messages carry no AEAD sessions.
+    sel = cavp_gcm_selection()
+    if sel is None:
+        print("SKIP cavp-gcm: python3-cryptography-vectors is not installed")
+    for i, g in enumerate(sel or []):
+        key, iv = bytes.fromhex(g["Key"]), bytes.fromhex(g["IV"])
+        pt, ct, tag = (bytes.fromhex(g.get(k, "")) for k in ("PT", "CT", "Tag"))
+        for rep, ivx in (("iv", iv), ("j0", gcm_j0(key, iv))):
+            base = ["aead", "--alg", f"aes-{8 * len(key)}-gcm", "--key", g["Key"], "--iv", ivx.hex(),
+                    "--tag-len", str(len(tag))] + (["--aad", g["AAD"]] if g.get("AAD") else [])
+            for mname, extra in modes:
+                n = f"cavp-{g['file']}-{i}-iv{8 * len(iv)}-{rep}/{mname}"
+                if not g["fail"] and "Decrypt" not in g["file"]:
+                    run_vec(sock, n + "/enc", base + ["--encrypt", *extra], pt, ct + tag,
+                            fam="cavp-gcm", mode=mname)
+                run_vec(sock, n + "/dec", base + ["--decrypt", *extra], ct + tag, pt,
+                        want_rc=12 if g["fail"] else 0, fam="cavp-gcm", mode=mname)
 
     # Chains against hashlib/hmac + the cipher vectors: encrypt-then-MAC over a CBC vector.
     import hmac as hm
@@ -233,6 +325,20 @@ def main():
         rc, _, err = crypto(sock, ["verify", "--alg", "ecdsa", "--alg-id", "3", "--curve", curve, "--public",
                                    "--key-file", f"{d}/ecpoint", "--signature", f"{d}/ref"], dg)
         check(f"ecdsa-{curve}-uapi-number-3", rc == 0, err)
+        # Newer QEMU's 1072-byte session has no curve: the device takes it from the key.
+        rc, sig, err = crypto(sock, ["sign", "--alg", "ecdsa", "--alg-id", "3", "--key-file", f"{d}/ec.der",
+                                     "--vhost-session"], dg)
+        open(f"{d}/sig", "wb").write(sig)
+        ok = rc == 0 and subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", f"{d}/ecpub.pem",
+                                         "-sigfile", f"{d}/sig", "-in", f"{d}/dg"],
+                                        capture_output=True).returncode == 0
+        check(f"ecdsa-{curve}-sign/qemu-1072-session", ok, err)
+        rc, _, err = crypto(sock, ["verify", "--alg", "ecdsa", "--alg-id", "3", "--public", "--key-file",
+                                   f"{d}/ecpoint", "--signature", f"{d}/ref", "--vhost-session"], dg)
+        check(f"ecdsa-{curve}-verify/qemu-1072-session", rc == 0, err)
+        rc, _, err = crypto(sock, ["verify", "--alg", "ecdsa", "--alg-id", "3", "--public", "--key-file",
+                                   f"{d}/ecpoint", "--signature", f"{d}/ref", "--vhost-session"], bytes(bad))
+        check(f"ecdsa-{curve}-verify/qemu-1072-session-key-rejected", rc == 16, err)
 
     # Status codes through the CLI's exit codes (10 + status).
     ck = ["--key", "2b7e151628aed2a6abf7158809cf4f3c", "--iv", "00" * 16]
@@ -292,6 +398,8 @@ def main():
                                       "--encrypt", "--queue", str(q)], cbc_pt)
         check(f"multi/queue{q}", rc == 0 and out == cbc_ct, err)
 
+    for (fam, mode), n in sorted(counts.items()):
+        print(f"cases {fam} {mode}: {n}")
     print(f"{checks} checks, {len(failures)} failed")
     return 1 if failures else 0
 

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "kat.h"
+#include "vhost_user_proto.h"
 
 static struct vc_opts opts;
 
@@ -212,9 +213,16 @@ static void test_ecdsa_curve(const char *group, uint32_t curve, size_t flen)
 	BN_bn2binpad(d, bare + 7, (int)flen);
 	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, bare, 7 + flen, curve,
 			   0, &sid3), VC_OK);
-	uint64_t bad;
+	uint64_t bad, tmp;
+	/* curve_id UNKNOWN and no parameters: d's size (RFC 5915: exactly the order's) names it. */
 	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, bare, 7 + flen,
-			   VC_CURVE_UNKNOWN, 0, &bad), VC_ERR); /* no curve anywhere */
+			   VC_CURVE_UNKNOWN, 0, &tmp), VC_OK);
+	CHECK_EQ(cx_ctrl_destroy(&x, VC_AKCIPHER_DESTROY_SESSION, tmp), VC_OK);
+	uint8_t shortd[8 + 66];
+	memcpy(shortd, bare, sizeof(shortd));
+	shortd[1] = (uint8_t)(4 + flen), shortd[6] = (uint8_t)(flen - 1); /* d one byte short */
+	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, shortd, 6 + flen,
+			   VC_CURVE_UNKNOWN, 0, &bad), VC_NOTSUPP); /* names no curve */
 	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, priv, privl,
 			   curve == VC_CURVE_NIST_P256 ? VC_CURVE_NIST_P384 : VC_CURVE_NIST_P256, 0,
 			   &bad), VC_ERR); /* parameters contradict curve_id */
@@ -230,8 +238,23 @@ static void test_ecdsa_curve(const char *group, uint32_t curve, size_t flen)
 	offc[publ - 1] ^= 1; /* a point off the curve */
 	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, offc, publ, curve, 0,
 			   &bad), VC_ERR);
+	/* A bare point with curve_id UNKNOWN: its size and form name the curve. */
+	uint64_t pid2, pid3;
 	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub, publ,
-			   VC_CURVE_UNKNOWN, 0, &bad), VC_ERR);
+			   VC_CURVE_UNKNOWN, 0, &pid2), VC_OK);
+	uint8_t comp[80];
+	comp[0] = (uint8_t)(0x02 | (pub[publ - 1] & 1)); /* the compressed form */
+	memcpy(comp + 1, pub + 1, flen);
+	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, comp, 1 + flen,
+			   VC_CURVE_UNKNOWN, 0, &pid3), VC_OK);
+	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub, publ - 1,
+			   VC_CURVE_UNKNOWN, 0, &bad), VC_NOTSUPP); /* no curve has that size */
+	uint8_t p192[49] = {0x04};
+	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, p192, sizeof(p192),
+			   VC_CURVE_UNKNOWN, 0, &bad), VC_NOTSUPP); /* P-192's size */
+	offc[0] = 0x05;
+	CHECK_EQ(create_ak(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, offc, publ,
+			   VC_CURVE_UNKNOWN, 0, &bad), VC_NOTSUPP); /* no SEC1 form */
 
 	uint8_t digest[48], sig[160], in[300];
 	for (size_t i = 0; i < sizeof(digest); i++)
@@ -253,6 +276,8 @@ static void test_ecdsa_curve(const char *group, uint32_t curve, size_t flen)
 		memcpy(in, sig, sl);
 		memcpy(in + sl, digest, dl);
 		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, pid, in, sl + dl, sl, dl, NULL, NULL), VC_OK);
+		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, pid2, in, sl + dl, sl, dl, NULL, NULL), VC_OK);
+		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, pid3, in, sl + dl, sl, dl, NULL, NULL), VC_OK);
 		in[sl - 3] ^= 0x10;
 		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, pid, in, sl + dl, sl, dl, NULL, NULL),
 			 VC_KEY_REJECTED);
@@ -278,6 +303,68 @@ static void test_ecdsa(void)
 {
 	test_ecdsa_curve("P-256", VC_CURVE_NIST_P256, 32);
 	test_ecdsa_curve("P-384", VC_CURVE_NIST_P384, 48);
+	test_ecdsa_curve("P-521", VC_CURVE_NIST_P521, 66);
+}
+
+/* CREATE_CRYPTO_SESSION in newer QEMU's 1072-byte layout (no curve field): the reply's id. */
+static int64_t qemu_create(struct cx *x, uint32_t algo, uint32_t key_type, const uint8_t *key,
+			   size_t key_len)
+{
+	static struct vc_vu_session_new m, reply;
+	memset(&m, 0, sizeof(m));
+	m.op_code = VC_AKCIPHER_CREATE_SESSION;
+	m.u.asym.info.algo = algo;
+	m.u.asym.info.key_type = key_type;
+	m.u.asym.info.key_len = (uint32_t)key_len;
+	memcpy(m.u.asym.key, key, key_len);
+	uint32_t rsz = 0;
+	if (vc_vhost_message(x->d, VHOST_USER_CREATE_CRYPTO_SESSION, &m, sizeof(m), &reply, &rsz) <
+		    0 ||
+	    rsz != sizeof(reply))
+		return INT64_MIN;
+	return reply.session_id;
+}
+
+/* ECDSA in QEMU's session message: the curve comes from the key, or NOTSUPP (-3). */
+static void test_ecdsa_qemu_session(void)
+{
+	static const struct {
+		const char *group;
+		size_t flen;
+	} g[] = {{"P-256", 32}, {"P-384", 48}, {"P-521", 66}};
+	for (size_t i = 0; i < VT_ARRAY_SIZE(g); i++) {
+		struct cx x;
+		cx_init(&x, &opts, 0); /* QEMU 7.2+ acks no device feature: legacy layouts */
+		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g[i].group);
+		uint8_t priv[512], pub[256], digest[48], sig[160], in[300];
+		size_t privl = der_private(k, priv), publ = 0;
+		CHECK(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+						      &publ));
+		/* uapi numbering (ECDSA 3) as QEMU sends it, and the spec's 2. */
+		int64_t sid = qemu_create(&x, VC_AKCIPHER_ECDSA_UAPI, VC_AKCIPHER_KEY_TYPE_PRIVATE,
+					  priv, privl);
+		int64_t pid = qemu_create(&x, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+					  publ);
+		CHECK(sid > 0 && pid > 0);
+		size_t dl = g[i].flen > 48 ? 48 : g[i].flen;
+		memset(digest, 0x3c, sizeof(digest));
+		long used = 0;
+		CHECK_EQ(ak(&x, VC_AKCIPHER_SIGN, (uint64_t)sid, digest, dl, dl, 150, sig, &used),
+			 VC_OK);
+		size_t sl = used > 0 ? (size_t)used - 1 : 0;
+		memcpy(in, sig, sl);
+		memcpy(in + sl, digest, dl);
+		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, (uint64_t)pid, in, sl + dl, sl, dl, NULL, NULL),
+			 VC_OK);
+		in[sl + 1] ^= 1;
+		CHECK_EQ(ak(&x, VC_AKCIPHER_VERIFY, (uint64_t)pid, in, sl + dl, sl, dl, NULL, NULL),
+			 VC_KEY_REJECTED);
+		/* A point no curve has: NOTSUPP, which QEMU passes on as ERR. */
+		CHECK_EQ(qemu_create(&x, VC_AKCIPHER_ECDSA_UAPI, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+				     publ - 1), -VC_NOTSUPP);
+		EVP_PKEY_free(k);
+		cx_free(&x);
+	}
 }
 
 int main(void)
@@ -286,5 +373,6 @@ int main(void)
 	cx_opts(&opts);
 	TEST_RUN(test_rsa);
 	TEST_RUN(test_ecdsa);
+	TEST_RUN(test_ecdsa_qemu_session);
 	TEST_DONE();
 }
