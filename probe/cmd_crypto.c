@@ -723,7 +723,8 @@ static int run_op(struct probe_ctx *ctx, const struct cc_args *a, struct cc_op *
 		.hash_start = o->hs, .len_to_hash = o->lh, .algo = o->algo,
 		.key_len = (uint32_t)o->key_len, .op = o->op, .hash_algo = o->hash_algo,
 		.hash_mode = o->hash_mode, .chain_order = o->order,
-		.auth_key_len = (uint32_t)o->auth_key_len};
+		.auth_key_len = (uint32_t)o->auth_key_len, .key_type = o->key_type,
+		.para0 = o->para0, .para1 = o->para1};
 	if (o->service == VC_SERVICE_MAC)
 		q.auth_key_len = (uint32_t)o->key_len;
 	if (o->service == VC_SERVICE_AKCIPHER) {

@@ -19,7 +19,7 @@
 #define CP_DRIVER_FEATURES                                                                         \
 	(VT_BIT(VC_F_REVISION_1) | VT_BIT(VC_F_CIPHER_STATELESS_MODE) |                            \
 	 VT_BIT(VC_F_HASH_STATELESS_MODE) | VT_BIT(VC_F_MAC_STATELESS_MODE) |                      \
-	 VT_BIT(VC_F_AEAD_STATELESS_MODE))
+	 VT_BIT(VC_F_AEAD_STATELESS_MODE) | VT_BIT(VC_F_AKCIPHER_STATELESS_MODE))
 
 #define CP_NO_QUEUE 0xffffffffu
 

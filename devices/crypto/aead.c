@@ -194,7 +194,7 @@ static uint8_t gcm_iv(struct vc_qctx *q, struct vc_session *s, uint8_t *iv, uint
 	static const uint8_t one[4] = {0, 0, 0, 1};
 	if (*iv_len != 16)
 		return VC_OK;
-	if (memcmp(iv + 12, one, 4) == 0) {
+	if (vt_ct_memcmp(iv + 12, one, 4) == 0) {
 		*iv_len = 12; /* J0 = IV || 0^31 || 1 */
 		return VC_OK;
 	}

@@ -480,6 +480,8 @@ void vc_dev_build_config(struct vc_dev *d)
 				f |= 1ull << VC_F_MAC_STATELESS_MODE;
 			if (c->crypto_services & (1u << VC_SERVICE_AEAD))
 				f |= 1ull << VC_F_AEAD_STATELESS_MODE;
+			if (c->crypto_services & (1u << VC_SERVICE_AKCIPHER))
+				f |= 1ull << VC_F_AKCIPHER_STATELESS_MODE;
 		}
 	}
 	d->offered_features = f;

@@ -132,8 +132,10 @@ static uint8_t execute(struct vc_qctx *q, struct vc_data_req *r, struct vt_chain
 	}
 
 	/* Stateless: keys first in the vlf, into locked memory; a session on our contexts. */
-	if (r->sp.key_len > d->opts.max_cipher_key_len ||
-	    r->sp.auth_key_len > d->opts.max_auth_key_len || z.keys > q->keybuf_len)
+	uint32_t key_max = r->service == VC_SERVICE_AKCIPHER ? d->opts.max_akcipher_key_len
+							     : d->opts.max_cipher_key_len;
+	if (r->sp.key_len > key_max || r->sp.auth_key_len > d->opts.max_auth_key_len ||
+	    z.keys > q->keybuf_len)
 		return VC_ERR;
 	if (vt_chain_read(c, q->keybuf, (size_t)z.keys) < 0)
 		return VC_ERR;

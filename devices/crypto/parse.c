@@ -243,8 +243,10 @@ static size_t stateless_flf_len(uint32_t service)
 		return sizeof(struct vc_hash_data_flf_stateless);
 	case VC_SERVICE_MAC:
 		return sizeof(struct vc_mac_data_flf_stateless);
-	default:
+	case VC_SERVICE_AEAD:
 		return sizeof(struct vc_aead_data_flf_stateless);
+	default:
+		return sizeof(struct vc_akcipher_data_flf_stateless);
 	}
 }
 
@@ -367,6 +369,26 @@ static uint8_t decode_stateless(struct vc_data_req *r, const uint8_t *flf)
 		r->hash_result_len = sp->hash_result_len = ms.hash_result_len;
 		return VC_OK;
 	}
+	case VC_SERVICE_AKCIPHER: {
+		struct vc_akcipher_data_flf_stateless ak;
+		memcpy(&ak, flf, sizeof(ak));
+		sp->ak_algo = ak.algo;
+		sp->key_type = ak.key_type;
+		sp->key_len = ak.key_len;
+		if (ak.algo == VC_AKCIPHER_RSA) {
+			struct vc_rsa_para rp;
+			memcpy(&rp, ak.algo_flf, sizeof(rp));
+			sp->padding_algo = rp.padding_algo;
+			sp->rsa_hash = rp.hash_algo;
+		} else {
+			struct vc_ecdsa_para ep;
+			memcpy(&ep, ak.algo_flf, sizeof(ep));
+			sp->curve = ep.curve_id;
+		}
+		r->src_len = ak.src_data_len;
+		r->dst_len = ak.dst_data_len;
+		return VC_OK;
+	}
 	default: {
 		struct vc_aead_data_flf_stateless as;
 		memcpy(&as, flf, sizeof(as));
@@ -416,8 +438,7 @@ uint8_t vc_parse_data(const struct vc_dev *d, uint64_t features, struct vt_chain
 		return VC_NOTSUPP;
 
 	bool rev1 = feat(features, VC_F_REVISION_1);
-	bool mux = rev1 && feat(features, (unsigned)stateless_bit(r->service)) &&
-		   r->service != VC_SERVICE_AKCIPHER;
+	bool mux = rev1 && feat(features, (unsigned)stateless_bit(r->service));
 	r->stateless = rev1 && !(h.flag & VC_FLAG_SESSION_MODE);
 	if (r->stateless && !mux)
 		return VC_NOTSUPP; /* the spec's SHOULD: no stateless without the feature */

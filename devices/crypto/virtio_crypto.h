@@ -435,6 +435,17 @@ struct vc_aead_data_flf_stateless {
 };
 VT_STATIC_ASSERT(sizeof(struct vc_aead_data_flf_stateless) == 32, "aead stateless flf");
 
+/* sess_para {algo, key_type, key_len, rsa {padding, hash} | ecdsa {curve_id}} then lengths. */
+struct vc_akcipher_data_flf_stateless {
+	uint32_t algo;
+	uint32_t key_type;
+	uint32_t key_len;
+	uint8_t algo_flf[8]; /* struct vc_rsa_para or struct vc_ecdsa_para */
+	uint32_t src_data_len;
+	uint32_t dst_data_len;
+};
+VT_STATIC_ASSERT(sizeof(struct vc_akcipher_data_flf_stateless) == 28, "akcipher stateless flf");
+
 /* ---- vhost-user CREATE_CRYPTO_SESSION payloads (QEMU, x86-64) ----------- */
 
 /* CryptoDevBackendSymSessionInfo: identical in QEMU 7.1+ and newer QEMU. */

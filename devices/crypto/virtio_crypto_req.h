@@ -144,6 +144,7 @@ struct vcb_data {
 	uint32_t key_len;  /* cipher or aead key */
 	uint32_t op;       /* VC_OP_* */
 	uint32_t hash_algo, hash_mode, chain_order, auth_key_len; /* chain, mac (auth_key_len) */
+	uint32_t key_type, para0, para1; /* akcipher: RSA padding, hash; ECDSA curve */
 };
 
 static inline int vcb_stateless_bit(uint32_t service)
@@ -159,8 +160,7 @@ static inline size_t vcb_data_hdr(uint8_t *out, uint64_t features, const struct 
 {
 	uint32_t svc = q->opcode >> 8;
 	bool rev1 = vcb_feat(features, VC_F_REVISION_1);
-	bool mux = rev1 && vcb_feat(features, (unsigned)vcb_stateless_bit(svc)) &&
-		   svc != VC_SERVICE_AKCIPHER;
+	bool mux = rev1 && vcb_feat(features, (unsigned)vcb_stateless_bit(svc));
 	struct vc_op_header h = {.opcode = q->opcode, .algo = q->algo, .session_id = q->session_id,
 				 .flag = q->stateless ? 0 : VC_FLAG_SESSION_MODE};
 	uint8_t flf[sizeof(struct vc_sym_data_flf_stateless)];
@@ -210,6 +210,25 @@ static inline size_t vcb_data_hdr(uint8_t *out, uint64_t features, const struct 
 		case VC_SERVICE_MAC: {
 			struct vc_mac_data_flf_stateless s = {q->algo, q->auth_key_len, q->src_len,
 							      q->hash_result_len};
+			memcpy(flf, &s, sizeof(s));
+			exact = sizeof(s);
+			break;
+		}
+		case VC_SERVICE_AKCIPHER: {
+			struct vc_akcipher_data_flf_stateless s;
+			memset(&s, 0, sizeof(s));
+			s.algo = q->algo;
+			s.key_type = q->key_type;
+			s.key_len = q->key_len;
+			if (q->algo == VC_AKCIPHER_RSA) {
+				struct vc_rsa_para p = {.padding_algo = q->para0, .hash_algo = q->para1};
+				memcpy(s.algo_flf, &p, sizeof(p));
+			} else {
+				struct vc_ecdsa_para p = {.curve_id = q->para0};
+				memcpy(s.algo_flf, &p, sizeof(p));
+			}
+			s.src_data_len = q->src_len;
+			s.dst_data_len = q->dst_len;
 			memcpy(flf, &s, sizeof(s));
 			exact = sizeof(s);
 			break;
@@ -268,7 +287,9 @@ static inline size_t vcb_data_hdr(uint8_t *out, uint64_t features, const struct 
 	size_t flf_len = !rev1 ? VC_DATAQ_FLF_LEGACY
 			 : mux ? (svc == VC_SERVICE_CIPHER ? sizeof(struct vc_sym_data_flf_stateless)
 				  : svc == VC_SERVICE_AEAD ? sizeof(struct vc_aead_data_flf_stateless)
-							   : sizeof(struct vc_hash_data_flf_stateless))
+				  : svc == VC_SERVICE_AKCIPHER
+					  ? sizeof(struct vc_akcipher_data_flf_stateless)
+					  : sizeof(struct vc_hash_data_flf_stateless))
 			       : exact;
 	memcpy(out, &h, sizeof(h));
 	memset(out + sizeof(h), 0, flf_len);

@@ -266,7 +266,21 @@ def main():
         rc, _, err = crypto(sock, ["verify", "--alg", "rsa", "--key-file", f"{d}/rsapub.der", "--public",
                                    "--rsa-hash", h, "--signature", f"{d}/ref"], bytes(len(dg)))
         check(f"rsa-verify-{h}/wrong-digest-key-rejected", rc == 16, err)
+        # Stateless AKCIPHER: the key travels in the request (spec akcipher_data_flf_stateless).
+        rc, sig2, err = crypto(sock, ["sign", "--alg", "rsa", "--key-file", f"{d}/rsa.der", "--rsa-hash", h,
+                                      "--stateless"], dg)
+        check(f"rsa-sign-{h}/stateless-equals-openssl", rc == 0 and sig2 == ref, err)
+        rc, _, err = crypto(sock, ["verify", "--alg", "rsa", "--key-file", f"{d}/rsapub.der", "--public",
+                                   "--rsa-hash", h, "--signature", f"{d}/ref", "--stateless"], dg)
+        check(f"rsa-verify-{h}/stateless", rc == 0, err)
+        rc, _, err = crypto(sock, ["verify", "--alg", "rsa", "--key-file", f"{d}/rsapub.der", "--public",
+                                   "--rsa-hash", h, "--signature", f"{d}/ref", "--stateless"], bytes(len(dg)))
+        check(f"rsa-verify-{h}/stateless-key-rejected", rc == 16, err)
     msg = b"attack at dawn"
+    rc, ct, err = crypto(sock, ["decrypt", "--alg", "rsa", "--key-file", f"{d}/rsa.der", "--stateless"],
+                         sh("openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", f"{d}/rsapub.pem", "-pkeyopt",
+                            "rsa_padding_mode:pkcs1", data=msg))
+    check("rsa-decrypt/stateless-openssl-ciphertext", rc == 0 and ct == msg, err)
     rc, ct, err = crypto(sock, ["encrypt", "--alg", "rsa", "--key-file", f"{d}/rsapub.der", "--public"], msg)
     open(f"{d}/ct", "wb").write(ct)
     dec = subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", f"{d}/rsa.pem", "-in", f"{d}/ct",
@@ -325,6 +339,16 @@ def main():
         rc, _, err = crypto(sock, ["verify", "--alg", "ecdsa", "--alg-id", "3", "--curve", curve, "--public",
                                    "--key-file", f"{d}/ecpoint", "--signature", f"{d}/ref"], dg)
         check(f"ecdsa-{curve}-uapi-number-3", rc == 0, err)
+        rc, sig, err = crypto(sock, ["sign", "--alg", "ecdsa", "--curve", curve, "--key-file", f"{d}/ec.der",
+                                     "--stateless"], dg)
+        open(f"{d}/sig", "wb").write(sig)
+        ok = rc == 0 and subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", f"{d}/ecpub.pem",
+                                         "-sigfile", f"{d}/sig", "-in", f"{d}/dg"],
+                                        capture_output=True).returncode == 0
+        check(f"ecdsa-{curve}-sign/stateless", ok, err)
+        rc, _, err = crypto(sock, ["verify", "--alg", "ecdsa", "--public", "--key-file", f"{d}/ecpoint",
+                                   "--signature", f"{d}/ref", "--stateless"], dg)
+        check(f"ecdsa-{curve}-verify/stateless-curve-from-point", rc == 0, err)
         # Newer QEMU's 1072-byte session has no curve: the device takes it from the key.
         rc, sig, err = crypto(sock, ["sign", "--alg", "ecdsa", "--alg-id", "3", "--key-file", f"{d}/ec.der",
                                      "--vhost-session"], dg)

@@ -101,7 +101,8 @@ static inline uint64_t fz_features(uint8_t sel)
 		f |= 1ull << VC_F_REVISION_1;
 	if ((sel & 3) == 3)
 		f |= (1ull << VC_F_CIPHER_STATELESS_MODE) | (1ull << VC_F_HASH_STATELESS_MODE) |
-		     (1ull << VC_F_MAC_STATELESS_MODE) | (1ull << VC_F_AEAD_STATELESS_MODE);
+		     (1ull << VC_F_MAC_STATELESS_MODE) | (1ull << VC_F_AEAD_STATELESS_MODE) |
+		     (1ull << VC_F_AKCIPHER_STATELESS_MODE);
 	return f;
 }
 

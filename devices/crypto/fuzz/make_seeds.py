@@ -42,7 +42,7 @@ def data_seeds():
         chflf = struct.pack("<IIIIIIIIII", 16, 64, 64, 16, 48, 0, 64, 8, 20, 0) + struct.pack("<II", 2, 0)
         s[f"chain-{name}"] = frame(feat, 0, 85, 0, hdr(op(0, 0), sid(8), 1, chflf, cl) + iv + src + bytes(8))
         s[f"chain2-{name}"] = frame(feat, 11, 97, 0, hdr(op(0, 1), sid(9), 1, chflf.replace(struct.pack("<I", 20), struct.pack("<I", 32), 1), cl) + iv + src + bytes(8))
-        kl = 48 if feat == LEGACY else 8
+        kl = 48 if feat == LEGACY else (28 if feat == STATELESS else 8)
         s[f"rsa-sign-{name}"] = frame(feat, 0, 129, 0, hdr(op(4, 2), sid(10), 1, struct.pack("<II", 32, 128), kl) + bytes(range(32)))
         s[f"rsa-verify-{name}"] = frame(feat, 0, 1, 0, hdr(op(4, 3), sid(10), 1, struct.pack("<II", 128, 32), kl) + bytes(160))
         s[f"rsa-raw-{name}"] = frame(feat, 0, 129, 0, hdr(op(4, 0), sid(11), 1, struct.pack("<II", 100, 128), kl) + bytes(100))
@@ -55,6 +55,14 @@ def data_seeds():
     s["sl-gcm"] = frame(STATELESS, 0, 49, 0, hdr(op(3, 0), 0, 0, struct.pack("<IIIIIIII", 1, 16, 1, 12, 16, 4, 32, 48), 32) + key[:16] + iv[:12] + src[:32] + bytes(4))
     ch = struct.pack("<" + "I" * 18, 2, 0, 3, 16, 1, 4, 32, 2, 16, 32, 32, 0, 32, 0, 32, 0, 32, 0) + struct.pack("<I", 2)
     s["sl-chain"] = frame(STATELESS, 0, 65, 0, hdr(op(0, 0), 0, 0, ch, 76) + key[:16] + key[:32] + iv + src[:32])
+    # stateless akcipher: sess_para {algo, key_type, key_len, para[8]}, src, dst; key, src
+    akf = struct.pack("<IIIIIII", 1, 2, len(RSA), 1, 6, 32, 128)
+    s["sl-rsa-sign"] = frame(STATELESS, 0, 129, 0, hdr(op(4, 2), 0, 0, akf, 28) + RSA + bytes(range(32)))
+    akv = struct.pack("<IIIIIII", 1, 2, len(RSA), 0, 0, 100, 128)
+    s["sl-rsa-raw"] = frame(STATELESS, 9, 129, 7, hdr(op(4, 0), 0, 0, akv, 28) + RSA + bytes(100))
+    ecp = bytes([4]) + bytes(range(64))  # not on the curve: creation fails, parsing runs
+    ake = struct.pack("<IIIIIII", 2, 1, len(ecp), 0, 0, 8, 32)
+    s["sl-ecdsa-verify"] = frame(STATELESS, 0, 1, 0, hdr(op(4, 3), 0, 0, ake, 28) + ecp + bytes(40))
     # broken
     s["short"] = frame(LEGACY, 0, 1, 0, b"\x00\x00")
     s["unknown-opcode"] = frame(REV1, 0, 1, 0, hdr(0x0777, 0, 1, b"", 8))

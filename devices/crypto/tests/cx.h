@@ -31,7 +31,8 @@
 #define F_REV1 (1ull << VC_F_REVISION_1)
 #define F_STATELESS                                                                                \
 	(F_REV1 | (1ull << VC_F_CIPHER_STATELESS_MODE) | (1ull << VC_F_HASH_STATELESS_MODE) |       \
-	 (1ull << VC_F_MAC_STATELESS_MODE) | (1ull << VC_F_AEAD_STATELESS_MODE))
+	 (1ull << VC_F_MAC_STATELESS_MODE) | (1ull << VC_F_AEAD_STATELESS_MODE) |                  \
+	 (1ull << VC_F_AKCIPHER_STATELESS_MODE))
 
 struct cx {
 	struct mock_guest g;

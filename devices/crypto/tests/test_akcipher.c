@@ -367,6 +367,115 @@ static void test_ecdsa_qemu_session(void)
 	}
 }
 
+/* A stateless akcipher request (key in the request): the status; out gets the result. */
+static uint8_t ak_sl(struct cx *x, uint32_t opcode, uint32_t algo, uint32_t key_type,
+		     const uint8_t *key, size_t kl, uint32_t p0, uint32_t p1, const uint8_t *in,
+		     size_t in_len, size_t src_len, size_t dst_len, uint8_t *out, long *used)
+{
+	struct vcb_data q = {.opcode = opcode, .stateless = true, .src_len = (uint32_t)src_len,
+			     .dst_len = (uint32_t)dst_len, .algo = algo, .key_len = (uint32_t)kl,
+			     .key_type = key_type, .para0 = p0, .para1 = p1};
+	static uint8_t req[VCB_HDR_MAX + 4096], buf[2048];
+	size_t n = vcb_data_hdr(req, x->features, &q);
+	memcpy(req + n, key, kl);
+	memcpy(req + n + kl, in, in_len);
+	size_t wr = (opcode == VC_AKCIPHER_VERIFY ? 0 : dst_len) + 1;
+	struct cx_req rq = {.rd = req, .rd_len = n + kl + in_len, .wr_len = wr, .sep_status = true,
+			    .rsplit = 97, .wsplit = 33};
+	long u = cx_submit(x, 0, &rq, buf);
+	if (used)
+		*used = u;
+	if (out && wr > 1)
+		memcpy(out, buf, wr - 1);
+	return u < 0 ? 0xff : buf[wr - 1];
+}
+
+/* Stateless AKCIPHER (spec akcipher_data_flf_stateless): every operation, against OpenSSL. */
+static void test_stateless(void)
+{
+	struct cx x;
+	cx_init(&x, &opts, F_STATELESS);
+	CHECK(x.d->offered_features & (1ull << VC_F_AKCIPHER_STATELESS_MODE));
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	static uint8_t priv[2048], pub[600];
+	size_t privl = der_private(k, priv), publ = der_public_rsa(k, pub);
+	uint8_t digest[32], sig[256], ref[256], in[300], ct[256], pt[256];
+	memset(digest, 0x42, sizeof(digest));
+	long used = 0;
+	/* RSA PKCS#1 SHA-256 sign equals OpenSSL's (deterministic), and verifies. */
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_SIGN, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, priv,
+		       privl, VC_RSA_PKCS1_PADDING, VC_RSA_SHA256, digest, 32, 32, 256, sig, &used),
+		 VC_OK);
+	CHECK_EQ(used, 257);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+	size_t rl = sizeof(ref);
+	CHECK(EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+	      EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+	      EVP_PKEY_sign(c, ref, &rl, digest, 32) == 1);
+	EVP_PKEY_CTX_free(c);
+	CHECK(cx_eq(sig, ref, 256));
+	memcpy(in, sig, 256);
+	memcpy(in + 256, digest, 32);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_VERIFY, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+		       publ, VC_RSA_PKCS1_PADDING, VC_RSA_SHA256, in, 288, 256, 32, NULL, NULL),
+		 VC_OK);
+	in[5] ^= 1;
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_VERIFY, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+		       publ, VC_RSA_PKCS1_PADDING, VC_RSA_SHA256, in, 288, 256, 32, NULL, NULL),
+		 VC_KEY_REJECTED);
+	/* Encrypt stateless, decrypt stateless: the message comes back. */
+	const uint8_t msg[] = "stateless";
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_ENCRYPT, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+		       publ, VC_RSA_PKCS1_PADDING, 0, msg, sizeof(msg), sizeof(msg), 256, ct, NULL),
+		 VC_OK);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_DECRYPT, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, priv,
+		       privl, VC_RSA_PKCS1_PADDING, 0, ct, 256, 256, 256, pt, &used),
+		 VC_OK);
+	CHECK_EQ(used, (long)sizeof(msg) + 1);
+	CHECK(cx_eq(pt, msg, sizeof(msg)));
+	/* Statuses as in session mode: a public key cannot sign; raw padding cannot sign. */
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_SIGN, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub, publ,
+		       VC_RSA_PKCS1_PADDING, 0, digest, 32, 32, 256, NULL, NULL),
+		 VC_ERR);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_SIGN, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, priv,
+		       privl, VC_RSA_RAW_PADDING, 0, digest, 32, 32, 256, NULL, NULL),
+		 VC_NOTSUPP);
+	EVP_PKEY_free(k);
+
+	/* ECDSA P-256: sign stateless (OpenSSL verifies), curve from the key with UNKNOWN. */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	uint8_t ecpub[80];
+	size_t ecpl = 0;
+	privl = der_private(k, priv);
+	CHECK(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, ecpub, sizeof(ecpub),
+					      &ecpl));
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_SIGN, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PRIVATE, priv,
+		       privl, VC_CURVE_NIST_P256, 0, digest, 32, 32, 100, sig, &used),
+		 VC_OK);
+	size_t sl = used > 0 ? (size_t)used - 1 : 0;
+	c = EVP_PKEY_CTX_new(k, NULL);
+	CHECK(EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_verify(c, sig, sl, digest, 32) == 1);
+	EVP_PKEY_CTX_free(c);
+	memcpy(in, sig, sl);
+	memcpy(in + sl, digest, 32);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_VERIFY, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, ecpub,
+		       ecpl, VC_CURVE_UNKNOWN, 0, in, sl + 32, sl, 32, NULL, NULL),
+		 VC_OK);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_ENCRYPT, VC_AKCIPHER_ECDSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, ecpub,
+		       ecpl, VC_CURVE_NIST_P256, 0, digest, 32, 32, 100, NULL, NULL),
+		 VC_NOTSUPP);
+	EVP_PKEY_free(k);
+	CHECK_EQ(vc_table_used(&x.d->table), 0);
+	cx_free(&x);
+
+	/* REVISION_1 without AKCIPHER_STATELESS_MODE: stateless requests are NOTSUPP. */
+	cx_init(&x, &opts, F_REV1);
+	CHECK_EQ(ak_sl(&x, VC_AKCIPHER_ENCRYPT, VC_AKCIPHER_RSA, VC_AKCIPHER_KEY_TYPE_PUBLIC, pub,
+		       publ, VC_RSA_PKCS1_PADDING, 0, msg, sizeof(msg), sizeof(msg), 256, NULL, NULL),
+		 VC_NOTSUPP);
+	cx_free(&x);
+}
+
 int main(void)
 {
 	vt_log_set_level(VT_LOG_ERR);
@@ -374,5 +483,6 @@ int main(void)
 	TEST_RUN(test_rsa);
 	TEST_RUN(test_ecdsa);
 	TEST_RUN(test_ecdsa_qemu_session);
+	TEST_RUN(test_stateless);
 	TEST_DONE();
 }
