@@ -110,6 +110,7 @@ void vtd_config_init(struct vtd_config *c)
 		.control_max_request = 1u << 20,
 		.control_max_clients = 16,
 		.prefault_mb = VT_PREFAULT_TABLE_DEFAULT >> 20,
+		.stop_timeout = 30,
 		.prefault_total_mb = VT_PREFAULT_PROCESS_DEFAULT >> 20,
 		.print_attach = true,
 	};
@@ -301,6 +302,10 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const cha
 		valid = BOOL_VALUES;
 		if (parse_bool(v, &c->bench_no_work) < 0)
 			goto bad;
+	} else if (!strcmp(key, "stop_timeout")) {
+		if (parse_u64(v, 1, 3600, &u) < 0)
+			goto bad;
+		c->stop_timeout = (unsigned)u;
 	} else if (!strcmp(key, "prefault_mb")) {
 		if (parse_u64(v, 0, 1ull << 30, &u) < 0)
 			goto bad;

@@ -188,6 +188,17 @@ void vtd_instance_join(struct vtd_instance *in)
 	}
 }
 
+int vtd_instance_join_until(struct vtd_instance *in, const struct timespec *deadline)
+{
+	if (!in->thread_started)
+		return 0;
+	int r = pthread_timedjoin_np(in->thread, NULL, deadline);
+	if (r)
+		return -r;
+	in->thread_started = false;
+	return 0;
+}
+
 void vtd_instance_destroy(struct vtd_instance *in)
 {
 	vt_device_free(in->dev);

@@ -611,8 +611,22 @@ out_stop:
 	/* Each protocol thread stops its queue workers, which finish their batch first. */
 	for (unsigned i = 0; i < cfg.ninst; i++)
 		vtd_instance_stop(cfg.inst[i]);
-	for (unsigned i = 0; i < cfg.ninst; i++)
-		vtd_instance_join(cfg.inst[i]);
+	{
+		/* Every wait on a front-end is bounded and cancelled by the stop; a device
+		 * stuck in its own work must not keep the daemon alive past stop_timeout. */
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += (time_t)cfg.stop_timeout;
+		for (unsigned i = 0; i < cfg.ninst; i++) {
+			if (vtd_instance_join_until(cfg.inst[i], &dl) == -ETIMEDOUT) {
+				vt_err("%s: still busy %u s after the stop request; exiting without "
+				       "waiting for it (raise stop_timeout if its work is legitimately "
+				       "that slow)",
+				       cfg.inst[i]->name, cfg.stop_timeout);
+				_exit(1);
+			}
+		}
+	}
 out_ctl:
 	vtd_control_free(ctl);
 out:

@@ -100,6 +100,7 @@ struct vtd_config {
 	uint32_t busy_poll_us;
 	bool bench_no_work; /* --bench-no-work: every device answers without working */
 	uint64_t prefault_mb, prefault_total_mb; /* guest-memory pre-fault budgets */
+	unsigned stop_timeout; /* seconds from a stop request to exit, whatever a device does */
 	size_t control_max_request;
 	unsigned control_max_clients;
 	bool debug_commands;
@@ -138,6 +139,8 @@ int vtd_instance_listen(struct vtd_instance *in) VT_MUST_USE;
 int vtd_instance_start(struct vtd_instance *in, enum vtd_seccomp_action sc) VT_MUST_USE;
 void vtd_instance_stop(struct vtd_instance *in);
 void vtd_instance_join(struct vtd_instance *in);
+/* Joins by an absolute CLOCK_REALTIME deadline: 0 or -ETIMEDOUT. */
+int vtd_instance_join_until(struct vtd_instance *in, const struct timespec *deadline);
 void vtd_instance_destroy(struct vtd_instance *in);
 struct vtd_instance *vtd_instance_find(struct vtd_config *c, const char *name);
 const char *vtd_instance_state_name(int state);
