@@ -33,6 +33,7 @@ from vu_frontend import FrontEnd, GET_FEATURES, VERSION  # noqa: E402
 
 SET_DEVICE_STATE_FD = 42
 FAILURES = 0
+STARTED = []  # our daemons: none may outlive the test, whatever fails
 
 
 def check(cond, name, detail=""):
@@ -64,6 +65,7 @@ def start_daemon(build, tmp, devices):
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
     p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    STARTED.append(p)
     for name, _ in devices:
         if not wait_socket(os.path.join(tmp, name + ".sock")):
             break
@@ -230,7 +232,13 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("case", choices=["multi_device", "sigterm"])
     a = ap.parse_args()
-    {"multi_device": case_multi_device, "sigterm": case_sigterm}[a.case](a.build)
+    try:
+        {"multi_device": case_multi_device, "sigterm": case_sigterm}[a.case](a.build)
+    finally:
+        for p in STARTED:
+            if p.poll() is None:
+                p.kill()  # our own child, by pid
+                p.wait()
     sys.exit(1 if FAILURES else 0)
 
 
