@@ -200,7 +200,10 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 		if (r != RPMB_RES_OK || baseline_op(bfd, i, &base[2 * i + 1]) < 0)
 			break;
 		t0 = vt_now_ns();
-		r = prpmb_write(d, a->key, ctr, 512, cfg->max_wr, data, &ctr);
+		/* At block 512, or as far as a one-unit (512-block) device allows. */
+		uint32_t top = cfg->capacity * 512u - cfg->max_wr;
+		r = prpmb_write(d, a->key, ctr, (uint16_t)VT_MIN(512u, top), cfg->max_wr, data,
+				&ctr);
 		wn[i] = vt_now_ns() - t0;
 	}
 	if (bfd >= 0)

@@ -11,6 +11,8 @@ set -euo pipefail
 RUNTIME_PKGS=(
   build-essential meson ninja-build pkg-config
   libssl-dev openssl libinih-dev libjson-c-dev libseccomp-dev libsystemd-dev
+  # the RPMB store's rollback anchor (TPM 2.0 NV counter through tpm2-tss ESAPI)
+  libtss2-dev
 )
 # The test suite (make check): sanitizer and fuzz builds, man pages, tools the tests drive,
 # and the real-guest test (tests/vm).
@@ -18,6 +20,8 @@ TEST_PKGS=(
   clang libclang-rt-14-dev scdoc
   rng-tools5 prometheus python3 python3-cryptography procps systemd
   python3-cryptography-vectors  # NIST CAVP files (crypto-cavp*, crypto-kat-e2e)
+  # a software TPM the rpmb rollback tests start themselves (tests/rpmb/tpm.sh)
+  swtpm swtpm-tools tpm2-tools
   # the real-guest tests (tests/vm); linux-headers-amd64 builds the guest module
   # (guest/vmgenid) for the clone test against the same kernel as linux-image-amd64
   qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kcapi-tools cpio kmod

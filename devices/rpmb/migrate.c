@@ -129,6 +129,9 @@ int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, si
 	} else if (s->failed) {
 		snprintf(err, errlen, "store I/O failed; restart the device first");
 		r = -EIO;
+	} else if (d->rolled_back) {
+		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
+		r = -EPERM;
 	} else if (!importable(s)) {
 		snprintf(err, errlen,
 			 "the store holds a live device (counter %u): only a pristine or exported "
@@ -287,10 +290,22 @@ static int export_locked(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_
 		OPENSSL_clear_free(blob, len);
 		return r;
 	}
-	/* Refuse service durably before anyone can hold the blob. */
+	/*
+	 * Refuse service durably before anyone can hold the blob; the same
+	 * record advances the rollback anchor, so the store file as it was
+	 * before the export can never serve again.
+	 */
+	rpmb_anchor_sync(d);
+	if (d->tpm && d->tpm_due) {
+		snprintf(err, errlen, "the TPM rollback anchor cannot be advanced (see the log)");
+		OPENSSL_clear_free(blob, len);
+		return -EIO;
+	}
 	struct rpmb_state next = s->st;
 	next.flags |= RPMB_ST_EXPORTED;
 	next.generation++;
+	if (d->tpm)
+		next.anchor++;
 	memcpy(next.export_to, t->store, RPMB_ID_SIZE);
 	memcpy(next.export_to + RPMB_ID_SIZE, t->nonce, RPMB_TICKET_NONCE_LEN);
 	r = rpmb_store_commit(s, &next, 0, 0, NULL);
@@ -299,6 +314,17 @@ static int export_locked(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_
 		snprintf(err, errlen, "cannot mark the store exported: %s", strerror(-r));
 		free(blob);
 		return r;
+	}
+	if (d->tpm) {
+		rpmb_anchor_committed(d, true);
+		rpmb_anchor_sync(d);
+		if (d->tpm_due) {
+			snprintf(err, errlen,
+				 "exported, but the TPM rollback anchor cannot be advanced: the blob "
+				 "is not handed out (rpmb-cancel-export resumes the device)");
+			free(blob);
+			return -EIO;
+		}
 	}
 	d->have_last = false;
 	vt_notice(
@@ -341,6 +367,10 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 	if (s->failed) {
 		snprintf(err, errlen, "store I/O failed; restart the device first");
 		return -EIO;
+	}
+	if (d->rolled_back) {
+		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
+		return -EPERM;
 	}
 	uint8_t *plain = malloc(len);
 	if (!plain)
@@ -395,6 +425,13 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 			 (unsigned long long)gen, (unsigned long long)s->st.generation);
 		r = -ESTALE;
 	}
+	if (r == 0 && d->tpm) {
+		rpmb_anchor_sync(d);
+		if (d->tpm_due) {
+			snprintf(err, errlen, "the TPM rollback anchor cannot be advanced (see the log)");
+			r = -EIO;
+		}
+	}
 	if (r == 0) {
 		/* This store's own fields (TPM anchor) stay; the ticket is burned. */
 		struct rpmb_state next = s->st;
@@ -404,9 +441,15 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		memset(next.ticket, 0, sizeof(next.ticket));
 		memset(next.export_to, 0, sizeof(next.export_to));
 		memcpy(next.device_id, plain + B_DEVICE_ID, RPMB_ID_SIZE);
+		if (d->tpm)
+			next.anchor++; /* the pre-import store file (ticket outstanding) is dead */
 		memcpy(next.key, bkey, RPMB_KEY_SIZE);
 		r = rpmb_store_replace(s, &next, plain + RPMB_BLOB_HDR_SIZE + RPMB_KEY_SIZE);
 		vt_wipe(&next, sizeof(next));
+		if (r == 0 && d->tpm) {
+			rpmb_anchor_committed(d, true);
+			rpmb_anchor_sync(d);
+		}
 		if (r < 0)
 			snprintf(err, errlen, "cannot write the store: %s", strerror(-r));
 	}
@@ -446,6 +489,9 @@ int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
 		else
 			vt_notice("%s: export cancelled by the operator; serving again", d->name);
+		char aerr[256];
+		if (r == 0 && rpmb_anchor_bump(d, aerr, sizeof(aerr)) < 0)
+			vt_warn("%s: rollback anchor after cancel-export: %s", d->name, aerr);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return r;

@@ -16,6 +16,8 @@
 const char *rpmb_refusal(const struct rpmb_dev *d)
 {
 	const struct rpmb_store *s = d->store;
+	if (d->rolled_back)
+		return d->rollback_reason;
 	if (s->failed)
 		return "store I/O failed";
 	if (s->st.flags & RPMB_ST_IMPORTING)
@@ -221,7 +223,12 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 				__atomic_signal_fence(__ATOMIC_SEQ_CST);
 				d->resume->valid = 1;
 			}
+			bool bump = rpmb_anchor_due(d); /* rides on this record: no extra flush */
+			if (bump)
+				next.anchor++;
 			int r = rpmb_store_commit(s, &next, addr, bc, buf);
+			if (r == 0)
+				rpmb_anchor_committed(d, bump);
 			vt_wipe(&next, sizeof(next));
 			if (r < 0) {
 				vt_err("%s: write of %u blocks at %u failed: %s", d->name, bc, addr,
@@ -374,6 +381,7 @@ void rpmb_apply_pending(struct rpmb_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
 	rpmb_store_apply(d->store);
+	rpmb_anchor_sync(d); /* after the answers: the TPM's latency is not the guest's */
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -381,6 +389,11 @@ void rpmb_dev_free(struct rpmb_dev *d)
 {
 	if (!d)
 		return;
+	if (d->store) {
+		pthread_mutex_lock(&d->lock);
+		rpmb_anchor_close(d); /* a clean shutdown closes the detection window */
+		pthread_mutex_unlock(&d->lock);
+	}
 	rpmb_store_close(d->store);
 	if (d->mig_key)
 		vt_secmem_free(d->mig_key);
@@ -454,6 +467,15 @@ int rpmb_dev_new(const struct rpmb_opts *o, struct rpmb_dev **ret)
 			rpmb_dev_free(d);
 			return r;
 		}
+	}
+	pthread_mutex_lock(&d->lock);
+	r = rpmb_anchor_open(d, o->tpm, o->tpm_nv_index, err, sizeof(err));
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0) {
+		vt_err("%s: rpmb store %s: rollback anchor (tpm %s): %s", o->name, o->store_path,
+		       o->tpm, err);
+		rpmb_dev_free(d);
+		return r;
 	}
 	const char *why = rpmb_refusal(d);
 	vt_info("%s: rpmb store %s: counter %u, key %s, capacity %u × 128 KiB%s%s", d->name,

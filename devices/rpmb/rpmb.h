@@ -39,7 +39,13 @@ struct rpmb_opts {
 	const char *migration_key_path; /* host key for export/import (AES-256-GCM) */
 	const char *master_key_path;	/* key provisioning: HKDF(master, vm_id) */
 	const char *vm_id;
+	const char *tpm;       /* TCTI configuration of the rollback anchor's TPM, or NULL */
+	uint32_t tpm_nv_index; /* 0: derived from the store uuid */
 };
+
+/* Rollback anchor bumps with writes (rollback.c): every this many writes, or seconds. */
+#define RPMB_ANCHOR_WRITES 64u
+#define RPMB_ANCHOR_SECONDS 60u
 
 #define RPMB_LAT_BUCKETS 2048 /* 1 µs buckets; the last one collects the rest */
 
@@ -50,6 +56,7 @@ struct rpmb_stats {
 	_Atomic uint64_t refused; /* requests refused because of the store state */
 	/* Device-side latency of successful DATA_WRITEs (request in → response ready). */
 	uint64_t wr_lat_ns_sum, wr_lat_n;
+	uint64_t tpm_increments, tpm_errors; /* under the device lock */
 	uint32_t wr_lat_hist[RPMB_LAT_BUCKETS];
 };
 
@@ -80,6 +87,13 @@ struct rpmb_dev {
 	uint8_t *mig_key; /* 32 bytes of secure memory, or NULL */
 	struct rpmb_ticket armed; /* DEVICE_STATE save exports for this ticket (rpmb-arm) */
 	bool armed_set;
+	/* Rollback anchor (rollback.c), NULL tpm: not configured (not detected). */
+	struct rpmb_tpm *tpm;
+	bool tpm_due;	  /* a committed anchor value waits for its TPM increment */
+	bool rolled_back; /* the store failed the anchor check: refuse service */
+	char rollback_reason[300];
+	uint32_t writes_since_bump;
+	uint64_t last_bump_ns;
 	/* Queue buffers (one queue, one worker). */
 	struct rpmb_frame *in, *out;
 	size_t in_cap, out_cap; /* frames */
@@ -130,6 +144,18 @@ int rpmb_derive_key(const uint8_t master[RPMB_KEY_SIZE], const char *vm_id,
 /* Programs key durably if the store has none; checks it matches otherwise. Holds d->lock. */
 int rpmb_provision_key(struct rpmb_dev *d, const uint8_t key[RPMB_KEY_SIZE], char *err,
 		       size_t errlen) VT_MUST_USE;
+
+/* Rollback anchor (rollback.c); all with d->lock held except rpmb_anchor_open/close. */
+int rpmb_anchor_open(struct rpmb_dev *d, const char *tcti, uint32_t index, char *err,
+		     size_t errlen) VT_MUST_USE;
+void rpmb_anchor_close(struct rpmb_dev *d);
+/* Should the next committed write carry anchor + 1? Then rpmb_anchor_committed(d, true). */
+bool rpmb_anchor_due(struct rpmb_dev *d);
+void rpmb_anchor_committed(struct rpmb_dev *d, bool bumped);
+/* The pending TPM increment, if any (errors logged; retried later). */
+void rpmb_anchor_sync(struct rpmb_dev *d);
+/* Commits anchor + 1 and increments the TPM now (no-op without a TPM). */
+int rpmb_anchor_bump(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
 
 /* Migration (migrate.c): encrypted, authenticated export and import. */
 #define RPMB_BLOB_HDR_SIZE 128u

@@ -79,7 +79,17 @@ static int rpmb_parse(const struct vt_devcfg *cfg, struct rpmb_opts *ret, char *
 	    .migration_key_path = vt_devcfg_get(cfg, "migration_key"),
 	    .master_key_path = vt_devcfg_get(cfg, "master_key"),
 	    .vm_id = vt_devcfg_get(cfg, "vm_id"),
+	    .tpm = vt_devcfg_get(cfg, "tpm"),
 	};
+	uint64_t nvi;
+	if (vt_devcfg_u64(cfg, "tpm_nv_index", 0, 0, 0x01ffffff, &nvi) < 0)
+		return -EINVAL;
+	if (nvi && (nvi < 0x01000000 || nvi > 0x013fffff)) {
+		vt_err("%s: tpm_nv_index 0x%llx is outside the owner NV range 0x01000000-0x013fffff",
+		       cfg->name, (unsigned long long)nvi);
+		return -EINVAL;
+	}
+	o.tpm_nv_index = (uint32_t)nvi;
 	if (!o.master_key_path != !o.vm_id) {
 		vt_err("%s: key provisioning needs both master_key and vm_id", cfg->name);
 		return -EINVAL;
@@ -133,6 +143,8 @@ static void rpmb_destroy(void *priv)
 static const char *state_name(const struct rpmb_dev *d)
 {
 	const struct rpmb_store *s = d->store;
+	if (d->rolled_back)
+		return "rolled_back";
 	if (s->failed)
 		return "failed";
 	if (s->st.flags & RPMB_ST_IMPORTING)
@@ -196,6 +208,16 @@ static void rpmb_metrics(void *priv, vt_metric_fn fn, void *ctx)
 	   "1 unless the device refuses service (exported, importing, failed)", "gauge");
 	fn(ctx, "vtrust_rpmb_store_syncs_total", "", (double)d->store->syncs, "fdatasync calls",
 	   "counter");
+	fn(ctx, "vtrust_rpmb_rollback_detection", "", d->tpm ? 1 : 0,
+	   "1 if a restored older copy of the store file is detected (TPM anchor); 0: NOT detected",
+	   "gauge");
+	fn(ctx, "vtrust_rpmb_rolled_back", "", d->rolled_back ? 1 : 0,
+	   "1 if the store failed its TPM anchor check (an older copy) and service is refused",
+	   "gauge");
+	fn(ctx, "vtrust_rpmb_tpm_increments_total", "", (double)d->stats.tpm_increments,
+	   "TPM NV counter increments (the rollback anchor's TPM write budget)", "counter");
+	fn(ctx, "vtrust_rpmb_tpm_errors_total", "", (double)d->stats.tpm_errors,
+	   "failed TPM anchor increments (retried)", "counter");
 	fn(ctx, "vtrust_rpmb_damaged_block_reads_total", "", (double)d->store->damaged_blocks,
 	   "block reads refused with READ_FAILURE: the block failed its checksum (damaged at rest)",
 	   "counter");
@@ -249,6 +271,19 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	json_object_object_add(out, "generation", json_object_new_int64((int64_t)s->st.generation));
 	json_object_object_add(out, "device_id", json_object_new_string(id));
 	json_object_object_add(out, "journal_seq", json_object_new_int64((int64_t)s->st.seq));
+	json_object_object_add(
+	    out, "rollback_detection",
+	    json_object_new_string(d->tpm ? "tpm"
+					  : "NONE: no tpm configured, a restored older copy of the "
+					    "store file is not detected"));
+	if (s->st.flags & RPMB_ST_ANCHORED) {
+		char idx[16];
+		snprintf(idx, sizeof(idx), "0x%08x", s->st.tpm_index);
+		json_object_object_add(out, "tpm_nv_index", json_object_new_string(idx));
+		json_object_object_add(out, "tpm_anchor", json_object_new_int64((int64_t)s->st.anchor));
+	}
+	if (d->rolled_back)
+		json_object_object_add(out, "refusal", json_object_new_string(d->rollback_reason));
 	json_object_object_add(out, "damaged_block_reads",
 			       json_object_new_int64((int64_t)s->damaged_blocks));
 	json_object_object_add(out, "journal_repaired_copies",
