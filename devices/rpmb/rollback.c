@@ -116,6 +116,11 @@ static int anchor_open(struct rpmb_dev *d, const char *tcti, uint32_t want_index
 	int r = rpmb_tpm_open(tcti, &d->tpm, err, errlen);
 	if (r < 0)
 		return r;
+	if (strncmp(tcti, "swtpm", 5) == 0 || strncmp(tcti, "mssim", 5) == 0)
+		vt_notice("%s: TPM TCTI %s opens a TCP connection per command, which vtrustd's "
+			  "seccomp allow-lists refuse once the sandbox is on: use it with --seccomp "
+			  "log (tests), and device:/dev/tpmrm0 in production",
+			  d->name, tcti);
 	d->last_bump_ns = vt_now_ns();
 	if (!(s->st.flags & RPMB_ST_ANCHORED) || s->st.anchor == 0) {
 		bool fresh = !(s->st.flags & RPMB_ST_ANCHORED);
