@@ -378,7 +378,7 @@ void vt_rs_restore_input(struct vt_queue *q, struct vt_chain *c)
 	struct vt_rs *rs = q->dev->rs;
 	if (!rs || q->rsq->undo_head != (uint32_t)c->head + 1)
 		return;
-	if (q->rsq->undo_len != c->rd_total) {
+	if (q->rsq->undo_len != c->rd_total || q->rsq->undo_len > rs->undo_cap) {
 		vt_warn("%s: queue %u: kept input of chain %u does not fit it any more: not restored",
 			q->dev->name, q->index, c->head);
 		q->rsq->undo_head = 0;
