@@ -120,6 +120,33 @@ void vtd_tool_path(const char *name, const char *build_subdir, char *out, size_t
 	snprintf(out, n, "%s", name);
 }
 
+/*
+ * How to run vtrust-probe: on PATH, or built in our build tree, or (a build tree where
+ * `make run` built only vtrustd and vtrustctl) build it first, in the same pasteable line.
+ */
+static void probe_command(char *out, size_t n)
+{
+	vtd_tool_path("vtrust-probe", "probe", out, n);
+	if (strchr(out, '/') || on_path("vtrust-probe"))
+		return;
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	char *s = strrchr(exe, '/');
+	if (!s || s == exe)
+		return;
+	*s = '\0';
+	s = strrchr(exe, '/');
+	if (!s || strcmp(s, "/daemon"))
+		return; /* not BUILD/daemon/vtrustd */
+	*s = '\0';
+	int r = snprintf(out, n, "ninja -C %s probe/vtrust-probe && %s/probe/vtrust-probe", exe, exe);
+	if (r < 0 || (size_t)r >= n)
+		snprintf(out, n, "vtrust-probe");
+}
+
 void vtd_print_attach(struct vtd_config *c)
 {
 	struct vtd_buf b = {0};
@@ -149,8 +176,8 @@ void vtd_print_attach(struct vtd_config *c)
 		}
 		vtd_buf_printf(&b, "\n");
 	}
-	char probe[PATH_MAX], ctl[PATH_MAX];
-	vtd_tool_path("vtrust-probe", "probe", probe, sizeof(probe));
+	char probe[2 * PATH_MAX + 64], ctl[PATH_MAX];
+	probe_command(probe, sizeof(probe));
 	vtd_tool_path("vtrustctl", "ctl", ctl, sizeof(ctl));
 	/* Devices QEMU 7.2 cannot front: how to drive them instead. */
 	for (unsigned i = 0; i < c->ninst; i++) {
