@@ -24,6 +24,7 @@ whose library generation count moved, were made after the restore.
 
 Usage: run-clone.py --build DIR --module vtrust_vmgenid.ko --ticker fortuna-ticker
                     [--kernel /boot/vmlinuz-KVER] [--collect SECONDS] [--timeout SECONDS]
+                    [--cpu MODEL]   (e.g. max: TCG then offers RDRAND to the guest)
 Exit status 0 pass, 1 fail, 77 skip (missing prerequisites), 2 usage.
 Logs: DIR/tests/vm/logs-clone/<run>/ (host.log, one console and QEMU log per copy).
 """
@@ -264,6 +265,7 @@ def main():
     ap.add_argument('--collect', type=float, default=2.5, help='seconds of output per copy after cont')
     ap.add_argument('--timeout', type=int, default=240)
     ap.add_argument('--keep-snapshot', action='store_true')
+    ap.add_argument('--cpu', help='QEMU -cpu model (default: QEMU\'s, no RDRAND under TCG)')
     a = ap.parse_args()
 
     qemu_bin = os.environ.get('QEMU', 'qemu-system-x86_64')
@@ -294,7 +296,7 @@ def main():
         qemu_cmd = [qemu_bin, '-nodefaults', '-no-user-config', '-machine', 'q35,accel=tcg',
                     '-m', '256M', '-smp', '1', '-kernel', boot, '-initrd', initrd, '-append',
                     'console=ttyS0,115200 panic=-1 quiet rdinit=/init vtrust.run=/vtrust/clone/guest.sh',
-                    '-no-reboot', '-display', 'none']
+                    '-no-reboot', '-display', 'none'] + (['-cpu', a.cpu] if a.cpu else [])
         guid = str(uuid.uuid4())
         snap = os.path.join(rt, 'snapshot')
 
@@ -337,8 +339,8 @@ def main():
         _, grline = orig.wait_line(getrandom_in, 120, 'getrandom in the mod ticker\'s inputs '
                                    '(the kernel RNG never became ready, or the library never re-probed it)')
         gr_seq = int(OUT_RE.match(grline).group(2))
-        log('orig: getrandom usable from mod output #%d (not at start: inputs 0x%x), %.1f s after QEMU start'
-            % (gr_seq, start_inputs, time.monotonic() - t_boot))
+        log('orig: getrandom usable from mod output #%d (%s at start: inputs 0x%x), %.1f s after QEMU start'
+            % (gr_seq, 'already' if start_inputs & 4 else 'not', start_inputs, time.monotonic() - t_boot))
 
         orig.qmp('stop')
         t_stop = time.monotonic()
