@@ -108,7 +108,9 @@ static uint64_t busy_poll(struct vt_queue *q, uint64_t t_end, uint64_t win_ns)
  *  - an arrival the poll caught keeps the window, decaying it by 1/8 towards
  *    5/4 of that gap (so it follows a driver that got faster);
  *  - an arrival after the poll ran out, within max: the window grows to 5/4
- *    of that gap (one step; not a doubling ladder);
+ *    of that gap (one step; not a doubling ladder), but from 0 only on the
+ *    second such gap in a row (one short gap in a slow stream is no reason
+ *    to spin after every request);
  *  - a gap longer than max (the queue went idle, or the driver is too slow
  *    for polling to pay): the window drops to 0, so an idle queue costs one
  *    wasted window at most, then no CPU at all.
@@ -121,9 +123,13 @@ static uint64_t window_caught(uint64_t win, uint64_t gap, uint64_t max)
 	return w < max ? w : max;
 }
 
-static uint64_t window_missed(uint64_t gap, uint64_t max)
+static uint64_t window_missed(uint64_t win, uint64_t gap, uint64_t max, unsigned *short_gaps)
 {
-	if (gap > max)
+	if (gap > max) {
+		*short_gaps = 0;
+		return 0;
+	}
+	if (++*short_gaps < 2 && win == 0)
 		return 0;
 	uint64_t want = gap + gap / 4 + 1000;
 	return want < max ? want : max;
@@ -166,6 +172,7 @@ static void *worker_main(void *arg)
 	int timeout = q->kick_fd >= 0 ? -1 : 1;
 	uint64_t max_ns = (uint64_t)q->busy_poll_us * 1000ull;
 	uint64_t win = 0;
+	unsigned short_gaps = 0; /* kicked arrivals in a row within the limit */
 
 	/* Buffers may already be waiting (restart after stop/cont). */
 	(void)serve(q);
@@ -213,7 +220,7 @@ static void *worker_main(void *arg)
 		 */
 		if (max_ns && consumed) {
 			if (kicked && !q->deferred)
-				win = window_missed(t_wake - t_end, max_ns);
+				win = window_missed(win, t_wake - t_end, max_ns, &short_gaps);
 			t_end = vt_now_ns();
 			poll_due = true;
 		}
