@@ -124,17 +124,17 @@ uint64_t rng_leak_epoch(struct rng_leak *l);
 /* Current active queue and whether it fires (for status and tests). */
 void rng_leak_state(struct rng_leak *l, unsigned *active, bool *firing);
 
-/* The queue handler of leak queue q (q->index 1 or 2), q->lock held. */
+/* The queue handler of leak queue q (index 1 or 2), under the queue lock. */
 void rng_leak_handle(struct rng_leak *l, struct rng_drbg *g, struct vt_queue *q);
 /*
  * After rng_leak_record, on the caller's thread: completes the active
  * queue's parked buffers at once if that queue runs and its worker is idle
- * (trylock of q->lock), saving the worker's wake-up (10-70 µs here) on the
+ * (vt_queue_try_run), saving the worker's wake-up (10-70 µs here) on the
  * way to the guest's call. A busy worker is woken instead; stopped rings are
  * served when they start again.
  */
 void rng_leak_deliver(struct rng_leak *l, struct rng_drbg *g);
-/* ops queue_start / queue_stop of a leak queue (take q->lock). */
+/* ops queue_start / queue_stop of a leak queue (take the queue lock). */
 void rng_leak_queue_running(struct rng_leak *l, struct vt_queue *q, bool running);
 
 /* DEVICE_STATE blob: "VTRNGLK1", u32 version, u32 flags, u32 active, u32 0, u64 epoch (LE). */

@@ -27,7 +27,7 @@ int rng_request_len(const struct vt_chain *c, size_t cap, size_t *ret_len) VT_MU
  * -EIO (the generator failed).
  */
 int rng_fill_chain(struct rng_drbg *g, struct vt_chain *c, size_t n) VT_MUST_USE;
-/* The requestq handler (queue 0), q->lock held. */
+/* The requestq handler (queue 0), under the queue lock: vt_queue_serve with verdicts. */
 void rng_request_handle(struct rng_dev *d, struct vt_queue *q);
 
 #endif
