@@ -222,6 +222,8 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 		    "requests completed as malformed (used length 0)", "counter");
 		add(c, "queue_broken_total", q, (double)ld(&s->broken),
 		    "times the ring was marked broken", "counter");
+		add(c, "polled_total", q, (double)ld(&s->polled),
+		    "arrivals the adaptive poll window caught without a kick or a sleep", "counter");
 		for (unsigned f = VT_FAULT_NONE + 1; f < VT_FAULT_MAX; f++) {
 			uint64_t n = ld(&s->faults[f]);
 			if (!n)
