@@ -166,31 +166,35 @@ def main():
         base = ["--alg", c["alg"], "--key", c["key"]] + (["--iv", c["iv"]] if c["iv"] else [])
         for mname, extra in modes + [("qemu72", ["--vhost-session"]),
                                      ("qemu-new", ["--vhost-session", "--vhost-layout", "1072"])]:
-            run_vec(sock, f"{c['name']}/{mname}/enc", ["cipher", *base, "--encrypt", *extra], pt, ct)
-            run_vec(sock, f"{c['name']}/{mname}/dec", ["cipher", *base, "--decrypt", *extra], ct, pt)
+            run_vec(sock, f"{c['name']}/{mname}/enc", ["cipher", *base, "--encrypt", *extra], pt, ct,
+                    fam="cipher", mode=mname)
+            run_vec(sock, f"{c['name']}/{mname}/dec", ["cipher", *base, "--decrypt", *extra], ct, pt,
+                    fam="cipher", mode=mname)
     for h in v["hash"]:
         md = bytes.fromhex(h["md"])
         for mname, extra in modes:
             run_vec(sock, f"{h['name']}/{mname}", ["hash", "--alg", h["alg"], *extra],
-                    bytes.fromhex(h["msg"]), md)
+                    bytes.fromhex(h["msg"]), md, fam="hash", mode=mname)
     for m in v["mac"]:
         mac = bytes.fromhex(m["mac"])
         for mname, extra in modes:
             run_vec(sock, f"{m['name']}/{mname}",
                     ["mac", "--alg", m["alg"], "--key", m["key"], "--result-len", str(len(mac)), *extra],
-                    bytes.fromhex(m["msg"]), mac)
+                    bytes.fromhex(m["msg"]), mac, fam="mac", mode=mname)
     for a in v["aead"]:
         pt, ct, tag = (bytes.fromhex(a[k]) for k in ("pt", "ct", "tag"))
         base = ["aead", "--alg", a["alg"], "--key", a["key"], "--iv", a["iv"], "--tag-len", str(len(tag))]
         if a["aad"]:
             base += ["--aad", a["aad"]]
         for mname, extra in modes:
-            run_vec(sock, f"{a['name']}/{mname}/enc", base + ["--encrypt", *extra], pt, ct + tag)
-            run_vec(sock, f"{a['name']}/{mname}/dec", base + ["--decrypt", *extra], ct + tag, pt)
+            run_vec(sock, f"{a['name']}/{mname}/enc", base + ["--encrypt", *extra], pt, ct + tag,
+                    fam="aead", mode=mname)
+            run_vec(sock, f"{a['name']}/{mname}/dec", base + ["--decrypt", *extra], ct + tag, pt,
+                    fam="aead", mode=mname)
             bad = bytearray(ct + tag)
             bad[-1] ^= 1
             run_vec(sock, f"{a['name']}/{mname}/badtag", base + ["--decrypt", *extra], bytes(bad),
-                    b"", want_rc=12)
+                    b"", want_rc=12, fam="aead", mode=mname)
 
     # NIST CAVP AES-GCM: IVs of 8, 96 and 1024 bits, as themselves and as J0 (iv_len 16),
     # FAIL cases -> BADMSG (exit 12). QEMU's session messages carry no AEAD sessions.
