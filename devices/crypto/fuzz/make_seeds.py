@@ -55,6 +55,10 @@ def data_seeds():
     s["sl-gcm"] = frame(STATELESS, 0, 49, 0, hdr(op(3, 0), 0, 0, struct.pack("<IIIIIIII", 1, 16, 1, 12, 16, 4, 32, 48), 32) + key[:16] + iv[:12] + src[:32] + bytes(4))
     ch = struct.pack("<" + "I" * 18, 2, 0, 3, 16, 1, 4, 32, 2, 16, 32, 32, 0, 32, 0, 32, 0, 32, 0) + struct.pack("<I", 2)
     s["sl-chain"] = frame(STATELESS, 0, 65, 0, hdr(op(0, 0), 0, 0, ch, 76) + key[:16] + key[:32] + iv + src[:32])
+    # GCM IVs of other lengths (1 and 128 bytes: the IV itself; 16: a J0) on the GCM session
+    for ivl in (1, 16, 128):
+        gf = struct.pack("<IIIIII", ivl, 13, 64, 80, 16, 0)
+        s[f"gcm-iv{ivl}-rev1"] = frame(REV1, 0, 81, 0, hdr(op(3, 0), sid(4), 1, gf, 24) + bytes(range(ivl)) + src + bytes(13))
     # stateless akcipher: sess_para {algo, key_type, key_len, para[8]}, src, dst; key, src
     akf = struct.pack("<IIIIIII", 1, 2, len(RSA), 1, 6, 32, 128)
     s["sl-rsa-sign"] = frame(STATELESS, 0, 129, 0, hdr(op(4, 2), 0, 0, akf, 28) + RSA + bytes(range(32)))
