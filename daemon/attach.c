@@ -6,7 +6,7 @@
  * when they are not on PATH (a build tree), and the accelerator this machine
  * really has:
  *
- *   KVM (/dev/kvm usable)  -accel kvm, virtio-crypto-pci with its default MSI-X vectors;
+ *   KVM (/dev/kvm usable, CPU with vmx/svm)  -accel kvm, virtio-crypto-pci with its default MSI-X vectors;
  *   TCG (no /dev/kvm)      -accel tcg, virtio-crypto-pci,vectors=0: QEMU 7.2 dereferences a
  *                          NULL vector_irqfd with MSI-X on this device under TCG and crashes.
  */
@@ -22,6 +22,25 @@
 
 #include "vtrustd.h"
 
+static bool cpu_has_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return false;
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (char *save = NULL, *t = strtok_r(line, " \t\n", &save); t && !found;
+		     t = strtok_r(NULL, " \t\n", &save))
+			found = !strcmp(t, "vmx") || !strcmp(t, "svm");
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
 bool vtd_have_kvm(void)
 {
 	const char *force = getenv("VTRUSTD_ACCEL"); /* tests: kvm | tcg */
@@ -32,7 +51,9 @@ bool vtd_have_kvm(void)
 		return false;
 	bool ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
 	close(fd);
-	return ok;
+	/* Some sandboxes offer a /dev/kvm that answers but cannot run a Linux guest ("KVM internal
+	 * error ... emulation failure"): require the CPU's virtualisation extensions too. */
+	return ok && cpu_has_virt();
 }
 
 /* The socket path as QEMU should see it: absolute. */
@@ -163,7 +184,7 @@ void vtd_print_attach(struct vtd_config *c)
 			       "Attach to QEMU 7.2 (%s; guest RAM must be a shared memfd; add your disk, "
 			       "kernel, ...):\n",
 			       kvm ? "KVM: /dev/kvm is usable"
-				   : "TCG: no usable /dev/kvm, so virtio-crypto-pci needs vectors=0");
+				   : "TCG: no usable KVM here, so virtio-crypto-pci needs vectors=0");
 		vtd_buf_printf(&b,
 			       "  qemu-system-x86_64 -machine q35,memory-backend=mem -accel %s -m 1G "
 			       "-object memory-backend-memfd,id=mem,size=1G,share=on",
