@@ -202,6 +202,7 @@ static enum conf_result run_state_pipe_held(struct conf_ctx *c)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return conf_fail(c, "pipe: %m");
 	_cleanup_close_ int held = p[1];
+	(void)held; /* the write end stays open until we return (clang: not "unused") */
 	int back = -1;
 	int r = fe_vu_set_device_state_fd(d->vu, VHOST_USER_TRANSFER_STATE_DIRECTION_LOAD,
 					  VHOST_USER_TRANSFER_STATE_PHASE_STOPPED, p[0], &back);
