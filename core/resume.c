@@ -587,7 +587,8 @@ static int find_identity(struct vt_inherited_fd *fds, unsigned n, uint64_t dev, 
 		if (fds[i].fd < 0 || fstat(fds[i].fd, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino) {
-			fds[i].used = true; /* several devices may map it: not taken */
+			fds[i].used = true; /* several devices may map it: copied, not taken */
+			fds[i].borrowed = true;
 			return fds[i].fd;
 		}
 	}

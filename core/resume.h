@@ -106,7 +106,8 @@ struct vt_vu_msg;
 struct vt_inherited_fd {
 	const char *name;
 	int fd;
-	bool used; /* taken by a device */
+	bool used;     /* taken by a device */
+	bool borrowed; /* used, but only copied (guest memory): the caller still closes it */
 };
 
 /*

@@ -261,7 +261,7 @@ void vtd_fdstore_start(struct vtd_config *c, struct vt_inherited_fd *fds, unsign
 	}
 	pthread_mutex_unlock(&st.lock);
 	for (unsigned i = 0; i < n; i++)
-		if (!fds[i].used && fds[i].fd >= 0) {
+		if ((!fds[i].used || fds[i].borrowed) && fds[i].fd >= 0) {
 			close(fds[i].fd);
 			fds[i].fd = -1;
 		}

@@ -241,7 +241,7 @@ static double uptime_ms(void)
 static void free_inherited(struct vt_inherited_fd *inh, unsigned n)
 {
 	for (unsigned i = 0; inh && i < n; i++) {
-		if (!inh[i].used && inh[i].fd >= 0)
+		if ((!inh[i].used || inh[i].borrowed) && inh[i].fd >= 0)
 			close(inh[i].fd);
 		free((void *)(uintptr_t)inh[i].name);
 	}

@@ -131,8 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* The fds the input names: its connection, its queues' eventfds, a priv memfd. */
-	struct vt_inherited_fd fds[3 + 3 * NQ];
-	char names[3 + 3 * NQ][96];
+	struct vt_inherited_fd fds[4 + 3 * NQ]; /* state, conn, priv, memory + eventfds */
+	char names[4 + 3 * NQ][96];
 	unsigned n = 0;
 	int sp[2] = {-1, -1};
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0)
@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	vt_device_free(r);
 	for (unsigned i = 0; i < n; i++)
-		if (!fds[i].used)
+		if (!fds[i].used || fds[i].borrowed)
 			close(fds[i].fd);
 	if (sp[1] >= 0)
 		close(sp[1]);
