@@ -37,7 +37,7 @@ P rpmb write --key "$(printf '%064x' 5)" --address 0 < "$work/data" 2>&1 | grep 
 grep -q 'in use' "$work/d2.log" || fail "no clear lock error: $(cat "$work/d2.log")"
 # Nor after a copy was renamed over the path under the running daemon (issue 12, attack 5).
 cp -p "$work/a.rpmb" "$work/a.copy" && mv "$work/a.copy" "$work/a.rpmb"
-"$vtrustd" --type rpmb --socket-path "$work/s2.sock" --opt store="$work/a.rpmb" >"$work/d2.log" 2>&1
+timeout 20 "$vtrustd" --type rpmb --socket-path "$work/s2.sock" --opt store="$work/a.rpmb" >"$work/d2.log" 2>&1
 [ $? -ne 0 ] || fail "second daemon served a copy renamed over the store"
 grep -q 'copy of it' "$work/d2.log" || fail "no clear identity-lock error: $(cat "$work/d2.log")"
 
