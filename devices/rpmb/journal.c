@@ -22,6 +22,12 @@ static void sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* an explicit fetch, once */
 }
 
+const void *rpmb_sha256_md(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md;
+}
+
 int rpmb_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
 {
 	pthread_once(&sha256_once, sha256_fetch);

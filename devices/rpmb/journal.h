@@ -43,6 +43,9 @@ int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[R
 		    uint32_t blocks, uint8_t max_wr, struct rpmb_state *st, uint16_t *addr,
 		    uint16_t *nblk) VT_MUST_USE;
 
+/* The explicitly fetched SHA-256 (an EVP_MD), once per process; NULL if unavailable. */
+const void *rpmb_sha256_md(void);
+
 /*
  * The tag of one block at addr (tag.c): SHA-256(store uuid, le32 addr, block)
  * truncated to 16 bytes. *md is a digest context created on first use. 0 or -EIO.

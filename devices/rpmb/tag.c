@@ -23,12 +23,15 @@ void rpmb_md_free(void *md)
 int rpmb_tag(void **md, const uint8_t store_uuid[RPMB_ID_SIZE], uint32_t addr,
 	     const uint8_t *block, uint8_t tag[RPMB_TAG_SIZE])
 {
+	const EVP_MD *sha = rpmb_sha256_md(); /* EVP_sha256() would fetch on every init */
+	if (!sha)
+		return -EIO;
 	if (!*md && !(*md = EVP_MD_CTX_new()))
 		return -ENOMEM;
 	uint8_t a[4], out[32];
 	vt_put_le32(a, addr);
 	unsigned len = 0;
-	int ok = EVP_DigestInit_ex(*md, EVP_sha256(), NULL) &&
+	int ok = EVP_DigestInit_ex(*md, sha, NULL) &&
 		 EVP_DigestUpdate(*md, store_uuid, RPMB_ID_SIZE) && EVP_DigestUpdate(*md, a, 4) &&
 		 EVP_DigestUpdate(*md, block, RPMB_BLOCK_SIZE) && EVP_DigestFinal_ex(*md, out, &len);
 	if (!ok || len != 32)
