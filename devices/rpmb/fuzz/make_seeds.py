@@ -28,3 +28,7 @@ B = "corpus/blob"
 put(B, "garbage", b"\x00VTRPMBX1" + b"\x00" * 200)
 put(B, "overlay-header", bytes([1]) + struct.pack("<I", 20) + b"\x01" + struct.pack("<I", 40) + b"\x80")
 put(B, "overlay-tag", bytes([1]) + struct.pack("<I", 0xfffff0) + b"\x01")
+T = "corpus/ticket"
+put(T, "valid", b"vtrpmb1-" + bytes(range(16)).hex().encode() + b"-" + bytes(range(16, 32)).hex().encode())
+put(T, "upper", b"vtrpmb1-000102030405060708090A0b0c0d0e0f-101112131415161718191a1b1c1d1e1f")
+put(T, "short", b"vtrpmb1-00")
