@@ -140,11 +140,15 @@ static void test_adaptive_window(void)
 	mock_chain(&r, (uint16_t)n, 1, a, l, w);
 	sleep_ms(60);
 	CHECK_EQ(atomic_load(&s.served), 0);
-	/* ...until its kick. Then kicked arrivals 30 ms after each batch teach a window. */
+	/*
+	 * ...until its kick. Then kicked arrivals 100 ms after each batch teach a
+	 * window of about 126 ms: wide enough that the un-kicked chain below still
+	 * lands inside it on a loaded machine (30 ms gaps flaked under ASan).
+	 */
 	CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
 	CHECK(wait_served(&s, ++n, 2000));
 	for (int i = 0; i < 3; i++) {
-		sleep_ms(30);
+		sleep_ms(100);
 		mock_chain(&r, (uint16_t)n, 1, a, l, w);
 		CHECK_EQ(write(q->kick_fd, &one, sizeof(one)), 8);
 		CHECK(wait_served(&s, ++n, 2000));
