@@ -44,6 +44,14 @@ static bool patch(uintptr_t from, uintptr_t to)
 	return r != -1;
 }
 
+static int signal_default(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	return sigaction(sig, &dfl, NULL);
+}
+
 /* Async-signal-safe: atomics and one system call. */
 static bool contain(uintptr_t addr)
 {
@@ -77,23 +85,42 @@ static bool contain(uintptr_t addr)
 	return false;
 }
 
+/*
+ * Only the kernel's own report of an access to a page the file no longer
+ * has is contained. A SIGBUS that some process sent (kill, sigqueue: si_code
+ * <= 0, si_addr then forged or meaningless) or a machine-check report must
+ * never remap guest memory.
+ */
+static bool lost_page(const siginfo_t *si)
+{
+	return si->si_code == BUS_ADRERR;
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	if (contain((uintptr_t)si->si_addr)) {
+	if (lost_page(si) && contain((uintptr_t)si->si_addr)) {
 		errno = saved;
 		return;
 	}
 	/* Not guest memory: whatever was there before us decides (by default: die). */
-	if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
+	if (previous.sa_handler == SIG_IGN) {
+		/* A fault is never ignored: back to the default, the access faults again. */
+		if (si->si_code > 0 && si->si_code != BUS_MCEERR_AO)
+			(void)signal_default(sig);
+	} else if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
 		previous.sa_sigaction(sig, si, uc);
-	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+	} else if (previous.sa_handler != SIG_DFL) {
 		previous.sa_handler(sig);
 	} else {
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		(void)sigaction(SIGBUS, &dfl, NULL); /* the access faults again and kills us */
+		(void)signal_default(sig);
+		/*
+		 * A fault kills when the access runs again; a sent signal does not
+		 * come back by itself: send it again (blocked here, delivered with the
+		 * default action as we return).
+		 */
+		if (si->si_code <= 0 || si->si_code == BUS_MCEERR_AO)
+			(void)raise(sig);
 	}
 	errno = saved;
 }

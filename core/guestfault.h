@@ -18,7 +18,10 @@
  * writes afterwards lands in private pages nobody reads. The mapping is
  * marked poisoned; the rings of that table are then broken (virtq.c) and a
  * new memory table from the front-end is needed to serve again. Addresses
- * outside every guest mapping get the default SIGBUS action (a real bug).
+ * outside every guest mapping get the default SIGBUS action (a real bug),
+ * and so does every SIGBUS the kernel did not raise for a lost page (si_code
+ * other than BUS_ADRERR: kill, sigqueue with a forged si_addr, machine
+ * checks): a sent one is raised again so it still kills.
  */
 #ifndef VTRUST_GUESTFAULT_H
 #define VTRUST_GUESTFAULT_H
