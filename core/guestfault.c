@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "guestfault.h"
 
+#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "log.h"
@@ -22,7 +24,8 @@
 struct slot {
 	_Atomic uint32_t seq;
 	_Atomic uintptr_t start; /* 0: free */
-	_Atomic uintptr_t end;	 /* page-rounded */
+	_Atomic uintptr_t end;	 /* rounded up to granule */
+	_Atomic uintptr_t granule; /* the file's page size: 4 KiB, or a hugetlbfs page */
 	_Atomic uintptr_t poison_from;
 };
 
@@ -63,12 +66,16 @@ static bool contain(uintptr_t addr)
 			continue;
 		uintptr_t start = atomic_load_explicit(&s->start, memory_order_relaxed);
 		uintptr_t end = atomic_load_explicit(&s->end, memory_order_relaxed);
+		uintptr_t granule = atomic_load_explicit(&s->granule, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
 			continue;
 		if (!start || addr < start || addr >= end)
 			continue;
-		uintptr_t page = addr & ~(page_size - 1);
+		/* A hugetlbfs mapping can only be replaced in whole huge pages (EINVAL). */
+		uintptr_t page = addr & ~(granule - 1);
+		if (page < start)
+			page = start;
 		uintptr_t cur = atomic_load(&s->poison_from);
 		for (;;) {
 			if (page >= cur)
@@ -139,11 +146,23 @@ static void install(void)
 		       strerror(errno));
 }
 
-int vt_guestfault_register(void *map, size_t len)
+/* The granule a part of this file's mapping can be replaced in. */
+static uintptr_t file_granule(int fd)
+{
+	struct statfs sf;
+	if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC && sf.f_bsize > 0 &&
+	    ((uintptr_t)sf.f_bsize & ((uintptr_t)sf.f_bsize - 1)) == 0 &&
+	    (uintptr_t)sf.f_bsize > page_size)
+		return (uintptr_t)sf.f_bsize;
+	return page_size;
+}
+
+int vt_guestfault_register(void *map, size_t len, int fd)
 {
 	(void)pthread_once(&once, install);
+	uintptr_t granule = file_granule(fd);
 	uintptr_t start = (uintptr_t)map;
-	uintptr_t end = (start + len + page_size - 1) & ~(page_size - 1);
+	uintptr_t end = (start + len + granule - 1) & ~(granule - 1);
 	pthread_mutex_lock(&slots_lock);
 	unsigned n = atomic_load(&slots_used);
 	unsigned i;
@@ -157,6 +176,7 @@ int vt_guestfault_register(void *map, size_t len)
 	struct slot *s = &slots[i];
 	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel); /* odd: being written */
 	atomic_store_explicit(&s->end, end, memory_order_relaxed);
+	atomic_store_explicit(&s->granule, granule, memory_order_relaxed);
 	atomic_store_explicit(&s->poison_from, end, memory_order_relaxed);
 	atomic_store_explicit(&s->start, start, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);

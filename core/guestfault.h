@@ -32,8 +32,12 @@
 
 #include "compiler.h"
 
-/* Registers [map, map+len); returns a slot number > 0, or -ENOSPC. Installs the handler once. */
-int vt_guestfault_register(void *map, size_t len) VT_MUST_USE;
+/*
+ * Registers [map, map+len), a shared mapping of fd from offset 0 (fd tells a
+ * hugetlbfs file, whose lost part is replaced in whole huge pages; -1: 4 KiB
+ * pages); returns a slot number > 0, or -ENOSPC. Installs the handler once.
+ */
+int vt_guestfault_register(void *map, size_t len, int fd) VT_MUST_USE;
 /* Before munmap. Accepts 0. */
 void vt_guestfault_unregister(int slot);
 /* True once a fault was contained in that mapping. */

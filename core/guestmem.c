@@ -189,7 +189,7 @@ int vt_guestmem_add(struct vt_guestmem *m, const struct vhost_user_mem_region *r
 	void *map = mmap(NULL, (size_t)file_end, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return -errno;
-	int slot = vt_guestfault_register(map, (size_t)file_end);
+	int slot = vt_guestfault_register(map, (size_t)file_end, fd);
 	if (slot < 0) {
 		(void)munmap(map, (size_t)file_end);
 		vt_warn("guest memory region refused: too many regions mapped in this process");

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "guestfault.h"
 #include "mock_guest.h"
 #include "test_util.h"
 
@@ -194,6 +195,40 @@ static bool died_of_sigbus(int st)
 	return WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS;
 }
 
+/*
+ * hugetlbfs: a lost page inside a huge page is contained too (a 4 KiB
+ * replacement inside a hugetlb mapping fails with EINVAL, and the daemon
+ * died). Needs no huge page: a MAP_NORESERVE mapping of a hugetlb memfd
+ * faults with SIGBUS when no huge page is there to back it, the same
+ * BUS_ADRERR as a truncated file.
+ */
+static void test_hugetlbfs_contained(void)
+{
+	const size_t len = 4u << 20;
+	int fd = memfd_create("h", MFD_CLOEXEC | MFD_HUGETLB);
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
+		printf("SKIP test_hugetlbfs_contained: no hugetlbfs memfd here\n");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	CHECK(map != MAP_FAILED);
+	int slot = vt_guestfault_register(map, len, fd);
+	CHECK(slot > 0);
+	uint64_t gen = vt_guestfault_generation();
+	/* In the second huge page, not at its start. */
+	volatile uint8_t *p = map + (2u << 20) + 0x3000;
+	CHECK_EQ(*p, 0);
+	*p = 9;
+	CHECK_EQ(*p, 9);
+	CHECK(vt_guestfault_generation() != gen);
+	CHECK(vt_guestfault_poisoned(slot));
+	vt_guestfault_unregister(slot);
+	CHECK_EQ(munmap(map, len), 0);
+	close(fd);
+}
+
 static void test_signal_not_a_fault(void)
 {
 	for (int forge = 0; forge < 2; forge++) {
@@ -214,5 +249,6 @@ int main(void)
 	TEST_RUN(test_prefault_sparse_and_budget);
 	TEST_RUN(test_not_a_file);
 	TEST_RUN(test_signal_not_a_fault);
+	TEST_RUN(test_hugetlbfs_contained);
 	TEST_DONE();
 }
