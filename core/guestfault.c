@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "guestfault.h"
 
-#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "log.h"
@@ -146,15 +145,21 @@ static void install(void)
 		       strerror(errno));
 }
 
-/* The granule a part of this file's mapping can be replaced in. */
+/*
+ * The granule a part of this file's mapping can be replaced in: its block
+ * size, which hugetlbfs sets to its huge page size (tmpfs and memfds: the
+ * page size). fstat only: the sandbox allows nothing else here, and any
+ * power of two at or above the page size is a valid (if wider) granule.
+ */
 static uintptr_t file_granule(int fd)
 {
-	struct statfs sf;
-	if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC && sf.f_bsize > 0 &&
-	    ((uintptr_t)sf.f_bsize & ((uintptr_t)sf.f_bsize - 1)) == 0 &&
-	    (uintptr_t)sf.f_bsize > page_size)
-		return (uintptr_t)sf.f_bsize;
-	return page_size;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_blksize <= 0)
+		return page_size;
+	uintptr_t b = (uintptr_t)st.st_blksize;
+	if ((b & (b - 1)) != 0 || b < page_size || b > ((uintptr_t)1 << 30))
+		return page_size;
+	return b;
 }
 
 int vt_guestfault_register(void *map, size_t len, int fd)
