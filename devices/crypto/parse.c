@@ -19,8 +19,10 @@
  * structures or with out-of-range lengths is ERR (the spec's BADMSG means
  * only "AEAD authentication failed").
  */
+#include <stddef.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "crypto_dev.h"
 
 static bool feat(uint64_t f, unsigned bit)
@@ -219,155 +221,143 @@ uint8_t vc_parse_ctrl(const struct vc_dev *d, uint64_t features, struct vt_chain
 
 /* ---- Data queue ---------------------------------------------------------------- */
 
-static size_t session_flf_len(uint32_t service)
-{
-	switch (service) {
-	case VC_SERVICE_CIPHER:
-		return sizeof(struct vc_sym_data_flf);
-	case VC_SERVICE_HASH:
-	case VC_SERVICE_MAC:
-		return sizeof(struct vc_hash_data_flf);
-	case VC_SERVICE_AEAD:
-		return sizeof(struct vc_aead_data_flf);
-	default:
-		return sizeof(struct vc_akcipher_data_flf);
-	}
-}
+/*
+ * Session and stateless data requests carry the same request fields (the
+ * lengths and offsets) at different places, and a stateless request adds
+ * the session's parameters in front. One table says where each request
+ * field sits in each flf form; decode_data() reads them for both modes and
+ * then, for a stateless request only, decode_params() reads the parameters.
+ */
+enum vc_data_field {
+	DF_IV,
+	DF_SRC,
+	DF_DST,
+	DF_AAD,
+	DF_TAG,
+	DF_HASH_RESULT,
+	DF_CIPHER_START,
+	DF_LEN_TO_CIPHER,
+	DF_HASH_START,
+	DF_LEN_TO_HASH,
+	DF_N
+};
 
-static size_t stateless_flf_len(uint32_t service)
-{
-	switch (service) {
-	case VC_SERVICE_CIPHER:
-		return sizeof(struct vc_sym_data_flf_stateless);
-	case VC_SERVICE_HASH:
-		return sizeof(struct vc_hash_data_flf_stateless);
-	case VC_SERVICE_MAC:
-		return sizeof(struct vc_mac_data_flf_stateless);
-	case VC_SERVICE_AEAD:
-		return sizeof(struct vc_aead_data_flf_stateless);
-	default:
-		return sizeof(struct vc_akcipher_data_flf_stateless);
-	}
-}
+struct data_form {
+	uint8_t len;       /* bytes of flf the form occupies on the ring */
+	uint8_t at[DF_N];  /* offset + 1 of each field in the flf; 0: not in this form */
+};
 
-static uint8_t decode_session(struct vc_data_req *r, const uint8_t *flf)
-{
-	switch (r->service) {
-	case VC_SERVICE_CIPHER: {
-		struct vc_sym_data_flf sym;
-		memcpy(&sym, flf, sizeof(sym));
-		r->sym_op = sym.op_type;
-		if (sym.op_type == VC_SYM_OP_CIPHER) {
-			struct vc_cipher_data_flf ci;
-			memcpy(&ci, sym.op_type_flf, sizeof(ci));
-			r->iv_len = ci.iv_len;
-			r->src_len = ci.src_data_len;
-			r->dst_len = ci.dst_data_len;
-		} else if (sym.op_type == VC_SYM_OP_ALGORITHM_CHAINING) {
-			struct vc_chain_data_flf ch;
-			memcpy(&ch, sym.op_type_flf, sizeof(ch));
-			r->iv_len = ch.iv_len;
-			r->src_len = ch.src_data_len;
-			r->dst_len = ch.dst_data_len;
-			r->cipher_start = ch.cipher_start_src_offset;
-			r->len_to_cipher = ch.len_to_cipher;
-			r->hash_start = ch.hash_start_src_offset;
-			r->len_to_hash = ch.len_to_hash;
-			r->aad_len = ch.aad_len;
-			r->hash_result_len = ch.hash_result_len;
-		} else {
-			return VC_NOTSUPP;
-		}
-		return VC_OK;
-	}
-	case VC_SERVICE_HASH:
-	case VC_SERVICE_MAC: {
-		struct vc_hash_data_flf hd;
-		memcpy(&hd, flf, sizeof(hd));
-		r->src_len = hd.src_data_len;
-		r->hash_result_len = hd.hash_result_len;
-		return VC_OK;
-	}
-	case VC_SERVICE_AEAD: {
-		struct vc_aead_data_flf ad;
-		memcpy(&ad, flf, sizeof(ad));
-		r->iv_len = ad.iv_len;
-		r->aad_len = ad.aad_len;
-		r->src_len = ad.src_data_len;
-		r->dst_len = ad.dst_data_len;
-		r->tag_len = ad.tag_len;
-		return VC_OK;
-	}
-	default: {
-		struct vc_akcipher_data_flf ak;
-		memcpy(&ak, flf, sizeof(ak));
-		r->src_len = ak.src_data_len;
-		r->dst_len = ak.dst_data_len;
-		return VC_OK;
-	}
-	}
-}
+#define AT(type, member) (uint8_t)(offsetof(type, member) + 1)
 
-static uint8_t decode_stateless(struct vc_data_req *r, const uint8_t *flf)
+/* The cipher and chain forms live at the start of the sym flf's op_type_flf. */
+VT_STATIC_ASSERT(offsetof(struct vc_sym_data_flf, op_type_flf) == 0, "sym flf");
+VT_STATIC_ASSERT(offsetof(struct vc_sym_data_flf_stateless, op_type_flf) == 0, "sym stateless flf");
+VT_STATIC_ASSERT(sizeof(struct vc_sym_data_flf_stateless) <= UINT8_MAX, "form lengths fit");
+
+#define CHAIN_FIELDS(T)                                                                     \
+	[DF_IV] = AT(T, iv_len), [DF_SRC] = AT(T, src_data_len),                             \
+	[DF_DST] = AT(T, dst_data_len), [DF_CIPHER_START] = AT(T, cipher_start_src_offset), \
+	[DF_LEN_TO_CIPHER] = AT(T, len_to_cipher),                                          \
+	[DF_HASH_START] = AT(T, hash_start_src_offset), [DF_LEN_TO_HASH] = AT(T, len_to_hash), \
+	[DF_AAD] = AT(T, aad_len), [DF_HASH_RESULT] = AT(T, hash_result_len)
+
+/* [stateless][service]; the cipher service's algorithm-chaining form is apart. */
+static const struct data_form data_forms[2][VC_NSERVICES] = {
+	[false] = {
+		[VC_SERVICE_CIPHER] = {sizeof(struct vc_sym_data_flf),
+				       {[DF_IV] = AT(struct vc_cipher_data_flf, iv_len),
+					[DF_SRC] = AT(struct vc_cipher_data_flf, src_data_len),
+					[DF_DST] = AT(struct vc_cipher_data_flf, dst_data_len)}},
+		[VC_SERVICE_HASH] = {sizeof(struct vc_hash_data_flf),
+				     {[DF_SRC] = AT(struct vc_hash_data_flf, src_data_len),
+				      [DF_HASH_RESULT] = AT(struct vc_hash_data_flf, hash_result_len)}},
+		[VC_SERVICE_MAC] = {sizeof(struct vc_hash_data_flf),
+				    {[DF_SRC] = AT(struct vc_hash_data_flf, src_data_len),
+				     [DF_HASH_RESULT] = AT(struct vc_hash_data_flf, hash_result_len)}},
+		[VC_SERVICE_AEAD] = {sizeof(struct vc_aead_data_flf),
+				     {[DF_IV] = AT(struct vc_aead_data_flf, iv_len),
+				      [DF_AAD] = AT(struct vc_aead_data_flf, aad_len),
+				      [DF_SRC] = AT(struct vc_aead_data_flf, src_data_len),
+				      [DF_DST] = AT(struct vc_aead_data_flf, dst_data_len),
+				      [DF_TAG] = AT(struct vc_aead_data_flf, tag_len)}},
+		[VC_SERVICE_AKCIPHER] = {sizeof(struct vc_akcipher_data_flf),
+					 {[DF_SRC] = AT(struct vc_akcipher_data_flf, src_data_len),
+					  [DF_DST] = AT(struct vc_akcipher_data_flf, dst_data_len)}},
+	},
+	[true] = {
+		[VC_SERVICE_CIPHER] = {sizeof(struct vc_sym_data_flf_stateless),
+				       {[DF_IV] = AT(struct vc_cipher_data_flf_stateless, iv_len),
+					[DF_SRC] = AT(struct vc_cipher_data_flf_stateless, src_data_len),
+					[DF_DST] = AT(struct vc_cipher_data_flf_stateless, dst_data_len)}},
+		[VC_SERVICE_HASH] = {sizeof(struct vc_hash_data_flf_stateless),
+				     {[DF_SRC] = AT(struct vc_hash_data_flf_stateless, src_data_len),
+				      [DF_HASH_RESULT] =
+					      AT(struct vc_hash_data_flf_stateless, hash_result_len)}},
+		[VC_SERVICE_MAC] = {sizeof(struct vc_mac_data_flf_stateless),
+				    {[DF_SRC] = AT(struct vc_mac_data_flf_stateless, src_data_len),
+				     [DF_HASH_RESULT] =
+					     AT(struct vc_mac_data_flf_stateless, hash_result_len)}},
+		[VC_SERVICE_AEAD] = {sizeof(struct vc_aead_data_flf_stateless),
+				     {[DF_IV] = AT(struct vc_aead_data_flf_stateless, iv_len),
+				      [DF_TAG] = AT(struct vc_aead_data_flf_stateless, tag_len),
+				      [DF_AAD] = AT(struct vc_aead_data_flf_stateless, aad_len),
+				      [DF_SRC] = AT(struct vc_aead_data_flf_stateless, src_data_len),
+				      [DF_DST] = AT(struct vc_aead_data_flf_stateless, dst_data_len)}},
+		[VC_SERVICE_AKCIPHER] = {sizeof(struct vc_akcipher_data_flf_stateless),
+					 {[DF_SRC] = AT(struct vc_akcipher_data_flf_stateless,
+							src_data_len),
+					  [DF_DST] = AT(struct vc_akcipher_data_flf_stateless,
+							dst_data_len)}},
+	},
+};
+
+static const struct data_form chain_forms[2] = {
+	[false] = {sizeof(struct vc_sym_data_flf), {CHAIN_FIELDS(struct vc_chain_data_flf)}},
+	[true] = {sizeof(struct vc_sym_data_flf_stateless),
+		  {CHAIN_FIELDS(struct vc_chain_data_flf_stateless)}},
+};
+
+/* A stateless request's session parameters (the request fields are decoded). */
+static void decode_params(struct vc_data_req *r, const uint8_t *flf)
 {
 	struct vc_sess_params *sp = &r->sp;
-	sp->service = r->service;
 	switch (r->service) {
-	case VC_SERVICE_CIPHER: {
-		struct vc_sym_data_flf_stateless sym;
-		memcpy(&sym, flf, sizeof(sym));
-		r->sym_op = sp->sym_op = sym.op_type;
-		if (sym.op_type == VC_SYM_OP_CIPHER) {
+	case VC_SERVICE_CIPHER:
+		if (r->sym_op == VC_SYM_OP_CIPHER) {
 			struct vc_cipher_data_flf_stateless ci;
-			memcpy(&ci, sym.op_type_flf, sizeof(ci));
+			memcpy(&ci, flf, sizeof(ci));
 			sp->cipher_algo = ci.algo;
 			sp->key_len = ci.key_len;
 			sp->op = ci.op;
-			r->iv_len = ci.iv_len;
-			r->src_len = ci.src_data_len;
-			r->dst_len = ci.dst_data_len;
-		} else if (sym.op_type == VC_SYM_OP_ALGORITHM_CHAINING) {
+		} else {
 			struct vc_chain_data_flf_stateless ch;
-			memcpy(&ch, sym.op_type_flf, sizeof(ch));
+			memcpy(&ch, flf, sizeof(ch));
 			sp->chain_order = ch.alg_chain_order;
 			sp->aad_len = 0; /* the request's aad_len governs */
 			sp->cipher_algo = ch.cipher_algo;
 			sp->key_len = ch.cipher_key_len;
 			sp->op = ch.cipher_op;
 			sp->hash_algo = ch.hash_algo;
-			sp->auth_key_len = ch.hash_mode == VC_SYM_HASH_MODE_AUTH ? ch.auth_key_len : 0;
+			sp->auth_key_len =
+				ch.hash_mode == VC_SYM_HASH_MODE_AUTH ? ch.auth_key_len : 0;
 			sp->hash_mode = ch.hash_mode;
-			sp->hash_result_len = ch.hash_result_len;
-			r->iv_len = ch.iv_len;
-			r->src_len = ch.src_data_len;
-			r->dst_len = ch.dst_data_len;
-			r->cipher_start = ch.cipher_start_src_offset;
-			r->len_to_cipher = ch.len_to_cipher;
-			r->hash_start = ch.hash_start_src_offset;
-			r->len_to_hash = ch.len_to_hash;
-			r->aad_len = ch.aad_len;
-			r->hash_result_len = ch.hash_result_len;
-		} else {
-			return VC_NOTSUPP;
+			sp->hash_result_len = r->hash_result_len;
 		}
-		return VC_OK;
-	}
+		break;
 	case VC_SERVICE_HASH: {
 		struct vc_hash_data_flf_stateless hs;
 		memcpy(&hs, flf, sizeof(hs));
 		sp->hash_algo = hs.algo;
-		r->src_len = hs.src_data_len;
-		r->hash_result_len = sp->hash_result_len = hs.hash_result_len;
-		return VC_OK;
+		sp->hash_result_len = r->hash_result_len;
+		break;
 	}
 	case VC_SERVICE_MAC: {
 		struct vc_mac_data_flf_stateless ms;
 		memcpy(&ms, flf, sizeof(ms));
 		sp->hash_algo = ms.algo;
 		sp->auth_key_len = ms.auth_key_len;
-		r->src_len = ms.src_data_len;
-		r->hash_result_len = sp->hash_result_len = ms.hash_result_len;
-		return VC_OK;
+		sp->hash_result_len = r->hash_result_len;
+		break;
 	}
 	case VC_SERVICE_AKCIPHER: {
 		struct vc_akcipher_data_flf_stateless ak;
@@ -385,26 +375,57 @@ static uint8_t decode_stateless(struct vc_data_req *r, const uint8_t *flf)
 			memcpy(&ep, ak.algo_flf, sizeof(ep));
 			sp->curve = ep.curve_id;
 		}
-		r->src_len = ak.src_data_len;
-		r->dst_len = ak.dst_data_len;
-		return VC_OK;
+		break;
 	}
-	default: {
+	default: { /* AEAD */
 		struct vc_aead_data_flf_stateless as;
 		memcpy(&as, flf, sizeof(as));
 		sp->aead_algo = as.algo;
 		sp->key_len = as.key_len;
 		sp->op = as.op;
-		sp->tag_len = as.tag_len;
-		sp->aad_len = as.aad_len;
-		r->iv_len = as.iv_len;
-		r->tag_len = as.tag_len;
-		r->aad_len = as.aad_len;
-		r->src_len = as.src_data_len;
-		r->dst_len = as.dst_data_len;
-		return VC_OK;
+		sp->tag_len = r->tag_len;
+		sp->aad_len = r->aad_len;
+		break;
 	}
 	}
+}
+
+/* Both modes: the request fields from the form's table, then a stateless request's parameters. */
+static uint8_t decode_data(struct vc_data_req *r, const uint8_t *flf)
+{
+	bool sl = r->stateless;
+	const struct data_form *f = &data_forms[sl][r->service];
+	if (sl)
+		r->sp.service = r->service;
+	if (r->service == VC_SERVICE_CIPHER) {
+		size_t op_at = sl ? offsetof(struct vc_sym_data_flf_stateless, op_type)
+				  : offsetof(struct vc_sym_data_flf, op_type);
+		r->sym_op = vt_get_le32(flf + op_at);
+		if (sl)
+			r->sp.sym_op = r->sym_op;
+		if (r->sym_op == VC_SYM_OP_ALGORITHM_CHAINING)
+			f = &chain_forms[sl];
+		else if (r->sym_op != VC_SYM_OP_CIPHER)
+			return VC_NOTSUPP;
+	}
+	uint32_t *const field[DF_N] = {
+		[DF_IV] = &r->iv_len,
+		[DF_SRC] = &r->src_len,
+		[DF_DST] = &r->dst_len,
+		[DF_AAD] = &r->aad_len,
+		[DF_TAG] = &r->tag_len,
+		[DF_HASH_RESULT] = &r->hash_result_len,
+		[DF_CIPHER_START] = &r->cipher_start,
+		[DF_LEN_TO_CIPHER] = &r->len_to_cipher,
+		[DF_HASH_START] = &r->hash_start,
+		[DF_LEN_TO_HASH] = &r->len_to_hash,
+	};
+	for (size_t i = 0; i < DF_N; i++)
+		if (f->at[i])
+			*field[i] = vt_get_le32(flf + f->at[i] - 1);
+	if (sl)
+		decode_params(r, flf);
+	return VC_OK;
 }
 
 uint8_t vc_parse_data(const struct vc_dev *d, uint64_t features, struct vt_chain *c,
@@ -443,11 +464,9 @@ uint8_t vc_parse_data(const struct vc_dev *d, uint64_t features, struct vt_chain
 	if (r->stateless && !mux)
 		return VC_NOTSUPP; /* the spec's SHOULD: no stateless without the feature */
 
-	size_t flf_len = !rev1 ? VC_DATAQ_FLF_LEGACY
-			 : mux ? stateless_flf_len(r->service)
-			       : session_flf_len(r->service);
+	size_t flf_len = !rev1 ? VC_DATAQ_FLF_LEGACY : data_forms[mux][r->service].len;
 	memset(flf, 0, sizeof(flf));
 	if (flf_len > sizeof(flf) || vt_chain_read(c, flf, flf_len) < 0)
 		return VC_ERR;
-	return r->stateless ? decode_stateless(r, flf) : decode_session(r, flf);
+	return decode_data(r, flf);
 }
