@@ -47,102 +47,6 @@
 
 #define MAX_DEPTH 1024u
 
-/* ---- shared helpers (rng_probe.h) ---------------------------------------- */
-
-void rng_probe_leak_opts(struct fe_dev_opts *o)
-{
-	o->nvqs = 3;
-	if (o->feat_mode == FE_FEAT_EXACT)
-		o->features |= RNG_PROBE_F_LEAK;
-	else
-		o->device_features |= RNG_PROBE_F_LEAK;
-}
-
-/* A connected control-socket fd, or -errno. */
-static int control_connect(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-int rng_probe_control(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
-{
-	_cleanup_close_ int fd = control_connect(path);
-	if (fd < 0)
-		return fd;
-	size_t n = strlen(line);
-	if (write(fd, line, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
-		return -errno;
-	uint64_t deadline = fe_deadline(timeout_ms);
-	size_t got = 0;
-	while (got + 1 < len) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int r = poll(&p, 1, fe_remaining_ms(deadline));
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0)
-			return -errno;
-		ssize_t k = read(fd, reply + got, len - 1 - got);
-		if (k <= 0)
-			return k == 0 ? -ECONNRESET : -errno;
-		got += (size_t)k;
-		reply[got] = '\0';
-		char *nl = strchr(reply, '\n');
-		if (nl) {
-			*nl = '\0';
-			return 0;
-		}
-	}
-	return -EMSGSIZE;
-}
-
-int rng_probe_trigger(struct fe_dev *d, const struct rng_trigger *t, char *err, size_t errlen)
-{
-	if (t->kind == RNG_TRIGGER_CONTROL) {
-		char line[256], reply[512];
-		snprintf(line, sizeof(line), "{\"cmd\":\"leak\",\"device\":\"%s\"}",
-			 t->device_name ? t->device_name : "rng0");
-		int r = rng_probe_control(t->control_path, line, reply, sizeof(reply),
-					  d->opts.timeout_ms);
-		if (r < 0) {
-			snprintf(err, errlen, "control socket %s: %s", t->control_path,
-				 strerror(-r));
-			return r;
-		}
-		if (!strstr(reply, "\"ok\":true") && !strstr(reply, "\"ok\": true")) {
-			snprintf(err, errlen, "control socket refused the leak command: %.200s",
-				 reply);
-			return -EREMOTEIO;
-		}
-		return 0;
-	}
-	/* A VM snapshot + restore as QEMU >= 8.2 does it: rings stopped, state out and in. */
-	uint8_t *blob = NULL;
-	size_t len = 0;
-	int r = fe_dev_stop(d);
-	if (r == 0)
-		r = fe_vu_save_state(d->vu, &blob, &len);
-	if (r == 0)
-		r = fe_vu_load_state(d->vu, blob, len);
-	free(blob);
-	if (r == 0)
-		r = fe_dev_start(d);
-	if (r < 0)
-		snprintf(err, errlen, "DEVICE_STATE restore: %s", d->vu->error);
-	return r;
-}
-
 /* ---- option parsing ------------------------------------------------------- */
 
 struct rng_args {
@@ -685,7 +589,7 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 	_cleanup_close_ int cfd = -1;
 	if (trig->kind == RNG_TRIGGER_CONTROL) {
 		/* Connected before the clock starts: the latency is from the command itself. */
-		cfd = control_connect(trig->control_path);
+		cfd = rng_probe_control_connect(trig->control_path);
 		if (cfd < 0) {
 			fprintf(stderr, "rng bench: control socket: %s\n", strerror(-cfd));
 			return -1;
@@ -730,7 +634,7 @@ static double bench_leak_once(struct fe_dev *d, const struct rng_trigger *trig, 
 /* µs from writing {"cmd":"commands"} on a connected socket to its whole reply line; <0 on error. */
 static double control_rtt(const char *path, int timeout_ms)
 {
-	_cleanup_close_ int fd = control_connect(path);
+	_cleanup_close_ int fd = rng_probe_control_connect(path);
 	if (fd < 0)
 		return -1;
 	static const char line[] = "{\"cmd\":\"commands\"}\n";

@@ -36,7 +36,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "crypto_probe.h"
+#include "crypto_bench.h"
 #include "fe_time.h"
 #include "raw_evp.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared by the rng command (cmd_rng.c) and the rng device profile
- * (dev_rng.c): how the probe plays a virtio-rng guest driver, including the
+ * (dev_rng.c); the leak triggers live in rng_trigger.c: how the probe plays a virtio-rng guest driver, including the
  * VIRTIO_RNG_F_LEAK leak queues, and how it makes the back-end see a leak
  * event.
  */
@@ -39,6 +39,8 @@ static inline void rng_probe_kick(struct fe_vq *vq)
 void rng_probe_leak_opts(struct fe_dev_opts *o);
 /* Makes the back-end see one leak event. 0, or <0 with a reason in err. */
 int rng_probe_trigger(struct fe_dev *d, const struct rng_trigger *t, char *err, size_t errlen);
+/* A connected fd on vtrustd's control socket at path, or -errno. */
+int rng_probe_control_connect(const char *path);
 /* One control-socket request line; the reply line (without newline) goes to reply. */
 int rng_probe_control(const char *path, const char *line, char *reply, size_t len, int timeout_ms);
 

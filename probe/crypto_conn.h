@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The crypto device from the guest driver's side: connection set-up (the
+ * A connection to a crypto device from the guest driver's side: set-up (the
  * config space tells how many data queues exist; the control queue is the
  * last one), requests laid out as Linux lays them out (readable request,
  * writable result, the status byte in its own last descriptor), sessions
  * through the control queue or through CREATE_CRYPTO_SESSION as QEMU 7.2
- * does. Shared by cmd_crypto.c (the `crypto` command) and dev_crypto.c (the
- * `crypto` device profile and its conformance cases).
+ * does. Used by the `crypto` command (cmd_crypto.c), its benchmark
+ * (crypto_bench.c) and the `crypto` device profile (dev_crypto.c).
  */
-#ifndef VTRUST_PROBE_CRYPTO_PROBE_H
-#define VTRUST_PROBE_CRYPTO_PROBE_H
+#ifndef VTRUST_PROBE_CRYPTO_CONN_H
+#define VTRUST_PROBE_CRYPTO_CONN_H
 
 #include "probe.h"
 #include "virtio_crypto.h"
@@ -63,21 +63,5 @@ void cp_drop(struct cp_conn *c, uint32_t opcode, uint64_t id);
 VT_MUST_USE int cp_vhost_create(struct cp_conn *c, const void *msg, uint32_t len, int64_t *id);
 
 const char *cp_status_name(unsigned status);
-
-/* The `crypto` command's options (cmd_crypto.c parses them). */
-struct cc_args {
-	const char *alg, *key, *iv, *aad, *auth_key, *hash, *mac, *order, *key_file, *sig_file;
-	const char *padding, *rsa_hash, *curve, *sizes, *depths, *control;
-	int enc; /* 1 encrypt, 0 decrypt, -1 unset */
-	bool stateless, vhost, legacy, rev1_only, public_key, keep, session_id_set, quick;
-	bool in_place;
-	long tag_len, result_len, out_len, split, queue, alg_id, vhost_layout;
-	long cipher_off, cipher_len, hash_off, hash_len, reps;
-	double seconds;
-	uint64_t session_id;
-};
-
-/* `crypto bench` (crypto_bench.c). */
-int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a);
 
 #endif
