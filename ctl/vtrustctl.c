@@ -7,7 +7,8 @@
  *     status | devices | metrics | leak DEVICE | rpmb info DEVICE
  *     rpmb ticket DEVICE | rpmb ticket-cancel DEVICE | rpmb arm DEVICE TICKET
  *     rpmb export DEVICE FILE TICKET | rpmb import DEVICE FILE
- *     rpmb cancel-export DEVICE | raw JSON
+ *     rpmb cancel-export DEVICE RECEIPT | rpmb cancel-export DEVICE --no-receipt-override
+ *     raw JSON
  *
  * Exit status: 0 success, 1 the daemon refused the request, 2 usage error,
  * 3 no connection or no reply.
@@ -38,12 +39,18 @@ static void usage(FILE *f)
 		   "  leak DEVICE                 signal an entropy-leak event (rng)\n"
 		   "  rpmb info DEVICE            RPMB key state, write counter, size\n"
 		   "  rpmb ticket DEVICE          (destination) issue an import ticket, print it\n"
-		   "  rpmb ticket-cancel DEVICE   (destination) void the outstanding ticket\n"
+		   "  rpmb ticket-cancel DEVICE   (destination) void the outstanding ticket, print\n"
+		   "                              its void receipt (for cancel-export)\n"
 		   "  rpmb export DEVICE FILE TICKET\n"
 		   "                              (source) write the RPMB state for TICKET to FILE\n"
 		   "  rpmb arm DEVICE TICKET      (source) the next DEVICE_STATE save is for TICKET\n"
 		   "  rpmb import DEVICE FILE     (destination) load the RPMB state from FILE\n"
-		   "  rpmb cancel-export DEVICE   (source) a failed migration: serve again\n"
+		   "  rpmb cancel-export DEVICE RECEIPT\n"
+		   "                              (source) a failed migration: serve again, on the\n"
+		   "                              destination's void receipt for the export's ticket\n"
+		   "  rpmb cancel-export DEVICE --no-receipt-override\n"
+		   "                              the same without a receipt (destination lost):\n"
+		   "                              RISKS a rollback and two live copies (man page)\n"
 		   "  raw JSON                    send one request line as is\n"
 		   "socket: --socket, else $VTRUST_CONTROL_SOCKET, else " DEFAULT_SOCKET "\n");
 }
@@ -241,7 +248,7 @@ int main(int argc, char **argv)
 	const char *cmd = a[0];
 	const char *raw = NULL;
 	char *file = NULL;
-	enum { OUT_STATUS, OUT_DEVICES, OUT_METRICS, OUT_FIELDS, OUT_TICKET } out = OUT_FIELDS;
+	enum { OUT_STATUS, OUT_DEVICES, OUT_METRICS, OUT_FIELDS, OUT_TICKET, OUT_RECEIPT } out = OUT_FIELDS;
 	if (!strcmp(cmd, "status") && nargs == 1) {
 		json_object_object_add(req, "cmd", json_object_new_string("status"));
 		out = OUT_STATUS;
@@ -276,17 +283,23 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "rpmb-%s", a[1]);
 		json_object_object_add(req, "cmd", json_object_new_string(name));
 		json_object_object_add(req, "device", json_object_new_string(a[2]));
-		if (!strcmp(a[1], "ticket"))
-			out = OUT_TICKET;
+		out = !strcmp(a[1], "ticket") ? OUT_TICKET : OUT_RECEIPT;
 	} else if (!strcmp(cmd, "rpmb") && nargs == 4 && !strcmp(a[1], "arm")) {
 		json_object_object_add(req, "cmd", json_object_new_string("rpmb-arm"));
 		json_object_object_add(req, "device", json_object_new_string(a[2]));
 		struct json_object *args = json_object_new_object();
 		json_object_object_add(args, "ticket", json_object_new_string(a[3]));
 		json_object_object_add(req, "args", args);
-	} else if (!strcmp(cmd, "rpmb") && nargs == 3 && !strcmp(a[1], "cancel-export")) {
+	} else if (!strcmp(cmd, "rpmb") && nargs == 4 && !strcmp(a[1], "cancel-export")) {
 		json_object_object_add(req, "cmd", json_object_new_string("rpmb-cancel-export"));
 		json_object_object_add(req, "device", json_object_new_string(a[2]));
+		struct json_object *args = json_object_new_object();
+		if (!strcmp(a[3], "--no-receipt-override"))
+			json_object_object_add(args, "no_receipt_override",
+					       json_object_new_boolean(1));
+		else
+			json_object_object_add(args, "receipt", json_object_new_string(a[3]));
+		json_object_object_add(req, "args", args);
 	} else if (!strcmp(cmd, "raw") && nargs == 2) {
 		raw = a[1];
 	} else {
@@ -328,6 +341,8 @@ int main(int argc, char **argv)
 		fputs(str(reply, "metrics"), stdout);
 	} else if (out == OUT_TICKET) {
 		printf("%s\n", str(reply, "ticket"));
+	} else if (out == OUT_RECEIPT) {
+		printf("%s\n", str(reply, "receipt"));
 	} else {
 		print_fields(reply, "", "device", "warning");
 	}

@@ -7,7 +7,9 @@
  * outstanding), the source exports for it only and durably marks itself
  * exported (it refuses service), the destination admits the blob once and
  * burns the ticket in the same durable record that starts the import. Two
- * live copies never exist unless an operator says so (rpmb-cancel-export).
+ * live copies never exist unless an operator says so: rpmb-cancel-export
+ * needs the destination's void receipt for the ticket (receipt.c), or the
+ * documented override.
  */
 #include <stdio.h>
 #include <string.h>
@@ -163,25 +165,45 @@ int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, si
 	return r;
 }
 
-int rpmb_ticket_cancel(struct rpmb_dev *d, char *err, size_t errlen)
+int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], char *err,
+		       size_t errlen)
 {
+	static const uint8_t zero[RPMB_TICKET_NONCE_LEN];
 	pthread_mutex_lock(&d->lock);
 	struct rpmb_store *s = d->store;
 	int r = 0;
-	if (!(s->st.flags & RPMB_ST_TICKET)) {
-		snprintf(err, errlen, "no import ticket is outstanding");
+	bool again = !(s->st.flags & RPMB_ST_TICKET);
+	if (!d->mig_key) {
+		snprintf(err, errlen, "no migration_key configured: a void receipt needs it");
+		r = -ENOKEY;
+	} else if (again && vt_ct_memcmp(s->st.ticket, zero, sizeof(zero)) == 0) {
+		snprintf(err, errlen, "no import ticket is outstanding or was voided here");
 		r = -EINVAL;
-	} else {
+	} else if (!again) {
+		/*
+		 * Void durably first; the nonce stays in the record (the flag says
+		 * void) so that a lost receipt can be printed again. Import checks
+		 * the flag, and a new ticket or an import overwrites the nonce.
+		 */
 		struct rpmb_state next = s->st;
 		next.flags &= ~RPMB_ST_TICKET;
-		memset(next.ticket, 0, sizeof(next.ticket));
 		r = rpmb_store_commit(s, &next, 0, 0, NULL);
 		vt_wipe(&next, sizeof(next));
 		if (r < 0)
 			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
+	}
+	if (r == 0) {
+		struct rpmb_ticket t;
+		memcpy(t.store, s->store_uuid, RPMB_ID_SIZE);
+		memcpy(t.nonce, s->st.ticket, RPMB_TICKET_NONCE_LEN);
+		r = rpmb_receipt_compute(d->mig_key, &t, receipt);
+		if (r < 0)
+			snprintf(err, errlen, "the ticket is void, but its receipt cannot be made "
+					      "(OpenSSL); run ticket-cancel again");
 		else
-			vt_notice("%s: import ticket cancelled; a blob exported for it is refused",
-				  d->name);
+			vt_notice("%s: import ticket %s; a blob exported for it is refused, and its "
+				  "void receipt lets the source resume",
+				  d->name, again ? "already void (receipt printed again)" : "voided");
 	}
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -246,6 +268,13 @@ static int export_locked(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_
 	if (vt_ct_memcmp(t->store, s->store_uuid, RPMB_ID_SIZE) == 0) {
 		snprintf(err, errlen, "the ticket is this store's own; give the destination's");
 		return -EINVAL;
+	}
+	if (vt_ct_memcmp(t->store, s->st.export_to, RPMB_ID_SIZE) == 0 &&
+	    vt_ct_memcmp(t->nonce, s->st.export_to + RPMB_ID_SIZE, RPMB_TICKET_NONCE_LEN) == 0) {
+		snprintf(err, errlen,
+			 "this store already exported for that ticket (then cancelled): run "
+			 "'vtrustctl rpmb ticket DEVICE' on the destination for a fresh one");
+		return -EALREADY;
 	}
 	if (s->st.flags & RPMB_ST_EXPORTED) {
 		snprintf(err, errlen,
@@ -470,7 +499,7 @@ int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err, 
 	return r;
 }
 
-int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
+int rpmb_cancel_export(struct rpmb_dev *d, const uint8_t *receipt, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&d->lock);
 	struct rpmb_store *s = d->store;
@@ -478,17 +507,44 @@ int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen)
 	if (!(s->st.flags & RPMB_ST_EXPORTED)) {
 		snprintf(err, errlen, "the store is not exported");
 		r = -EINVAL;
-	} else {
+	} else if (receipt && !d->mig_key) {
+		snprintf(err, errlen, "no migration_key configured: cannot check the receipt");
+		r = -ENOKEY;
+	} else if (receipt) {
+		struct rpmb_ticket t;
+		uint8_t want[RPMB_RECEIPT_SIZE];
+		memcpy(t.store, s->st.export_to, RPMB_ID_SIZE);
+		memcpy(t.nonce, s->st.export_to + RPMB_ID_SIZE, RPMB_TICKET_NONCE_LEN);
+		r = rpmb_receipt_compute(d->mig_key, &t, want);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot check the receipt (OpenSSL)");
+		} else if (vt_ct_memcmp(want, receipt, RPMB_RECEIPT_SIZE) != 0) {
+			snprintf(err, errlen,
+				 "the receipt is not the destination's void receipt for the ticket "
+				 "this store exported for: run 'vtrustctl rpmb ticket-cancel DEVICE' "
+				 "on that destination and give the receipt it prints");
+			r = -EACCES;
+		}
+		vt_wipe(want, sizeof(want));
+	}
+	if (r == 0) {
+		/* export_to stays: this store never exports for that ticket again. */
 		struct rpmb_state next = s->st;
 		next.flags &= ~RPMB_ST_EXPORTED;
 		next.generation++; /* the outstanding blob can no longer be imported here */
-		memset(next.export_to, 0, sizeof(next.export_to));
 		r = rpmb_store_commit(s, &next, 0, 0, NULL);
 		vt_wipe(&next, sizeof(next));
 		if (r < 0)
 			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
+		else if (receipt)
+			vt_notice("%s: export cancelled on the destination's void receipt; serving "
+				  "again",
+				  d->name);
 		else
-			vt_notice("%s: export cancelled by the operator; serving again", d->name);
+			vt_warn("%s: export cancelled WITHOUT a void receipt (override); serving "
+				"again: if the destination still holds its ticket, the old blob "
+				"imports there (rollback, two live copies)",
+				d->name);
 		char aerr[256];
 		if (r == 0 && rpmb_anchor_bump(d, aerr, sizeof(aerr)) < 0)
 			vt_warn("%s: rollback anchor after cancel-export: %s", d->name, aerr);

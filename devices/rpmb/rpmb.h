@@ -29,6 +29,12 @@ struct rpmb_ticket {
 	uint8_t nonce[RPMB_TICKET_NONCE_LEN];
 };
 #define RPMB_TICKET_STR_LEN 73
+/*
+ * A void receipt (receipt.c): the destination's proof, under the migration
+ * key, that a ticket is void. Text form: "vtrpmbv1-" + 64 hex.
+ */
+#define RPMB_RECEIPT_SIZE 32u
+#define RPMB_RECEIPT_STR_LEN 73
 
 struct rpmb_opts {
 	const char *name;
@@ -171,8 +177,19 @@ void rpmb_ticket_format(const struct rpmb_ticket *t, char out[RPMB_TICKET_STR_LE
  */
 int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err,
 		      size_t errlen) VT_MUST_USE;
-/* Destination: burns the outstanding ticket (a migration that will not come). */
-int rpmb_ticket_cancel(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
+/*
+ * Destination: durably voids the outstanding ticket (a migration that will
+ * not come) and returns its void receipt for the source's cancel-export. With
+ * no ticket outstanding, the receipt of the last ticket voided this way is
+ * returned again (a lost receipt); -EINVAL if there is none.
+ */
+int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], char *err,
+		       size_t errlen) VT_MUST_USE;
+/* Void receipts (receipt.c): 0 or -EIO; text form parse (0 or -EINVAL) and format. */
+int rpmb_receipt_compute(const uint8_t *mig_key, const struct rpmb_ticket *t,
+			 uint8_t out[RPMB_RECEIPT_SIZE]) VT_MUST_USE;
+int rpmb_receipt_parse(const char *text, uint8_t out[RPMB_RECEIPT_SIZE]) VT_MUST_USE;
+void rpmb_receipt_format(const uint8_t r[RPMB_RECEIPT_SIZE], char out[RPMB_RECEIPT_STR_LEN + 1]);
 /* Source: the ticket the next DEVICE_STATE save exports for (memory only, used once). */
 int rpmb_arm(struct rpmb_dev *d, const struct rpmb_ticket *t, char *err, size_t errlen) VT_MUST_USE;
 /*
@@ -189,8 +206,15 @@ int rpmb_export(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_t **ret, 
  */
 int rpmb_import(struct rpmb_dev *d, const uint8_t *blob, size_t len, char *err,
 		size_t errlen) VT_MUST_USE;
-/* Operator: the exported copy is declared dead; resume service (generation bumped). */
-int rpmb_cancel_export(struct rpmb_dev *d, char *err, size_t errlen) VT_MUST_USE;
+/*
+ * Source, a failed migration: resume service (generation bumped) on the
+ * destination's void receipt for the ticket this store exported for; any
+ * other receipt is refused (-EACCES). receipt NULL is the documented
+ * override (README: it risks a rollback and two live copies). The ticket
+ * stays recorded: no export for it is made again.
+ */
+int rpmb_cancel_export(struct rpmb_dev *d, const uint8_t *receipt, char *err,
+		       size_t errlen) VT_MUST_USE;
 /* DEVICE_STATE save/load (vdev.h). */
 int rpmb_save_state(void *priv, int fd);
 int rpmb_load_state(void *priv, int fd);

@@ -465,11 +465,13 @@ static int rpmb_control(void *priv, const char *command, struct json_object *arg
 		return 0;
 	}
 	if (strcmp(command, "rpmb-ticket-cancel") == 0) {
-		char err[256];
-		int r = rpmb_ticket_cancel(d, err, sizeof(err));
+		char err[256], text[RPMB_RECEIPT_STR_LEN + 1];
+		uint8_t rc[RPMB_RECEIPT_SIZE];
+		int r = rpmb_ticket_cancel(d, rc, err, sizeof(err));
 		if (r < 0)
 			return fail(reply, r, err);
-		rpmb_status(d, reply);
+		rpmb_receipt_format(rc, text);
+		json_object_object_add(reply, "receipt", json_object_new_string(text));
 		return 0;
 	}
 	if (strcmp(command, "rpmb-arm") == 0) {
@@ -485,8 +487,21 @@ static int rpmb_control(void *priv, const char *command, struct json_object *arg
 		return 0;
 	}
 	if (strcmp(command, "rpmb-cancel-export") == 0) {
-		char err[256];
-		int r = rpmb_cancel_export(d, err, sizeof(err));
+		char err[300];
+		uint8_t rc[RPMB_RECEIPT_SIZE];
+		const char *text = arg_str(args, "receipt");
+		struct json_object *o = NULL;
+		bool override = args && json_object_object_get_ex(args, "no_receipt_override", &o) &&
+				json_object_is_type(o, json_type_boolean) && json_object_get_boolean(o);
+		if (!text && !override)
+			return fail(reply, -EINVAL,
+				    "missing \"receipt\" argument: run 'vtrustctl rpmb ticket-cancel "
+				    "DEVICE' on the destination and give the receipt it prints");
+		if (text && rpmb_receipt_parse(text, rc) < 0)
+			return fail(reply, -EINVAL,
+				    "malformed receipt: expected vtrpmbv1-<64 hex> as 'vtrustctl "
+				    "rpmb ticket-cancel' prints it");
+		int r = rpmb_cancel_export(d, text ? rc : NULL, err, sizeof(err));
 		if (r < 0)
 			return fail(reply, r, err);
 		rpmb_status(d, reply);

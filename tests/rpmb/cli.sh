@@ -137,10 +137,34 @@ if [ -x "$ctl" ]; then
   [ "$(PC rpmb counter --key "$key")" = "counter=2" ] || fail "counter on c"
   # Status tells an operator what is outstanding.
   C b rpmb info rpmb0 | grep -q "import_ticket_outstanding: true" || fail "ticket not in status"
-  C b rpmb ticket-cancel rpmb0 >/dev/null || fail "ticket-cancel"
-  # A failed migration comes back only through an explicit cancel on the source.
-  C a rpmb cancel-export rpmb0 >/dev/null || fail "cancel-export"
+  # a's blob was imported by b: a cancel-export now would give two live copies. A cancel
+  # needs the destination's void receipt for the very ticket a exported for.
+  C a rpmb cancel-export rpmb0 >/dev/null 2>&1 && fail "cancel-export without a receipt accepted"
+  rb=$(C b rpmb ticket-cancel rpmb0) || fail "ticket-cancel"
+  [[ "$rb" =~ ^vtrpmbv1-[0-9a-f]{64}$ ]] || fail "receipt format: $rb"
+  C a rpmb cancel-export rpmb0 "$rb" 2>"$work/err" && fail "receipt for another ticket accepted"
+  grep -q "receipt" "$work/err" || fail "no clear receipt error: $(cat "$work/err")"
+  # The documented override (destination lost) still resumes, with a warning in the log.
+  C a rpmb cancel-export rpmb0 --no-receipt-override >/dev/null || fail "cancel-export override"
+  grep -q "WITHOUT a void receipt" "$work/d.log" || fail "override not logged"
   [ "$(PA rpmb counter --key "$key")" = "counter=1" ] || fail "source after cancel"
+  # The receipt flow (issue 12, rollback via cancel-export): a exports for b's ticket t1,
+  # the migration fails, a resumes on b's void receipt and writes on; the old blob must not
+  # import at b (a rollback of those writes, two live copies), nor a export for t1 again.
+  t1=$(C b rpmb ticket rpmb0) || fail "ticket t1 on b"
+  C a rpmb export rpmb0 "$work/blob-a1" "$t1" >/dev/null || fail "export for t1"
+  C a rpmb cancel-export rpmb0 >/dev/null 2>&1 && fail "cancel-export without a receipt accepted"
+  r1=$(C b rpmb ticket-cancel rpmb0) || fail "ticket-cancel t1"
+  C a rpmb cancel-export rpmb0 "$r1" >/dev/null || fail "cancel-export with b's receipt"
+  PA rpmb write --key "$key" --address 7 < "$work/data" | grep -q 'counter=2' || fail "write after cancel"
+  C b rpmb import rpmb0 "$work/blob-a1" >/dev/null 2>&1 && fail "old blob imported after the receipt"
+  C a rpmb export rpmb0 "$work/blob-a2" "$t1" 2>"$work/err" && fail "re-export for a voided ticket"
+  grep -q "fresh" "$work/err" || fail "no clear re-export error: $(cat "$work/err")"
+  stopall; daemon a; daemon b; daemon c
+  C b rpmb import rpmb0 "$work/blob-a1" >/dev/null 2>&1 && fail "old blob imported after restart"
+  C a rpmb export rpmb0 "$work/blob-a2" "$t1" >/dev/null 2>&1 && fail "re-export after restart"
+  [ "$(C b rpmb ticket-cancel rpmb0)" = "$r1" ] || fail "lost receipt not printed again"
+  [ "$(PA rpmb counter --key "$key")" = "counter=2" ] || fail "source after the receipt flow"
   stopall
 else
   echo "vtrustctl not built: control-socket migration skipped"

@@ -44,13 +44,18 @@ static void *control_thread(void *arg)
 		snprintf(path, sizeof(path), "%s/blob%d", dir, i);
 		json_object_object_add(args, "path", json_object_new_string(path));
 		/* A ticket of another (never opened) store: exports go out for it. */
-		json_object_object_add(args, "ticket",
-				       json_object_new_string("vtrpmb1-000102030405060708090a0b0c0d0e0f-"
-							      "101112131415161718191a1b1c1d1e1f"));
+		/* A fresh nonce each time: an export for a ticket already used is refused. */
+		char tk[80];
+		snprintf(tk, sizeof(tk), "vtrpmb1-000102030405060708090a0b0c0d0e0f-%032x", i);
+		json_object_object_add(args, "ticket", json_object_new_string(tk));
 		if (t->control(priv, "rpmb-export", args, o) == 0) {
 			json_object_put(o);
 			o = json_object_new_object();
-			if (t->control(priv, "rpmb-cancel-export", NULL, o) != 0)
+			struct json_object *ov = json_object_new_object();
+			json_object_object_add(ov, "no_receipt_override", json_object_new_boolean(1));
+			int cr = t->control(priv, "rpmb-cancel-export", ov, o);
+			json_object_put(ov);
+			if (cr != 0)
 				atomic_fetch_add(&bad, 1);
 		}
 		(void)unlink(path);

@@ -37,6 +37,8 @@ static long long iget(struct json_object *o, const char *k)
 }
 
 static char ticket[128]; /* the "ticket" argument of ctl(), if set */
+/* The rpmb-cancel-export "receipt" argument; "override" sends no_receipt_override. */
+static char receipt[80];
 
 static int ctl(void *priv, const char *cmd, const char *path, struct json_object **reply)
 {
@@ -46,6 +48,10 @@ static int ctl(void *priv, const char *cmd, const char *path, struct json_object
 		json_object_object_add(args, "path", json_object_new_string(path));
 	if (*ticket)
 		json_object_object_add(args, "ticket", json_object_new_string(ticket));
+	if (strcmp(receipt, "override") == 0)
+		json_object_object_add(args, "no_receipt_override", json_object_new_boolean(1));
+	else if (*receipt)
+		json_object_object_add(args, "receipt", json_object_new_string(receipt));
 	*reply = json_object_new_object();
 	int r = t->control(priv, cmd, args, *reply);
 	json_object_put(args);
@@ -154,6 +160,10 @@ static void test_control(void)
 	CHECK_EQ(ctl(a, "rpmb-export", blob, &r), -EINVAL);
 	json_object_put(r);
 	CHECK_EQ(ctl(a, "rpmb-ticket-cancel", NULL, &r), 0);
+	char own_receipt[80];
+	snprintf(own_receipt, sizeof(own_receipt), "%s", sget(r, "receipt"));
+	CHECK_EQ(strlen(own_receipt), 73);
+	CHECK(strncmp(own_receipt, "vtrpmbv1-", 9) == 0);
 	json_object_put(r);
 	/* The destination's ticket. */
 	*ticket = 0;
@@ -180,11 +190,24 @@ static void test_control(void)
 	CHECK(ctl(b, "rpmb-import", blob, &r) < 0); /* b is live now */
 	CHECK(strlen(sget(r, "error")) > 0);
 	json_object_put(r);
+	/* Cancel: no receipt, a malformed one, or one for another ticket: refused. */
+	CHECK_EQ(ctl(a, "rpmb-cancel-export", NULL, &r), -EINVAL);
+	CHECK(strstr(sget(r, "error"), "ticket-cancel") != NULL);
+	json_object_put(r);
+	snprintf(receipt, sizeof(receipt), "vtrpmbv1-00");
+	CHECK_EQ(ctl(a, "rpmb-cancel-export", NULL, &r), -EINVAL);
+	json_object_put(r);
+	snprintf(receipt, sizeof(receipt), "%s", own_receipt);
+	CHECK_EQ(ctl(a, "rpmb-cancel-export", NULL, &r), -EACCES);
+	json_object_put(r);
+	/* b imported the blob: only the override resumes a (here: two live copies). */
+	snprintf(receipt, sizeof(receipt), "override");
 	CHECK_EQ(ctl(a, "rpmb-cancel-export", NULL, &r), 0);
 	CHECK(strcmp(sget(r, "state"), "active") == 0);
 	json_object_put(r);
 	CHECK(ctl(a, "rpmb-cancel-export", NULL, &r) < 0);
 	json_object_put(r);
+	*receipt = 0;
 	/* rpmb-arm: a ticket for DEVICE_STATE. */
 	CHECK_EQ(ctl(a, "rpmb-arm", NULL, &r), 0);
 	CHECK(json_object_get_boolean(json_object_object_get(r, "armed_for_device_state")));

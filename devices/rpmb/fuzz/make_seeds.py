@@ -32,3 +32,5 @@ T = "corpus/ticket"
 put(T, "valid", b"vtrpmb1-" + bytes(range(16)).hex().encode() + b"-" + bytes(range(16, 32)).hex().encode())
 put(T, "upper", b"vtrpmb1-000102030405060708090A0b0c0d0e0f-101112131415161718191a1b1c1d1e1f")
 put(T, "short", b"vtrpmb1-00")
+put(T, "receipt", b"vtrpmbv1-" + bytes(range(32)).hex().encode())
+put(T, "receipt-upper", b"vtrpmbv1-" + bytes(range(31)).hex().encode() + b"1F")

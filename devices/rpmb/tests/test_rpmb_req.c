@@ -460,7 +460,11 @@ static void test_export_import(void)
 	/* The destination gets key, counter and data (for its newest ticket only). */
 	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
 	free(blob);
-	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	uint8_t rc[RPMB_RECEIPT_SIZE];
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rc, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, rc, err, sizeof(err)), -EACCES); /* not a's ticket */
+	CHECK_EQ(rpmb_cancel_export(a.d, NULL, err, sizeof(err)), 0);    /* the override */
+	CHECK_EQ(rpmb_ticket_issue(b.d, &bt, err, sizeof(err)), 0);
 	CHECK_EQ(rpmb_export(a.d, &bt, &blob, &len, err, sizeof(err)), 0);
 	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&b, &res), 2);
@@ -490,11 +494,11 @@ static void test_export_import(void)
 	free(again);
 	CHECK_EQ(rpmb_ticket_issue(a.d, &bt, err, sizeof(err)), 0);
 	CHECK_EQ(rpmb_import(a.d, blob, len, err, sizeof(err)), -EACCES);
-	/* Cancel: serving again. */
-	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	/* Cancel (override): serving again. */
+	CHECK_EQ(rpmb_cancel_export(a.d, NULL, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&a, &res), 3);
 	CHECK_EQ(res, RPMB_RES_OK);
-	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(rpmb_cancel_export(a.d, NULL, err, sizeof(err)), -EINVAL);
 	free(blob);
 	free(blob2);
 	fx_free(&a);
@@ -538,8 +542,9 @@ static void test_migration_replay(void)
 	CHECK_EQ(res, RPMB_RES_OK); /* refused cleanly: still serving */
 	/* Nor for the store's own ticket. */
 	struct rpmb_ticket own;
+	uint8_t own_rc[RPMB_RECEIPT_SIZE], rc[RPMB_RECEIPT_SIZE], rc2[RPMB_RECEIPT_SIZE];
 	CHECK_EQ(rpmb_ticket_issue(c.d, &own, err, sizeof(err)), 0);
-	CHECK_EQ(rpmb_ticket_cancel(c.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_ticket_cancel(c.d, own_rc, err, sizeof(err)), 0);
 
 	CHECK_EQ(export_for(&a, &b, &blob, &len), 0);
 	/* Into another pristine store (with or without a ticket of its own): refused. */
@@ -584,10 +589,13 @@ static void test_migration_replay(void)
 	/* The old blob into c, now or after c issued a new ticket... c is live: refused. */
 	CHECK_EQ(rpmb_import(c.d, blob, len, err, sizeof(err)), -EACCES);
 	/* A cancelled ticket admits nothing. */
-	CHECK_EQ(rpmb_ticket_cancel(b.d, err, sizeof(err)), 0);
-	CHECK_EQ(rpmb_ticket_cancel(b.d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rc, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rc2, err, sizeof(err)), 0); /* printed again */
+	CHECK(vt_ct_memcmp(rc, rc2, sizeof(rc)) == 0);
+	/* a's blob went to b (imported): b's receipt for a later ticket is refused. */
+	CHECK_EQ(rpmb_cancel_export(a.d, rc, err, sizeof(err)), -EACCES);
 	/* A failed migration comes back only by an explicit cancel on the source. */
-	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, NULL, err, sizeof(err)), 0);
 	CHECK_EQ(fx_counter(&a, &res), 1);
 	CHECK_EQ(res, RPMB_RES_OK);
 	/* DEVICE_STATE: armed with the destination's ticket, save exports for it once. */
@@ -602,7 +610,7 @@ static void test_migration_replay(void)
 	close(p[1]);
 	CHECK(rpmb_load_state(e.d, p[0]) < 0); /* e refuses a blob made for another ticket */
 	close(p[0]);
-	CHECK_EQ(rpmb_cancel_export(a.d, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, own_rc, err, sizeof(err)), 0); /* c voided own */
 	CHECK_EQ(rpmb_arm(a.d, &ct2, err, sizeof(err)), 0);
 	CHECK_EQ(big_pipe(p), 0);
 	CHECK_EQ(rpmb_save_state(a.d, p[1]), 0);
@@ -686,6 +694,92 @@ static void test_provisioning(void)
 	fx_free(&f);
 }
 
+/*
+ * Issue 12, cancel-export: the source resumes only on the destination's void
+ * receipt for the very ticket it exported for. After it, the old blob is
+ * refused at the destination (no rollback of the writes made since, no two
+ * live copies) and the source never exports for that ticket again.
+ */
+static void test_cancel_receipt(void)
+{
+	struct fx a, b, c;
+	fx_init(&a, 1, 4, 4, 0);
+	fx_init(&b, 1, 4, 4, 0);
+	fx_init(&c, 1, 4, 4, 0);
+	set_mig_key(a.d, 0x77);
+	set_mig_key(b.d, 0x77);
+	set_mig_key(c.d, 0x77);
+	char err[400];
+	uint8_t *blob, *blob2, data[256], rb[RPMB_RECEIPT_SIZE], rc[RPMB_RECEIPT_SIZE];
+	size_t len, len2;
+	uint16_t res;
+	fill(data, 256, 5);
+	CHECK_EQ(fx_program(&a), RPMB_RES_OK);
+	CHECK_EQ(fx_write(&a, 0, 1, 1, data), RPMB_RES_OK);
+	memcpy(b.key, a.key, sizeof(b.key));
+	struct rpmb_ticket t1, tc;
+	CHECK_EQ(rpmb_ticket_issue(b.d, &t1, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_export(a.d, &t1, &blob, &len, err, sizeof(err)), 0);
+	/* A receipt for another ticket (another store's), a forged one, or one made
+	 * under another migration key: refused, the source stays exported. */
+	CHECK_EQ(rpmb_ticket_issue(c.d, &tc, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_ticket_cancel(c.d, rc, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, rc, err, sizeof(err)), -EACCES);
+	CHECK(strstr(err, "ticket-cancel") != NULL);
+	uint8_t forged[RPMB_RECEIPT_SIZE];
+	CHECK_EQ(rpmb_receipt_compute(b.d->mig_key, &t1, forged), 0);
+	forged[7] ^= 1;
+	CHECK_EQ(rpmb_cancel_export(a.d, forged, err, sizeof(err)), -EACCES);
+	uint8_t other_key[32];
+	memset(other_key, 0x78, sizeof(other_key));
+	CHECK_EQ(rpmb_receipt_compute(other_key, &t1, forged), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, forged, err, sizeof(err)), -EACCES);
+	(void)fx_counter(&a, &res);
+	CHECK_EQ(res, RPMB_RES_GENERAL_FAILURE);
+	/* The destination voids t1 durably and prints its receipt; the source resumes. */
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rb, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, rb, err, sizeof(err)), 0);
+	CHECK_EQ(fx_write(&a, 1, 1, 1, data), RPMB_RES_OK);
+	CHECK_EQ(fx_write(&a, 2, 1, 1, data), RPMB_RES_OK);
+	/* The old blob is refused at the destination, also after both restart. */
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	/* Never again an export for t1 (a blob for t1 could carry this older state). */
+	CHECK_EQ(rpmb_export(a.d, &t1, &blob2, &len2, err, sizeof(err)), -EALREADY);
+	CHECK(strstr(err, "fresh") != NULL);
+	rpmb_dev_free(a.d);
+	a.d = NULL;
+	rpmb_dev_free(b.d);
+	b.d = NULL;
+	CHECK_EQ(fx_open(&a, 4), 0);
+	CHECK_EQ(fx_open(&b, 4), 0);
+	set_mig_key(a.d, 0x77);
+	set_mig_key(b.d, 0x77);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	CHECK_EQ(rpmb_export(a.d, &t1, &blob2, &len2, err, sizeof(err)), -EALREADY);
+	(void)fx_counter(&b, &res);
+	CHECK_EQ(res, RPMB_RES_NO_AUTH_KEY); /* b never took the state */
+	CHECK_EQ(fx_counter(&a, &res), 3);
+	CHECK_EQ(res, RPMB_RES_OK);
+	/* The lost receipt is printed again; a used ticket gives no receipt. */
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rc, err, sizeof(err)), 0);
+	CHECK(vt_ct_memcmp(rb, rc, sizeof(rb)) == 0);
+	/* A new migration needs a new ticket, and its receipt is not t1's. */
+	struct rpmb_ticket t2;
+	CHECK_EQ(rpmb_ticket_issue(b.d, &t2, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_export(a.d, &t2, &blob2, &len2, err, sizeof(err)), 0);
+	CHECK_EQ(rpmb_cancel_export(a.d, rb, err, sizeof(err)), -EACCES);
+	CHECK_EQ(rpmb_import(b.d, blob, len, err, sizeof(err)), -EACCES);
+	CHECK_EQ(rpmb_import(b.d, blob2, len2, err, sizeof(err)), 0);
+	CHECK_EQ(fx_counter(&b, &res), 3);
+	CHECK_EQ(res, RPMB_RES_OK);
+	CHECK_EQ(rpmb_ticket_cancel(b.d, rc, err, sizeof(err)), -EINVAL);
+	free(blob);
+	free(blob2);
+	fx_free(&a);
+	fx_free(&b);
+	fx_free(&c);
+}
+
 int main(void)
 {
 	vt_log_set_level(VT_LOG_ERR);
@@ -703,6 +797,7 @@ int main(void)
 	TEST_RUN(test_export_import);
 	TEST_RUN(test_import_then_reopen);
 	TEST_RUN(test_migration_replay);
+	TEST_RUN(test_cancel_receipt);
 	TEST_RUN(test_provisioning);
 	TEST_DONE();
 }
