@@ -85,6 +85,25 @@ static uint8_t read_keys(const struct vc_dev *d, struct vt_chain *c, uint8_t *ke
 	return VC_OK;
 }
 
+/* An akcipher session's parameters: CREATE_SESSION and stateless requests alike. */
+static void decode_ak_params(struct vc_sess_params *sp, uint32_t algo, uint32_t key_type,
+			     uint32_t key_len, const uint8_t *algo_flf)
+{
+	sp->ak_algo = algo;
+	sp->key_type = key_type;
+	sp->key_len = key_len;
+	if (algo == VC_AKCIPHER_RSA) {
+		struct vc_rsa_para rp;
+		memcpy(&rp, algo_flf, sizeof(rp));
+		sp->padding_algo = rp.padding_algo;
+		sp->rsa_hash = rp.hash_algo;
+	} else {
+		struct vc_ecdsa_para ep;
+		memcpy(&ep, algo_flf, sizeof(ep));
+		sp->curve = ep.curve_id;
+	}
+}
+
 uint8_t vc_parse_ctrl(const struct vc_dev *d, uint64_t features, struct vt_chain *c,
 		      uint8_t *keybuf, size_t keybuf_len, struct vc_ctrl_req *r)
 {
@@ -193,19 +212,7 @@ uint8_t vc_parse_ctrl(const struct vc_dev *d, uint64_t features, struct vt_chain
 	case VC_AKCIPHER_CREATE_SESSION: {
 		struct vc_akcipher_session_flf a;
 		memcpy(&a, flf, sizeof(a));
-		sp->ak_algo = a.algo;
-		sp->key_type = a.key_type;
-		sp->key_len = a.key_len;
-		if (a.algo == VC_AKCIPHER_RSA) {
-			struct vc_rsa_para rp;
-			memcpy(&rp, a.algo_flf, sizeof(rp));
-			sp->padding_algo = rp.padding_algo;
-			sp->rsa_hash = rp.hash_algo;
-		} else {
-			struct vc_ecdsa_para ep;
-			memcpy(&ep, a.algo_flf, sizeof(ep));
-			sp->curve = ep.curve_id;
-		}
+		decode_ak_params(sp, a.algo, a.key_type, a.key_len, a.algo_flf);
 		if (a.key_len > d->opts.max_akcipher_key_len)
 			return VC_ERR;
 		return read_keys(d, c, keybuf, keybuf_len, sp);
@@ -362,19 +369,7 @@ static void decode_params(struct vc_data_req *r, const uint8_t *flf)
 	case VC_SERVICE_AKCIPHER: {
 		struct vc_akcipher_data_flf_stateless ak;
 		memcpy(&ak, flf, sizeof(ak));
-		sp->ak_algo = ak.algo;
-		sp->key_type = ak.key_type;
-		sp->key_len = ak.key_len;
-		if (ak.algo == VC_AKCIPHER_RSA) {
-			struct vc_rsa_para rp;
-			memcpy(&rp, ak.algo_flf, sizeof(rp));
-			sp->padding_algo = rp.padding_algo;
-			sp->rsa_hash = rp.hash_algo;
-		} else {
-			struct vc_ecdsa_para ep;
-			memcpy(&ep, ak.algo_flf, sizeof(ep));
-			sp->curve = ep.curve_id;
-		}
+		decode_ak_params(sp, ak.algo, ak.key_type, ak.key_len, ak.algo_flf);
 		break;
 	}
 	default: { /* AEAD */
