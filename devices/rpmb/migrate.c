@@ -176,6 +176,13 @@ int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], c
 	if (!d->mig_key) {
 		snprintf(err, errlen, "no migration_key configured: a void receipt needs it");
 		r = -ENOKEY;
+	} else if (s->failed) {
+		snprintf(err, errlen, "store I/O failed; restart the device first");
+		r = -EIO;
+	} else if (d->rolled_back) {
+		/* An older copy: the newest store may have imported the ticket. */
+		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
+		r = -EPERM;
 	} else if (again && vt_ct_memcmp(s->st.ticket, zero, sizeof(zero)) == 0) {
 		snprintf(err, errlen, "no import ticket is outstanding or was voided here");
 		r = -EINVAL;
@@ -191,6 +198,17 @@ int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], c
 		vt_wipe(&next, sizeof(next));
 		if (r < 0)
 			snprintf(err, errlen, "cannot commit: %s", strerror(-r));
+	}
+	/*
+	 * With a TPM: advance the anchor before any receipt goes out, so a copy
+	 * of this store file from before the void (ticket outstanding) is refused
+	 * as rolled back and cannot import the blob. Retried by a second call.
+	 */
+	char aerr[200];
+	if (r == 0 && rpmb_anchor_bump(d, aerr, sizeof(aerr)) < 0) {
+		snprintf(err, errlen, "the ticket is void, but no receipt: %s; run ticket-cancel "
+				      "again once the TPM works", aerr);
+		r = -EIO;
 	}
 	if (r == 0) {
 		struct rpmb_ticket t;

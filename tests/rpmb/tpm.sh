@@ -108,6 +108,26 @@ C b rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "the blob was importe
 C b rpmb info rpmb0 | grep -q "state: rolled_back" || fail "old destination copy not refused"
 stopall
 
+# 3b. The same with a failed migration (issue 12, void receipt): a copy of the destination
+#     taken while its ticket was outstanding, restored after the source resumed on the
+#     receipt, neither imports the old blob nor prints a receipt.
+rm -f "$work/a.rpmb" "$work/b.rpmb" "$work/blob"
+daemon a --opt tpm="$tcti" && daemon b --opt tpm="$tcti" || fail "daemons a, b (3b)"
+P a rpmb program-key --key "$key" >/dev/null || fail "program-key a (3b)"
+write a 0
+t=$(C b rpmb ticket rpmb0) || fail "ticket (3b)"
+cp -p "$work/b.rpmb" "$work/b.old"
+C a rpmb export rpmb0 "$work/blob" "$t" >/dev/null || fail "export (3b)"
+r=$(C b rpmb ticket-cancel rpmb0) || fail "ticket-cancel (3b)"
+C a rpmb cancel-export rpmb0 "$r" >/dev/null || fail "cancel-export with the receipt (3b)"
+write a 1
+killall9 # no shutdown bump: only ticket-cancel's own bump tells the copy from the newest
+cp -p "$work/b.old" "$work/b.rpmb"
+daemon b --opt tpm="$tcti" || fail "daemon on the old destination copy (3b)"
+C b rpmb import rpmb0 "$work/blob" >/dev/null 2>&1 && fail "old blob imported through a pre-cancel store copy"
+C b rpmb ticket-cancel rpmb0 >/dev/null 2>&1 && fail "a rolled-back store printed a receipt"
+stopall
+
 # 4. A store anchored in a TPM does not start without it.
 cp -p "$work/a.rpmb" "$work/a.keep"
 if "$vtrustd" --type rpmb --socket-path "$work/z.sock" --opt store="$work/a.rpmb" >"$work/z.log" 2>&1; then
