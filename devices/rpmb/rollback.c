@@ -8,9 +8,8 @@
  * crash between the two steps (T is caught up); T > A an older copy of the
  * store file (refused); T + 1 < A another or a cleared TPM (refused).
  * Bumps: at open, export, import, cancel-export, ticket-cancel, clean
- * shutdown, and with a
- * write once RPMB_ANCHOR_WRITES writes or RPMB_ANCHOR_SECONDS passed since
- * the last one. All under d->lock.
+ * shutdown, and with a write once RPMB_ANCHOR_WRITES writes or
+ * RPMB_ANCHOR_SECONDS passed since the last one. All under d->lock.
  */
 #include <stdio.h>
 #include <string.h>
