@@ -120,6 +120,20 @@ static bool importable(const struct rpmb_store *s)
 	return (s->st.flags & (RPMB_ST_EXPORTED | RPMB_ST_IMPORTING)) || s->st.counter == 0;
 }
 
+/* A store that failed or was rolled back takes part in no migration step. */
+static int store_unusable(const struct rpmb_dev *d, char *err, size_t errlen)
+{
+	if (d->store->failed) {
+		snprintf(err, errlen, "store I/O failed; restart the device first");
+		return -EIO;
+	}
+	if (d->rolled_back) {
+		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&d->lock);
@@ -128,12 +142,8 @@ int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, si
 	if (!d->mig_key) {
 		snprintf(err, errlen, "no migration_key configured");
 		r = -ENOKEY;
-	} else if (s->failed) {
-		snprintf(err, errlen, "store I/O failed; restart the device first");
-		r = -EIO;
-	} else if (d->rolled_back) {
-		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
-		r = -EPERM;
+	} else if ((r = store_unusable(d, err, errlen)) < 0) {
+		/* err says why */
 	} else if (!importable(s)) {
 		snprintf(err, errlen,
 			 "the store holds a live device (counter %u): only a pristine or exported "
@@ -176,13 +186,8 @@ int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], c
 	if (!d->mig_key) {
 		snprintf(err, errlen, "no migration_key configured: a void receipt needs it");
 		r = -ENOKEY;
-	} else if (s->failed) {
-		snprintf(err, errlen, "store I/O failed; restart the device first");
-		r = -EIO;
-	} else if (d->rolled_back) {
-		/* An older copy: the newest store may have imported the ticket. */
-		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
-		r = -EPERM;
+	} else if ((r = store_unusable(d, err, errlen)) < 0) {
+		/* Rolled back: an older copy, the newest store may have imported the ticket. */
 	} else if (again && vt_ct_memcmp(s->st.ticket, zero, sizeof(zero)) == 0) {
 		snprintf(err, errlen, "no import ticket is outstanding or was voided here");
 		r = -EINVAL;
@@ -411,14 +416,8 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 		snprintf(err, errlen, "not an rpmb export blob of this version and size");
 		return r;
 	}
-	if (s->failed) {
-		snprintf(err, errlen, "store I/O failed; restart the device first");
-		return -EIO;
-	}
-	if (d->rolled_back) {
-		snprintf(err, errlen, "store refuses service: %s", d->rollback_reason);
-		return -EPERM;
-	}
+	if ((r = store_unusable(d, err, errlen)) < 0)
+		return r;
 	uint8_t *plain = malloc(len);
 	if (!plain)
 		return -ENOMEM;
