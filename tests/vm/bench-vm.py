@@ -16,6 +16,13 @@ per device request. Ends with `ratio=<median vtrust/built-in over the workloads>
 
 usage: bench-vm.py --build DIR --vtrustd PATH --vtbench PATH [--rounds N] [--cell-ms MS]
                    [--timeout S] [--vtrustd-arg ARG]... [--json FILE] [--workloads W...]
+                   [--placement free|one-cpu] [--sched-trace SECONDS]
+
+--placement one-cpu runs QEMU and every vtrustd on one host CPU (default: where the scheduler
+puts them): it shows how much of a result is the cost of waking a thread on another CPU.
+--sched-trace S records `perf sched` for S seconds after the first round and prints where one
+op's time goes per back-end (sched_trace.py: wake-up latencies and CPU time of the worker, QEMU's
+main loop and the vCPU thread).
 Exit status: 0 when every cell ran, 1 otherwise, 77 when QEMU or the guest kernel is missing.
 """
 import argparse
@@ -31,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import sched_trace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BACKENDS = ("builtin", "vtrust", "floor")
@@ -92,7 +101,8 @@ class Run:
         argv = [self.a.vtrustd, "--type", typ, "--socket-path", sock, "--name", name,
                 "--control-socket", "none", "--quiet"] + extra
         logf = open(os.path.join(self.logdir, f"vtrustd-{name}.log"), "w")
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             preexec_fn=self.place)
         self.children[name] = p
         for _ in range(100):
             if os.path.exists(sock):
@@ -102,6 +112,54 @@ class Run:
                                  f"listening; log: {logf.name}")
             time.sleep(0.1)
         raise SystemExit(f"bench-vm: vtrustd {name} did not listen within 10 s; log: {logf.name}")
+
+    def place(self):
+        """In the child before exec: --placement one-cpu pins it to the first allowed CPU."""
+        if self.a.placement == "one-cpu":
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    def threads(self, pid, match):
+        """Thread ids of pid whose name satisfies match."""
+        tids = []
+        for t in glob.glob(f"/proc/{pid}/task/*"):
+            try:
+                with open(t + "/comm") as f:
+                    if match(f.read().strip()):
+                        tids.append(os.path.basename(t))
+            except OSError:
+                pass
+        return tids
+
+    def start_sched_trace(self):
+        """Starts `perf sched record` for --sched-trace seconds; returns (Popen, output file)."""
+        out = os.path.join(self.logdir, "sched.data")
+        try:
+            p = subprocess.Popen(["perf", "sched", "record", "-a", "-o", out, "--", "sleep",
+                                  str(self.a.sched_trace)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        except OSError as e:
+            log(f"sched trace: cannot run perf ({e}); install linux-perf")
+            return None
+        log(f"sched trace: recording {self.a.sched_trace} s into {out}")
+        return p, out
+
+    def sched_report(self, trace, procs):
+        if not trace:
+            return ["sched trace: not recorded (perf missing, or the run ended before round 2)"]
+        p, out = trace
+        try:
+            p.wait(timeout=self.a.sched_trace + 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            return ["sched trace: perf did not finish"]
+        if p.returncode != 0:
+            return [f"sched trace: perf sched record exited with {p.returncode} (needs root or "
+                    "kernel.perf_event_paranoid <= 0)"]
+        qemu = self.children["qemu"].pid
+        vcpu = self.thread_ids.get("vcpu")
+        if not vcpu:
+            return ["sched trace: QEMU's vCPU thread was not found"]
+        return sched_trace.report(out, vcpu, str(qemu), self.thread_ids["workers"])
 
     def cleanup(self):
         for name in ["qemu"] + [n for n in self.children if n != "qemu"]:
@@ -166,7 +224,7 @@ class Run:
         append = (f"console=ttyS0,115200 panic=-1 quiet rdinit=/init vtrust.checks=0 "
                   f"vtrust.shell=0 vtrust.pause=skip vtrust.bench={a.rounds},{a.cell_ms}"
                   + (f",{'+'.join(a.workloads)}" if a.workloads else ""))
-        qemu = [qemu_bin, "-name", "vtrust-bench", "-nodefaults", "-no-user-config",
+        qemu = [qemu_bin, "-name", "vtrust-bench,debug-threads=on", "-nodefaults", "-no-user-config",
                 "-machine", "q35,accel=tcg,memory-backend=mem",
                 "-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-m", "512M",
                 "-smp", "1", "-kernel", boot, "-initrd", initrd, "-append", append,
@@ -181,7 +239,7 @@ class Run:
         qmp_fds = [os.open(os.path.join(self.rt, "qmp." + s), os.O_RDWR) for s in ("in", "out")]
         qlog = open(os.path.join(self.logdir, "qemu.log"), "w")
         self.children["qemu"] = subprocess.Popen(qemu, stdout=qlog, stderr=subprocess.STDOUT,
-                                                 stdin=subprocess.DEVNULL)
+                                                 stdin=subprocess.DEVNULL, preexec_fn=self.place)
         log(f"qemu pid {self.children['qemu'].pid}; vtrustd pids {procs}; logs {self.logdir}")
 
         console = open(os.path.join(self.logdir, "console.log"), "w")
@@ -189,6 +247,8 @@ class Run:
         cells = []     # the BENCH lines (one per back-end and cell n)
         errors, pins, devs = [], [], []
         done = None
+        trace = None
+        first_round_cells = len(a.workloads or WORKLOADS) * len(BACKENDS)
         buf = b""
         deadline = time.monotonic() + a.timeout
         while time.monotonic() < deadline:
@@ -206,6 +266,13 @@ class Run:
                     if line.startswith("VTRUST-SAMPLE "):
                         n = int(line.split()[1])
                         samples[n] = {name: proc_sample(pid) for name, pid in procs.items()}
+                        if a.sched_trace and trace is None and n >= first_round_cells:
+                            self.thread_ids = {
+                                "vcpu": next(iter(self.threads(self.children["qemu"].pid,
+                                                               lambda c: "/TCG" in c)), None),
+                                "workers": {t: name.split("-")[1] for name, pid in procs.items()
+                                            for t in self.threads(pid, lambda c: c.startswith("vt-q"))}}
+                            trace = self.start_sched_trace() or False
                         os.write(con_w, f"VTRUST-SAMPLED {n}\n".encode())
                     elif line.startswith("VTRUST-BENCH "):
                         cells.append(dict(x.split("=", 1) for x in line.split()[1:]))
@@ -230,9 +297,10 @@ class Run:
         console.close()
         for fd in [con_r, con_w] + qmp_fds:
             os.close(fd)
-        return self.report(cells, samples, errors, pins, devs, done)
+        extra = self.sched_report(trace, procs) if a.sched_trace else []
+        return self.report(cells, samples, errors, pins, devs, done, extra)
 
-    def report(self, cells, samples, errors, pins, devs, done):
+    def report(self, cells, samples, errors, pins, devs, done, extra):
         a = self.a
         # Per cell: throughput and the CPU / context switches of the vtrustd serving it.
         rows = {}  # (work, backend) -> list of (round, ops/s, cpu ns/req, cs/req, other_cpu)
@@ -269,7 +337,7 @@ class Run:
 
         out = []
         out.append(f"in-guest benchmark: Linux 6.1 guest, QEMU TCG, {a.rounds} rounds x "
-                   f"{a.cell_ms} ms cells, back-ends in rotating order")
+                   f"{a.cell_ms} ms cells, back-ends in rotating order, placement {a.placement}")
         out.append("back-ends take turns op by op inside each cell; ratios are throughput ratios per round: "
                    "median [interquartile range]; "
                    "cpu/req, cs/req, flt/req: vtrustd's CPU, context switches and minor faults per "
@@ -306,6 +374,7 @@ class Run:
             for w, v in summary.items() if v["vtrust_over_builtin"]))
         out.append("device pinning (interrupt lines that moved for one request): " +
                    "; ".join(pins))
+        out.extend(extra)
         for line in out:
             print(line)
         if a.json:
@@ -339,6 +408,10 @@ def main():
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS, help="only these (default: all)")
     p.add_argument("--vtrustd-arg", action="append", help="extra argument for every vtrustd")
     p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument("--placement", choices=("free", "one-cpu"), default="free",
+                   help="one-cpu: QEMU and every vtrustd on one host CPU")
+    p.add_argument("--sched-trace", type=float, default=0, metavar="SECONDS",
+                   help="record perf sched for this long after round 1 and print where an op's time goes")
     a = p.parse_args()
     if not 1 <= a.rounds <= 100 or not 1 <= a.cell_ms <= 10000:
         p.error("--rounds 1..100, --cell-ms 1..10000")
