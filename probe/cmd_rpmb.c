@@ -13,16 +13,21 @@
  * Writes larger than max_wr_cnt and reads larger than max_rd_cnt are split
  * into several requests. `bench` measures one-block and max_wr_cnt-block
  * authenticated write latency, the GET_WRITE_COUNTER round trip (no disk
- * I/O: the kick→call floor plus HMAC), reads per second, and a 4 KiB
- * pwrite+fdatasync baseline in DIR (the store's file system), and ends with
- * `ratio=<one-block write p50 / fdatasync p50>`.
+ * I/O: the kick→call floor plus HMAC) back to back and after a flush left
+ * both sides idle (as a write finds them), reads per second, and two floors
+ * in DIR (the store's file system): the baseline 4 KiB pwrite+fdatasync and
+ * a 4 KiB O_DIRECT pwritev2(RWF_DSYNC). It ends with
+ * `device_ratio=<(one-block write - idle round trip) / baseline>`,
+ * `ratio_vs_direct=` and `ratio=<one-block write p50 / baseline p50>`.
  */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fe_time.h"
 #include "probe.h"
@@ -156,6 +161,51 @@ static int baseline_op(int fd, long i, uint64_t *lat)
 	return 0;
 }
 
+/*
+ * The stricter floor: a 4 KiB O_DIRECT write with RWF_DSYNC in place (no page
+ * cache copy, one device flush), on its own written file in dir. -errno if
+ * the file system has no O_DIRECT.
+ */
+static int direct_open(const char *dir, uint8_t **ret_buf)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/.rpmb-bench-direct.XXXXXX", dir);
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	int e = dfd < 0 ? -errno : 0;
+	(void)unlink(path);
+	uint8_t *buf = aligned_alloc(4096, 4096);
+	if (buf)
+		memset(buf, 0x5a, 4096);
+	for (int i = 0; e == 0 && i < 64; i++)
+		if (!buf || pwrite(fd, buf, 4096, (off_t)i * 4096) != 4096)
+			e = -EIO;
+	if (e == 0 && fdatasync(fd) < 0)
+		e = -errno;
+	close(fd);
+	if (e < 0) {
+		if (dfd >= 0)
+			close(dfd);
+		free(buf);
+		return e;
+	}
+	*ret_buf = buf;
+	return dfd;
+}
+
+static int direct_op(int fd, uint8_t *buf, long i, uint64_t *lat)
+{
+	memset(buf, (int)i, 4096);
+	struct iovec v = {buf, 4096};
+	uint64_t t0 = vt_now_ns();
+	if (pwritev2(fd, &v, 1, (off_t)(i % 64) * 4096, RWF_DSYNC) != 4096)
+		return -EIO;
+	*lat = vt_now_ns() - t0;
+	return 0;
+}
+
 static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, FILE *out)
 {
 	long n = a->iterations > 0 ? a->iterations : 300;
@@ -172,40 +222,61 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 		free(back);
 		return report("bench: key", r < 0 ? r : r);
 	}
-	double res[6];
+	double res[6] = {0};
 	/* Warm-up. */
 	for (int i = 0; i < 20 && r == RPMB_RES_OK; i++)
 		r = prpmb_write(d, a->key, ctr, 0, 1, data, &ctr);
 	/*
-	 * Interleaved one by one (baseline, 1-block write, baseline, max_wr_cnt-
-	 * block write, ...): host noise moves the flush cost by 2x here and must
-	 * land on both sides alike.
+	 * Interleaved one by one (floor, 1-block write, floor, max_wr_cnt-block
+	 * write, floor, GET_WRITE_COUNTER, ...): host noise moves the flush cost
+	 * by 2x here and must land on all alike. The floor alternates between the
+	 * baseline (4 KiB pwrite + fdatasync) and the stricter O_DIRECT one, so
+	 * both see every position in the pattern equally often.
 	 */
-	uint64_t *base = calloc((size_t)n * 2, sizeof(uint64_t));
+	uint64_t *base = calloc((size_t)n * 3, sizeof(uint64_t));
 	uint64_t *w1 = calloc((size_t)n, sizeof(uint64_t)),
-		 *wn = calloc((size_t)n, sizeof(uint64_t));
-	int bfd = baseline_open(a->dir);
-	if (bfd < 0)
+		 *wn = calloc((size_t)n, sizeof(uint64_t)), *idle = calloc((size_t)n, sizeof(uint64_t)),
+		 *dir = calloc((size_t)n * 3, sizeof(uint64_t));
+	uint8_t *dbuf = NULL;
+	int bfd = baseline_open(a->dir), dfd = direct_open(a->dir, &dbuf);
+	size_t nb = 0, nd = 0;
+	if (bfd < 0 || !base || !w1 || !wn || !idle || !dir)
 		r = -EIO;
 	for (long i = 0; i < n && r == RPMB_RES_OK; i++) {
-		if (baseline_op(bfd, i, &base[2 * i]) < 0) {
-			r = -EIO;
-			break;
+		for (int k = 0; k < 3 && r == RPMB_RES_OK; k++) {
+			/* The floor, then: a 1-block write, a max_wr_cnt-block write, a round trip. */
+			long j = 3 * i + k;
+			if (dfd >= 0 && j % 2 ? direct_op(dfd, dbuf, j, &dir[nd++]) < 0
+					     : baseline_op(bfd, j, &base[nb++]) < 0) {
+				r = -EIO;
+				break;
+			}
+			data[0] = (uint8_t)j;
+			uint64_t t0 = vt_now_ns();
+			if (k == 0) {
+				r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)),
+						1, data, &ctr);
+				w1[i] = vt_now_ns() - t0;
+			} else if (k == 1) {
+				/* At block 512, or as far as a one-unit (512-block) device allows. */
+				uint32_t top = cfg->capacity * 512u - cfg->max_wr;
+				r = prpmb_write(d, a->key, ctr, (uint16_t)VT_MIN(512u, top), cfg->max_wr,
+						data, &ctr);
+				wn[i] = vt_now_ns() - t0;
+			} else {
+				/*
+				 * The transport's share: a round trip with no disk I/O that,
+				 * like the writes, arrives after a flush left both sides idle.
+				 */
+				uint32_t c2;
+				r = prpmb_counter(d, a->key, &c2);
+				idle[i] = vt_now_ns() - t0;
+			}
 		}
-		data[0] = (uint8_t)i;
-		uint64_t t0 = vt_now_ns();
-		r = prpmb_write(d, a->key, ctr, (uint16_t)(i % (cfg->capacity * 512u)), 1, data,
-				&ctr);
-		w1[i] = vt_now_ns() - t0;
-		if (r != RPMB_RES_OK || baseline_op(bfd, i, &base[2 * i + 1]) < 0)
-			break;
-		t0 = vt_now_ns();
-		/* At block 512, or as far as a one-unit (512-block) device allows. */
-		uint32_t top = cfg->capacity * 512u - cfg->max_wr;
-		r = prpmb_write(d, a->key, ctr, (uint16_t)VT_MIN(512u, top), cfg->max_wr, data,
-				&ctr);
-		wn[i] = vt_now_ns() - t0;
 	}
+	if (dfd >= 0)
+		close(dfd);
+	free(dbuf);
 	if (bfd >= 0)
 		close(bfd);
 	long m = n;
@@ -217,14 +288,16 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	}
 	if (r != RPMB_RES_OK) {
 		int e = report("bench", r);
-		free(lat), free(base), free(w1), free(wn), free(data), free(back);
+		free(lat), free(base), free(w1), free(wn), free(idle), free(dir), free(data), free(back);
 		return e;
 	}
-	res[0] = pct(base, (size_t)m * 2, 0.5);
+	res[0] = pct(base, nb, 0.5);
 	res[1] = pct(w1, (size_t)m, 0.5);
 	res[2] = pct(wn, (size_t)m, 0.5);
 	res[3] = pct(lat, (size_t)m, 0.5);
-	double b99 = pct(base, (size_t)m * 2, 0.99), w99 = pct(w1, (size_t)m, 0.99);
+	res[4] = pct(idle, (size_t)m, 0.5);
+	res[5] = nd ? pct(dir, nd, 0.5) : 0;
+	double b99 = pct(base, nb, 0.99), w99 = pct(w1, (size_t)m, 0.99);
 	/* Reads per second: one-block and max_rd_cnt-block reads for a fixed time. */
 	uint64_t t0 = vt_now_ns(), reads = 0, mreads = 0;
 	while (vt_now_ns() - t0 < 1000000000ull && r == RPMB_RES_OK) {
@@ -241,20 +314,28 @@ static int bench(struct fe_dev *d, const struct rpmb_cfg *cfg, struct args *a, F
 	fprintf(out, "%-44s %10s %10s\n", "rpmb bench (end to end, interleaved)", "p50 us",
 		"p99 us");
 	fprintf(out, "%-44s %10.1f %10.1f\n", "baseline: 4 KiB pwrite + fdatasync", res[0], b99);
+	if (res[5] > 0)
+		fprintf(out, "%-44s %10.1f %10.1f\n", "stricter: 4 KiB O_DIRECT pwritev2(RWF_DSYNC)",
+			res[5], pct(dir, nd, 0.99));
 	fprintf(out, "%-44s %10.1f %10.1f\n", "rpmb write, 1 block (end to end)", res[1], w99);
 	char lbl[64];
 	snprintf(lbl, sizeof(lbl), "rpmb write, %u blocks (end to end)", cfg->max_wr);
 	fprintf(out, "%-44s %10.1f %10.1f\n", lbl, res[2], pct(wn, (size_t)m, 0.99));
 	fprintf(out, "%-44s %10.1f %10.1f\n", "GET_WRITE_COUNTER round trip (no I/O)", res[3],
 		pct(lat, (size_t)m, 0.99));
-	fprintf(out, "%-44s %10.1f\n", "rpmb write, 1 block, minus round trip", res[1] - res[3]);
+	fprintf(out, "%-44s %10.1f %10.1f\n", "same, after a flush (both sides idle)", res[4],
+		pct(idle, (size_t)m, 0.99));
+	fprintf(out, "%-44s %10.1f\n", "rpmb write, 1 block, minus idle round trip",
+		res[1] - res[4]);
 	fprintf(out, "reads/s: 1 block %.0f, %u blocks %.0f (%.0f blocks/s)\n", rps, cfg->max_rd,
 		mrps, mrps * cfg->max_rd);
 	fprintf(out, "samples=%ld counter=%u\n", m, ctr);
 	fprintf(out, "multi_block_ratio=%.3f\n", res[2] / res[1]);
-	fprintf(out, "device_ratio=%.3f\n", (res[1] - res[3]) / res[0]);
+	fprintf(out, "device_ratio=%.3f\n", (res[1] - res[4]) / res[0]);
+	if (res[5] > 0)
+		fprintf(out, "ratio_vs_direct=%.3f\n", res[1] / res[5]);
 	fprintf(out, "ratio=%.3f\n", res[1] / res[0]);
-	free(lat), free(base), free(w1), free(wn), free(data), free(back);
+	free(lat), free(base), free(w1), free(wn), free(idle), free(dir), free(data), free(back);
 	return r == RPMB_RES_OK ? 0 : 1;
 }
 
