@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The redo journal: a ring of RPMB_SLOTS slots, one record per commit (in
- * slot seq % RPMB_SLOTS) written twice (two copies in one range), one flush
- * per commit. See store.h and
+ * slot seq % RPMB_SLOTS) written twice (two copies in one range of whole
+ * pages, mirrored around the slot's middle), one flush per commit. See store.h and
  * README.md ("Store design") for the argument.
  */
 #include <pthread.h>
@@ -64,41 +64,90 @@ int rpmb_rec_encode(uint8_t *rec, const uint8_t store_uuid[RPMB_ID_SIZE],
 			     (size_t)nblk * RPMB_BLOCK_SIZE, rec + REC_OFF_SUM);
 }
 
+/* Decodes a record whose header is at h and whose blocks are at data (data_avail bytes there). */
+static int rec_decode_split(const uint8_t *h, const uint8_t *data, size_t data_avail,
+			    const uint8_t store_uuid[RPMB_ID_SIZE], uint32_t blocks, uint8_t max_wr,
+			    struct rpmb_state *st, uint16_t *addr, uint16_t *nblk)
+{
+	if (memcmp(h + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0) /* lint-ok: memcmp public magic */
+		return -EBADMSG;
+	if (vt_ct_memcmp(h + REC_OFF_STORE_UUID, store_uuid, RPMB_ID_SIZE) != 0)
+		return -EBADMSG;
+	uint16_t a = vt_get_le16(h + REC_OFF_ADDR), n = vt_get_le16(h + REC_OFF_NBLK);
+	uint32_t flags = vt_get_le32(h + REC_OFF_FLAGS);
+	if (n > max_wr || (uint32_t)a + n > blocks || (flags & ~RPMB_ST_KNOWN))
+		return -EBADMSG;
+	size_t dlen = (size_t)n * RPMB_BLOCK_SIZE;
+	if (data_avail < dlen)
+		return -EBADMSG;
+	uint8_t sum[32];
+	if (rpmb_sha256_2(h, REC_OFF_SUM, data, dlen, sum) < 0)
+		return -EIO;
+	if (vt_ct_memcmp(sum, h + REC_OFF_SUM, 32) != 0)
+		return -EBADMSG;
+	st->seq = vt_get_le64(h + REC_OFF_SEQ);
+	st->counter = vt_get_le32(h + REC_OFF_COUNTER);
+	st->flags = flags;
+	st->generation = vt_get_le64(h + REC_OFF_GEN);
+	memcpy(st->device_id, h + REC_OFF_DEVICE_ID, RPMB_ID_SIZE);
+	memcpy(st->key, h + REC_OFF_KEY, RPMB_KEY_SIZE);
+	memcpy(st->ticket, h + REC_OFF_TICKET, RPMB_TICKET_NONCE_LEN);
+	memcpy(st->export_to, h + REC_OFF_EXPORT_TO, sizeof(st->export_to));
+	st->tpm_index = vt_get_le32(h + REC_OFF_TPM_INDEX);
+	st->anchor = vt_get_le64(h + REC_OFF_ANCHOR);
+	*addr = a;
+	*nblk = n;
+	return 0;
+}
+
 int rpmb_rec_decode(const uint8_t *rec, size_t avail, const uint8_t store_uuid[RPMB_ID_SIZE],
 		    uint32_t blocks, uint8_t max_wr, struct rpmb_state *st, uint16_t *addr,
 		    uint16_t *nblk)
 {
 	if (avail < RPMB_REC_HDR_SIZE)
 		return -EBADMSG;
-	if (memcmp(rec + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0) /* lint-ok: memcmp public magic */
-		return -EBADMSG;
-	if (vt_ct_memcmp(rec + REC_OFF_STORE_UUID, store_uuid, RPMB_ID_SIZE) != 0)
-		return -EBADMSG;
-	uint16_t a = vt_get_le16(rec + REC_OFF_ADDR), n = vt_get_le16(rec + REC_OFF_NBLK);
-	uint32_t flags = vt_get_le32(rec + REC_OFF_FLAGS);
-	if (n > max_wr || (uint32_t)a + n > blocks || (flags & ~RPMB_ST_KNOWN))
-		return -EBADMSG;
-	size_t dlen = (size_t)n * RPMB_BLOCK_SIZE;
-	if (avail - RPMB_REC_HDR_SIZE < dlen)
-		return -EBADMSG;
-	uint8_t sum[32];
-	if (rpmb_sha256_2(rec, REC_OFF_SUM, rec + RPMB_REC_HDR_SIZE, dlen, sum) < 0)
-		return -EIO;
-	if (vt_ct_memcmp(sum, rec + REC_OFF_SUM, 32) != 0)
-		return -EBADMSG;
-	st->seq = vt_get_le64(rec + REC_OFF_SEQ);
-	st->counter = vt_get_le32(rec + REC_OFF_COUNTER);
-	st->flags = flags;
-	st->generation = vt_get_le64(rec + REC_OFF_GEN);
-	memcpy(st->device_id, rec + REC_OFF_DEVICE_ID, RPMB_ID_SIZE);
-	memcpy(st->key, rec + REC_OFF_KEY, RPMB_KEY_SIZE);
-	memcpy(st->ticket, rec + REC_OFF_TICKET, RPMB_TICKET_NONCE_LEN);
-	memcpy(st->export_to, rec + REC_OFF_EXPORT_TO, sizeof(st->export_to));
-	st->tpm_index = vt_get_le32(rec + REC_OFF_TPM_INDEX);
-	st->anchor = vt_get_le64(rec + REC_OFF_ANCHOR);
-	*addr = a;
-	*nblk = n;
-	return 0;
+	return rec_decode_split(rec, rec + RPMB_REC_HDR_SIZE, avail - RPMB_REC_HDR_SIZE, store_uuid,
+				blocks, max_wr, st, addr, nblk);
+}
+
+uint64_t rpmb_copy_off(const struct rpmb_store *s, unsigned c, uint16_t nblk, uint64_t rec_off)
+{
+	if (c)
+		return s->slot_size + rec_off; /* copy B: header at the middle, then the blocks */
+	if (s->version < 3)
+		return rec_off; /* version 2: copy A at the slot start, laid out like B */
+	/* Copy A: the blocks, then the header, ending at the middle where copy B begins. */
+	if (rec_off < RPMB_REC_HDR_SIZE)
+		return s->slot_size - RPMB_REC_HDR_SIZE + rec_off;
+	return s->slot_size - RPMB_REC_HDR_SIZE - (uint64_t)nblk * RPMB_BLOCK_SIZE +
+	       (rec_off - RPMB_REC_HDR_SIZE);
+}
+
+uint8_t *rpmb_store_rec_data(struct rpmb_store *s)
+{
+	return s->rec + rpmb_copy_off(s, 1, 0, RPMB_REC_HDR_SIZE);
+}
+
+/*
+ * Given copy B of a record with nblk blocks in s->rec (built there, or
+ * moved there), lays out copy A and zeroes the rest of every 4 KiB page the
+ * two copies touch. [*lo, *hi) (offsets in the slot, 4 KiB aligned) is the
+ * range to write: whole pages, two for a record of up to 15 blocks in a
+ * version 3 store.
+ */
+static void lay_out(struct rpmb_store *s, uint16_t nblk, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t dlen = (uint64_t)nblk * RPMB_BLOCK_SIZE, rlen = RPMB_REC_HDR_SIZE + dlen;
+	const uint8_t *b = s->rec + s->slot_size;
+	uint64_t ah = rpmb_copy_off(s, 0, nblk, 0), ad = rpmb_copy_off(s, 0, nblk, RPMB_REC_HDR_SIZE);
+	memmove(s->rec + ah, b, RPMB_REC_HDR_SIZE);
+	memmove(s->rec + ad, b + RPMB_REC_HDR_SIZE, dlen);
+	uint64_t a_lo = VT_MIN(ah, ad), a_hi = VT_MAX(ah + RPMB_REC_HDR_SIZE, ad + dlen);
+	*lo = a_lo & ~4095ull;
+	*hi = (s->slot_size + rlen + 4095) & ~4095ull;
+	memset(s->rec + *lo, 0, a_lo - *lo);
+	memset(s->rec + a_hi, 0, s->slot_size - a_hi);
+	memset(s->rec + s->slot_size + rlen, 0, *hi - (s->slot_size + rlen));
 }
 
 int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint16_t addr,
@@ -106,7 +155,7 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 {
 	if (s->pending) {
 		/* The caller may have gathered new blocks into s->rec already: move them. */
-		if (nblk && data == s->rec + RPMB_REC_HDR_SIZE)
+		if (nblk && data == rpmb_store_rec_data(s))
 			return -EINVAL;
 		rpmb_store_apply(s);
 	}
@@ -118,34 +167,36 @@ int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint1
 	struct rpmb_state st = *next;
 	st.seq = s->st.seq + 1;
 	size_t dlen = (size_t)nblk * RPMB_BLOCK_SIZE;
-	if (dlen && s->rec + RPMB_REC_HDR_SIZE != data)
-		memcpy(s->rec + RPMB_REC_HDR_SIZE, data, dlen);
-	int r = rpmb_rec_encode(s->rec, s->store_uuid, &st, addr, nblk);
+	uint8_t *b = s->rec + s->slot_size;
+	if (dlen && rpmb_store_rec_data(s) != data)
+		memcpy(rpmb_store_rec_data(s), data, dlen);
+	int r = rpmb_rec_encode(b, s->store_uuid, &st, addr, nblk);
 	if (r < 0)
 		return r;
 	/*
-	 * Copy B, slot_size bytes after copy A: the slot is written as one range
-	 * [A, padding, B], so both copies share the one flush, and one bad
-	 * sector (or 4 KiB page) can damage at most one of them.
+	 * Copy A beside copy B: the slot is written as one range of whole pages
+	 * [A, B], so both copies share the one flush, and one bad sector (or
+	 * 4 KiB page) can damage at most one of them.
 	 */
-	size_t rlen = RPMB_REC_HDR_SIZE + dlen;
-	memcpy(s->rec + s->slot_size, s->rec, rlen);
+	uint64_t lo, hi;
+	lay_out(s, nblk, &lo, &hi);
 	/*
 	 * From the first byte on, the slot's content is unknown until the flush
 	 * returns. Every RPMB_FULL_SYNC_EVERY records the flush covers the whole
 	 * file (the data area too), so slots can be reused; otherwise only the
 	 * record's range is written and flushed.
 	 */
-	uint64_t off = s->slot_off[st.seq % RPMB_SLOTS];
-	size_t len = (size_t)s->slot_size + rlen;
+	uint64_t off = s->slot_off[st.seq % RPMB_SLOTS] + lo;
+	size_t len = (size_t)(hi - lo);
+	const uint8_t *buf = s->rec + lo;
 	if (st.seq % RPMB_FULL_SYNC_EVERY == 0 || !s->io.pwrite_dsync) {
-		r = rpmb_io_write_all(&s->io, s->rec, len, off);
+		r = rpmb_io_write_all(&s->io, buf, len, off);
 		if (r == 0) {
 			r = s->io.sync(s->io.ctx);
 			s->syncs++;
 		}
 	} else {
-		ssize_t w = s->io.pwrite_dsync(s->io.ctx, s->rec, len, off);
+		ssize_t w = s->io.pwrite_dsync(s->io.ctx, buf, len, off);
 		r = w < 0 ? (int)w : (size_t)w == len ? 0 : -EIO;
 		s->range_syncs++;
 	}
@@ -178,8 +229,7 @@ void rpmb_store_apply(struct rpmb_store *s)
 	if (!s->pending)
 		return;
 	s->pending = false;
-	int r = rpmb_store_put_blocks(s, s->pending_addr, s->pending_nblk,
-				      s->rec + RPMB_REC_HDR_SIZE);
+	int r = rpmb_store_put_blocks(s, s->pending_addr, s->pending_nblk, rpmb_store_rec_data(s));
 	if (r < 0) {
 		s->failed = true;
 		vt_err("rpmb store: applying record %llu failed: %s; recovery will redo it",
@@ -213,18 +263,27 @@ int rpmb_store_replace(struct rpmb_store *s, const struct rpmb_state *next, cons
 	return rpmb_store_commit(s, &fin, 0, 0, NULL);
 }
 
-/* Decodes copy c of the slot in s->rec; 0, -EBADMSG or -EIO. */
+/* Decodes copy c (0 = A, 1 = B) of the slot in s->rec; 0, -EBADMSG or -EIO. */
 static int decode_copy(struct rpmb_store *s, unsigned c, struct rpmb_state *st, uint16_t *addr,
 		       uint16_t *nblk)
 {
-	return rpmb_rec_decode(s->rec + c * s->slot_size, s->slot_size, s->store_uuid, s->blocks,
-			       s->geom.max_wr, st, addr, nblk);
+	if (c || s->version < 3)
+		return rpmb_rec_decode(s->rec + rpmb_copy_off(s, c, 0, 0), s->slot_size,
+				       s->store_uuid, s->blocks, s->geom.max_wr, st, addr, nblk);
+	/* Copy A of version 3: its blocks lie before its header; the header says how many. */
+	const uint8_t *h = s->rec + rpmb_copy_off(s, 0, 0, 0);
+	uint16_t n = vt_get_le16(h + REC_OFF_NBLK);
+	if (n > s->geom.max_wr)
+		return -EBADMSG;
+	return rec_decode_split(h, s->rec + rpmb_copy_off(s, 0, n, RPMB_REC_HDR_SIZE),
+				(size_t)n * RPMB_BLOCK_SIZE, s->store_uuid, s->blocks, s->geom.max_wr,
+				st, addr, nblk);
 }
 
 /* The seq a damaged or torn copy claims in its header (magic and uuid intact), or -1. */
 static int64_t claimed_seq(const struct rpmb_store *s, unsigned c)
 {
-	const uint8_t *h = s->rec + c * s->slot_size;
+	const uint8_t *h = s->rec + rpmb_copy_off(s, c, 0, 0);
 	if (memcmp(h + REC_OFF_MAGIC, RPMB_REC_MAGIC, 8) != 0 || /* lint-ok: memcmp public magic */
 	    vt_ct_memcmp(h + REC_OFF_STORE_UUID, s->store_uuid, RPMB_ID_SIZE) != 0)
 		return -1;
@@ -347,10 +406,19 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 			continue;
 		r = rpmb_io_read_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
 		if (r == 0) {
-			unsigned c = si[i].copy;
-			memmove(s->rec + (1 - c) * s->slot_size, s->rec + c * s->slot_size,
-				s->slot_size);
-			r = rpmb_io_write_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
+			/* Copy B from the good copy, then both copies from it as a commit lays them out. */
+			uint16_t nb = si[i].nblk;
+			if (si[i].copy == 0) {
+				memmove(s->rec + s->slot_size, s->rec + rpmb_copy_off(s, 0, nb, 0),
+					RPMB_REC_HDR_SIZE);
+				memmove(rpmb_store_rec_data(s),
+					s->rec + rpmb_copy_off(s, 0, nb, RPMB_REC_HDR_SIZE),
+					(size_t)nb * RPMB_BLOCK_SIZE);
+			}
+			uint64_t w_lo, w_hi;
+			lay_out(s, nb, &w_lo, &w_hi);
+			r = rpmb_io_write_all(&s->io, s->rec + w_lo, (size_t)(w_hi - w_lo),
+					      s->slot_off[i] + w_lo);
 		}
 		if (r < 0) {
 			snprintf(err, errlen, "cannot repair journal record %llu: %s",
@@ -378,9 +446,11 @@ int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen)
 		unsigned i = (unsigned)(q % RPMB_SLOTS);
 		if (!si[i].nblk)
 			continue;
-		r = rpmb_io_read_all(&s->io, s->rec, s->slot_size, s->slot_off[i] + si[i].copy * s->slot_size);
+		r = rpmb_io_read_all(&s->io, s->rec, 2 * s->slot_size, s->slot_off[i]);
 		if (r == 0)
-			r = rpmb_store_put_blocks(s, si[i].addr, si[i].nblk, s->rec + RPMB_REC_HDR_SIZE);
+			r = rpmb_store_put_blocks(
+			    s, si[i].addr, si[i].nblk,
+			    s->rec + rpmb_copy_off(s, si[i].copy, si[i].nblk, RPMB_REC_HDR_SIZE));
 		if (r < 0) {
 			snprintf(err, errlen, "cannot redo journal record %llu: %s",
 				 (unsigned long long)q, strerror(-r));

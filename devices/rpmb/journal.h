@@ -7,7 +7,16 @@
 
 #define RPMB_SB_MAGIC "VTRPMBS1"
 #define RPMB_REC_MAGIC "VTRPMBJ1"
-#define RPMB_STORE_VERSION 2u /* 2: two copies per record, block tags, tickets, anchor */
+/*
+ * 2: two copies per record, block tags, tickets, anchor (copy A at the slot
+ *    start, copy B one copy size on).
+ * 3: the same, but copy A lies mirrored against copy B around the slot's
+ *    middle (blocks, then header, ending where copy B begins), so a small
+ *    record's two copies share one range of two 4 KiB pages. Both are read;
+ *    new stores are version 3.
+ */
+#define RPMB_STORE_VERSION 3u
+#define RPMB_STORE_VERSION_MIN 2u
 
 /* Record header offsets (little-endian fields). */
 #define REC_OFF_MAGIC 0
@@ -56,6 +65,13 @@ int rpmb_tag(void **md, const uint8_t store_uuid[RPMB_ID_SIZE], uint32_t addr,
 int rpmb_store_put_blocks(struct rpmb_store *s, uint32_t addr, uint32_t nblk,
 			  const uint8_t *data) VT_MUST_USE;
 void rpmb_md_free(void *md);
+
+/*
+ * Where byte rec_off of a record with nblk blocks (its header, then its
+ * blocks, as copy B holds it) lies in copy c (0 = A, 1 = B), from the slot
+ * start.
+ */
+uint64_t rpmb_copy_off(const struct rpmb_store *s, unsigned c, uint16_t nblk, uint64_t rec_off);
 
 /* Journal recovery at open (journal.c). */
 int rpmb_journal_recover(struct rpmb_store *s, char *err, size_t errlen) VT_MUST_USE;

@@ -207,7 +207,7 @@ static size_t data_write(struct rpmb_dev *d, const struct rpmb_frame *in, size_t
 		} else {
 			/* Gather the blocks straight into the journal record buffer. */
 			rpmb_store_apply(s); /* frees the record buffer */
-			uint8_t *buf = s->rec + RPMB_REC_HDR_SIZE;
+			uint8_t *buf = rpmb_store_rec_data(s);
 			for (size_t i = 0; i < nop; i++)
 				memcpy(buf + i * RPMB_BLOCK_SIZE, in[i].b + RPMB_OFF_DATA,
 				       RPMB_BLOCK_SIZE);

@@ -158,14 +158,15 @@ static bool geom_ok(const struct rpmb_geom *g)
 
 int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 {
-	if (!geom_ok(&c->geom))
+	uint32_t version = c->version ? c->version : RPMB_STORE_VERSION;
+	if (!geom_ok(&c->geom) || version < RPMB_STORE_VERSION_MIN || version > RPMB_STORE_VERSION)
 		return -EINVAL;
 	uint64_t slot_size, slot_off[RPMB_SLOTS], data_off, tag_off, file_size;
 	layout(&c->geom, &slot_size, slot_off, &data_off, &tag_off, &file_size);
 
 	uint8_t sb[RPMB_SB_SIZE] = {0};
 	memcpy(sb, RPMB_SB_MAGIC, 8);
-	vt_put_le32(sb + SB_OFF_VERSION, RPMB_STORE_VERSION);
+	vt_put_le32(sb + SB_OFF_VERSION, version);
 	sb[SB_OFF_CAPACITY] = c->geom.capacity;
 	sb[SB_OFF_MAX_WR] = c->geom.max_wr;
 	vt_put_le32(sb + SB_OFF_SLOT_SIZE, (uint32_t)slot_size);
@@ -189,10 +190,12 @@ int rpmb_store_format(const struct rpmb_io *io, const struct rpmb_create *c)
 	if (!buf)
 		return -ENOMEM;
 	r = rpmb_io_write_all(io, sb, sizeof(sb), 0);
+	/* Record 0: copy B at the slot's middle, copy A before it (version 2: at the start). */
 	if (r == 0)
-		r = rpmb_rec_encode(buf, sb + SB_OFF_UUID, &st, 0, 0);
+		r = rpmb_rec_encode(buf + slot_size, sb + SB_OFF_UUID, &st, 0, 0);
 	if (r == 0) {
-		memcpy(buf + slot_size, buf, RPMB_REC_HDR_SIZE); /* copy B */
+		memcpy(buf + (version < 3 ? 0 : slot_size - RPMB_REC_HDR_SIZE), buf + slot_size,
+		       RPMB_REC_HDR_SIZE);
 		r = rpmb_io_write_all(io, buf, 2 * slot_size, slot_off[0]);
 	}
 	memset(buf, 0, 2 * slot_size);
@@ -273,11 +276,12 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 		snprintf(err, errlen, "corrupt superblock (checksum mismatch)");
 		return -EBADMSG;
 	}
-	if (vt_get_le32(sb + SB_OFF_VERSION) != RPMB_STORE_VERSION) {
+	uint32_t version = vt_get_le32(sb + SB_OFF_VERSION);
+	if (version < RPMB_STORE_VERSION_MIN || version > RPMB_STORE_VERSION) {
 		snprintf(err, errlen,
-			 "unsupported store version %u (this vtrustd reads version %u; move the "
-			 "state with an export from the vtrustd that wrote it)",
-			 vt_get_le32(sb + SB_OFF_VERSION), RPMB_STORE_VERSION);
+			 "unsupported store version %u (this vtrustd reads versions %u to %u; move "
+			 "the state with an export from the vtrustd that wrote it)",
+			 version, RPMB_STORE_VERSION_MIN, RPMB_STORE_VERSION);
 		return -EBADMSG;
 	}
 	struct rpmb_geom g = {.capacity = sb[SB_OFF_CAPACITY], .max_wr = sb[SB_OFF_MAX_WR]};
@@ -309,6 +313,7 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 	s->fd = -1;
 	s->lock_fd = -1;
 	s->geom = g;
+	s->version = version;
 	memcpy(s->store_uuid, sb + SB_OFF_UUID, RPMB_ID_SIZE);
 	s->slot_size = slot_size;
 	memcpy(s->slot_off, slot_off, sizeof(slot_off));

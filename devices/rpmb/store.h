@@ -4,16 +4,19 @@
  * counter and the data, with atomic and durable commits (README.md, "Store").
  *
  *   [0, 4096)            superblock: geometry, store uuid, SHA-256; written once
- *   32 journal slots     a ring; each slot holds one record TWICE (copy A at
- *                        the slot start, copy B copy_size bytes later, each
- *                        copy 4 KiB aligned): 256-byte header (seq, counter,
+ *   32 journal slots     a ring; each slot holds one record TWICE: copy B
+ *                        at the slot's middle (header, then blocks), copy A
+ *                        mirrored before it (blocks, then header, ending at
+ *                        the middle; version 2 stores: header and blocks at
+ *                        the slot start). Header: 256 bytes (seq, counter,
  *                        flags, key, device id, address, block count,
- *                        tickets, TPM anchor, SHA-256) + the blocks it writes
+ *                        tickets, TPM anchor, SHA-256)
  *   data area            capacity × 128 KiB, the blocks themselves
  *   tag area             16 bytes per block: SHA-256(store uuid, address,
  *                        block) truncated, checked on every read
  *
- * A commit writes record seq (both copies, one contiguous range) into slot
+ * A commit writes record seq (both copies, one contiguous range of whole
+ * 4 KiB pages, two for a record of up to 15 blocks) into slot
  * seq % 32 with one flush: a durable write of just that range (RWF_DSYNC),
  * or, every 16th record, a write plus fdatasync of the whole file, which
  * also makes the data and tag areas durable. Only then is the record
@@ -96,6 +99,7 @@ struct rpmb_store {
 	int lock_fd; /* the identity lock (rpmb_store_open_file), or -1 */
 	struct rpmb_geom geom;
 	uint8_t store_uuid[RPMB_ID_SIZE];
+	uint32_t version;   /* RPMB_STORE_VERSION_MIN.. (journal.h): where copy A lies */
 	uint64_t slot_size; /* one copy of a record (4 KiB multiple); a slot is two */
 	uint64_t slot_off[RPMB_SLOTS], data_off, tag_off, file_size;
 	uint32_t blocks;      /* capacity in 256-byte blocks */
@@ -103,7 +107,11 @@ struct rpmb_store {
 	bool failed;	      /* an apply failed after a commit: refuse until reopened */
 	bool pending;	      /* the last record's blocks are not applied yet */
 	uint16_t pending_addr, pending_nblk;
-	uint8_t *rec; /* record buffer, 2 × slot_size bytes (secure memory: holds the key) */
+	/*
+	 * Image of one slot, 2 × slot_size bytes (secure memory: holds the key).
+	 * A record is built as copy B (header at slot_size, blocks after it).
+	 */
+	uint8_t *rec;
 	void *md;     /* reusable digest context (tags) */
 	/* Counters for metrics. */
 	uint64_t commits, syncs, range_syncs, recovered_blocks;
@@ -115,6 +123,7 @@ struct rpmb_store {
 struct rpmb_create {
 	struct rpmb_geom geom;
 	uint32_t initial_counter; /* only ever applied to a new store (testing aid) */
+	uint32_t version;	  /* 0: RPMB_STORE_VERSION; 2: the older layout (tests) */
 	/* Opening: where identity locks live (NULL: the store's own directory). */
 	const char *lock_dir;
 };
@@ -162,6 +171,9 @@ void rpmb_store_close(struct rpmb_store *s);
  */
 int rpmb_store_commit(struct rpmb_store *s, const struct rpmb_state *next, uint16_t addr,
 		      uint16_t nblk, const uint8_t *data) VT_MUST_USE;
+
+/* Where a DATA_WRITE gathers its blocks for rpmb_store_commit (no copy then). */
+uint8_t *rpmb_store_rec_data(struct rpmb_store *s);
 
 /* Applies the last committed record's blocks to the data area if still pending. */
 void rpmb_store_apply(struct rpmb_store *s);

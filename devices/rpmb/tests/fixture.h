@@ -36,18 +36,25 @@ static inline int fx_open(struct fx *f, uint8_t max_rd)
 	return r;
 }
 
-static inline void fx_init(struct fx *f, uint8_t cap, uint8_t max_wr, uint8_t max_rd,
-			   uint32_t counter)
+/* A fresh store of the given layout version (0: the current one). */
+static inline void fx_init_v(struct fx *f, uint8_t cap, uint8_t max_wr, uint8_t max_rd,
+			     uint32_t counter, uint32_t version)
 {
 	memset(f, 0, sizeof(*f));
 	struct rpmb_geom g = {cap, max_wr};
 	simdisk_init(&f->disk, rpmb_store_file_size(&g), 1234);
-	if (simdisk_format(&f->disk, cap, max_wr, counter) < 0)
+	if (simdisk_format_v(&f->disk, cap, max_wr, counter, version) < 0)
 		abort();
 	if (fx_open(f, max_rd) < 0)
 		abort();
 	for (unsigned i = 0; i < RPMB_KEY_SIZE; i++)
 		f->key[i] = (uint8_t)(0x40 + i);
+}
+
+static inline void fx_init(struct fx *f, uint8_t cap, uint8_t max_wr, uint8_t max_rd,
+			   uint32_t counter)
+{
+	fx_init_v(f, cap, max_wr, max_rd, counter, 0);
 }
 
 static inline void fx_free(struct fx *f)

@@ -55,6 +55,7 @@ static ssize_t s_pwrite(void *ctx, const void *buf, size_t n, uint64_t off)
 	bool alive = tick(d);
 	if (off + n > d->cap)
 		return -ENOSPC;
+	d->written += n;
 	/* Even the write that dies may have reached the cache (and so, partly, the disk). */
 	if (alive || rand_r(&d->seed) % 2) {
 		memcpy(d->cache + off, buf, n);
@@ -133,11 +134,18 @@ void simdisk_crash(struct simdisk *d)
 	d->fail_after = -1;
 }
 
-int simdisk_format(struct simdisk *d, uint8_t capacity, uint8_t max_wr, uint32_t counter)
+int simdisk_format_v(struct simdisk *d, uint8_t capacity, uint8_t max_wr, uint32_t counter,
+		     uint32_t version)
 {
 	struct rpmb_io io;
 	simdisk_io(d, &io);
 	struct rpmb_create c = {.geom = {.capacity = capacity, .max_wr = max_wr},
-				.initial_counter = counter};
+				.initial_counter = counter,
+				.version = version};
 	return rpmb_store_format(&io, &c);
+}
+
+int simdisk_format(struct simdisk *d, uint8_t capacity, uint8_t max_wr, uint32_t counter)
+{
+	return simdisk_format_v(d, capacity, max_wr, counter, 0);
 }

@@ -19,7 +19,7 @@ struct simdisk {
 	long fail_after; /* I/O operations until the power cut; < 0 = never */
 	bool dead;
 	bool fail_reads;
-	uint64_t ops, syncs;
+	uint64_t ops, syncs, written; /* written: bytes through pwrite/pwrite_dsync */
 	unsigned seed;
 };
 
@@ -28,7 +28,9 @@ void simdisk_free(struct simdisk *d);
 void simdisk_io(struct simdisk *d, struct rpmb_io *io);
 /* Power loss: random unsynced sectors survive, the cache is reset to the platter. */
 void simdisk_crash(struct simdisk *d);
-/* Formats a store on it. */
+/* Formats a store on it (version 0: the current one). */
 int simdisk_format(struct simdisk *d, uint8_t capacity, uint8_t max_wr, uint32_t counter);
+int simdisk_format_v(struct simdisk *d, uint8_t capacity, uint8_t max_wr, uint32_t counter,
+		     uint32_t version);
 
 #endif

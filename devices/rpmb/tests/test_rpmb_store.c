@@ -72,15 +72,21 @@ static bool verify(struct fx *f, struct model *m, bool inflight, uint16_t iaddr,
 	return ok;
 }
 
-static void test_power_loss(void)
+/*
+ * max_wr 8: both copies of every record fit one page each, in either layout.
+ * max_wr 32: a version 3 slot's copies sit where a record's length puts them
+ * (short records in two pages around the middle), a version 2 slot's at
+ * fixed places; writes of 1..32 blocks, mostly short, mix the two in a slot.
+ */
+static void power_loss(uint8_t max_wr, uint32_t version, int cycles)
 {
 	struct fx f;
-	fx_init(&f, 1, 8, 8, 0);
+	fx_init_v(&f, 1, max_wr, 8, 0, version);
 	static struct model m;
 	memset(&m, 0, sizeof(m));
-	unsigned seed = 42;
-	int cycles = 600, bad = 0, inflight_applied = 0, torn_seen = 0;
-	uint8_t idata[8 * 256];
+	unsigned seed = 42 + max_wr + version;
+	int bad = 0, inflight_applied = 0, torn_seen = 0;
+	uint8_t idata[32 * 256];
 	for (int cyc = 0; cyc < cycles; cyc++) {
 		bool inflight = false, inflight_key = false;
 		uint16_t iaddr = 0, inblk = 0;
@@ -93,7 +99,7 @@ static void test_power_loss(void)
 				inflight_key = true;
 		}
 		while (m.key && !inflight_key) {
-			inblk = (uint16_t)(1 + rand_r(&seed) % 8);
+			inblk = (uint16_t)(1 + rand_r(&seed) % (rand_r(&seed) % 4 ? 8 : max_wr));
 			iaddr = (uint16_t)(rand_r(&seed) % (CAP_BLOCKS - inblk + 1));
 			pattern(idata, (size_t)inblk * 256, (uint32_t)rand_r(&seed));
 			uint16_t r = fx_write(&f, m.counter, iaddr, inblk, idata);
@@ -129,13 +135,23 @@ static void test_power_loss(void)
 		}
 		inflight_applied += m.counter == before + 1;
 	}
-	printf("power-loss: %d cycles, final counter %u, in-flight writes that committed %d, "
-	       "recoveries that redid a record %d, failures %d\n",
-	       cycles, m.counter, inflight_applied, torn_seen, bad);
+	printf("power-loss (max_wr %u, version %u): %d cycles, final counter %u, in-flight writes "
+	       "that committed %d, recoveries that redid a record %d, failures %d\n",
+	       max_wr, f.d ? f.d->store->version : 0, cycles, m.counter, inflight_applied,
+	       torn_seen, bad);
+	if (f.d)
+		CHECK_EQ(f.d->store->version, version ? version : RPMB_STORE_VERSION);
 	CHECK_EQ(bad, 0);
 	CHECK(m.counter > 100);
 	CHECK(inflight_applied > 0);
 	fx_free(&f);
+}
+
+static void test_power_loss(void)
+{
+	power_loss(8, 0, 600);
+	power_loss(32, 0, 400);
+	power_loss(32, 2, 300); /* stores written before version 3 keep working */
 }
 
 static struct fx *g;
@@ -159,42 +175,45 @@ static void test_corruption(void)
 	uint8_t data[256] = {1};
 	CHECK_EQ(fx_write(&f, 0, 0, 1, data), RPMB_RES_OK);
 	struct rpmb_store *s = f.d->store;
-	uint64_t so[RPMB_SLOTS], cs = s->slot_size;
+	uint64_t so[RPMB_SLOTS];
 	memcpy(so, s->slot_off, sizeof(so));
-	uint64_t s1 = so[1], s2 = so[2];
+	/* Record 1 (the key, no blocks) and record 2 (one block): a byte in each copy. */
+	uint64_t s1 = so[1] + rpmb_copy_off(s, 0, 0, 20), s1b = so[1] + rpmb_copy_off(s, 1, 0, 20);
+	uint64_t s2 = so[2] + rpmb_copy_off(s, 0, 1, 300), s2b = so[2] + rpmb_copy_off(s, 1, 1, 300);
+	uint64_t seq_a = rpmb_copy_off(s, 0, 0, 8), seq_b = rpmb_copy_off(s, 1, 0, 8);
 	rpmb_dev_free(f.d);
 	f.d = NULL;
 	char err[256];
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	/* A torn newest record (both copies of slot 2, record 2): the older one is used. */
-	f.disk.cache[s2 + 300] ^= 1;
-	f.disk.cache[s2 + cs + 300] ^= 1;
+	f.disk.cache[s2] ^= 1;
+	f.disk.cache[s2b] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	CHECK_EQ(fx_open(&f, 4), 0);
 	CHECK_EQ(f.d->store->st.seq, 1);
 	CHECK_EQ(f.d->store->st.counter, 0);
 	rpmb_dev_free(f.d);
 	f.d = NULL;
-	f.disk.cache[s2 + 300] ^= 1;
-	f.disk.cache[s2 + cs + 300] ^= 1;
+	f.disk.cache[s2] ^= 1;
+	f.disk.cache[s2b] ^= 1;
 	/* A record missing in the middle (both copies): refused, never re-initialised. */
-	f.disk.cache[s1 + 20] ^= 1;
-	f.disk.cache[s1 + cs + 20] ^= 1;
+	f.disk.cache[s1] ^= 1;
+	f.disk.cache[s1b] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
 	CHECK(strstr(err, "record 1 is missing or damaged in both copies") != NULL);
 	/* No valid record at all. */
 	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
-		f.disk.cache[so[i] + 8] ^= 0xff;
-		f.disk.cache[so[i] + cs + 8] ^= 0xff;
+		f.disk.cache[so[i] + seq_a] ^= 0xff;
+		f.disk.cache[so[i] + seq_b] ^= 0xff;
 	}
 	CHECK_EQ(reopen(err, sizeof(err)), -EBADMSG);
 	CHECK(strstr(err, "no valid journal record") != NULL);
 	for (unsigned i = 0; i < RPMB_SLOTS; i++) {
-		f.disk.cache[so[i] + 8] ^= 0xff;
-		f.disk.cache[so[i] + cs + 8] ^= 0xff;
+		f.disk.cache[so[i] + seq_a] ^= 0xff;
+		f.disk.cache[so[i] + seq_b] ^= 0xff;
 	}
-	f.disk.cache[s1 + 20] ^= 1;
-	f.disk.cache[s1 + cs + 20] ^= 1;
+	f.disk.cache[s1] ^= 1;
+	f.disk.cache[s1b] ^= 1;
 	CHECK_EQ(reopen(err, sizeof(err)), 0);
 	/* Superblock damage. */
 	f.disk.cache[13] ^= 1;
@@ -223,10 +242,11 @@ static void test_newest_record_bitflip(void)
 {
 	static const unsigned where[] = {REC_OFF_SEQ + 1, REC_OFF_COUNTER, REC_OFF_SUM + 3,
 					 RPMB_REC_HDR_SIZE + 17, RPMB_REC_HDR_SIZE + 511};
-	for (unsigned w = 0; w < VT_ARRAY_SIZE(where); w++) {
+	for (unsigned w = 0; w < VT_ARRAY_SIZE(where) * 2; w++) {
 		for (unsigned copy = 0; copy < 2; copy++) {
+			/* Both geometries: copies in one page each, or in a longer slot. */
 			struct fx f;
-			fx_init(&f, 1, 4, 4, 0);
+			fx_init(&f, 1, w % 2 ? 32 : 4, 4, 0);
 			CHECK_EQ(fx_program(&f), RPMB_RES_OK);
 			uint8_t data[2 * 256];
 			for (uint32_t c = 0; c < 5; c++) {
@@ -235,7 +255,7 @@ static void test_newest_record_bitflip(void)
 			}
 			struct rpmb_store *s = f.d->store;
 			uint64_t seq = s->st.seq, off = s->slot_off[seq % RPMB_SLOTS] +
-							copy * s->slot_size + where[w];
+							rpmb_copy_off(s, copy, 2, where[w / 2]);
 			rpmb_dev_free(f.d);
 			f.d = NULL;
 			f.disk.cache[off] ^= 0x10;
@@ -260,21 +280,21 @@ static void test_newest_record_bitflip(void)
  * One bad sector anywhere in the journal, after random writes and a power
  * cut, never loses an acknowledged write and never lowers the counter.
  */
-static void test_bad_sector(void)
+static void bad_sector(uint8_t max_wr, uint32_t version)
 {
 	struct fx f;
-	fx_init(&f, 1, 8, 8, 0);
+	fx_init_v(&f, 1, max_wr, 8, 0, version);
 	CHECK_EQ(fx_program(&f), RPMB_RES_OK);
 	static struct model m;
 	memset(&m, 0, sizeof(m));
 	m.key = true;
 	unsigned seed = 7;
 	int bad = 0;
-	uint8_t idata[8 * 256];
+	uint8_t idata[32 * 256];
 	for (int cyc = 0; cyc < 200; cyc++) {
 		int writes = 1 + rand_r(&seed) % 40;
 		for (int k = 0; k < writes; k++) {
-			uint16_t nb = (uint16_t)(1 + rand_r(&seed) % 8);
+			uint16_t nb = (uint16_t)(1 + rand_r(&seed) % (rand_r(&seed) % 4 ? 8 : max_wr));
 			uint16_t a = (uint16_t)(rand_r(&seed) % (CAP_BLOCKS - nb + 1));
 			pattern(idata, (size_t)nb * 256, (uint32_t)rand_r(&seed));
 			CHECK_EQ(fx_write(&f, m.counter, a, nb, idata), RPMB_RES_OK);
@@ -306,6 +326,13 @@ static void test_bad_sector(void)
 	}
 	CHECK_EQ(bad, 0);
 	fx_free(&f);
+}
+
+static void test_bad_sector(void)
+{
+	bad_sector(8, 0);
+	bad_sector(32, 0);
+	bad_sector(32, 2);
 }
 
 /*
@@ -344,6 +371,52 @@ static void test_data_rot(void)
 	CHECK_EQ(fx_write(&f, c, 11, 1, data), RPMB_RES_OK);
 	CHECK_EQ(fx_read(&f, 11, 1, back), RPMB_RES_OK);
 	fx_free(&f);
+}
+
+/*
+ * The layout (issue 18): a one-block record's two copies are one range of two
+ * 4 KiB pages in a version 3 store (copy A ends where copy B begins), four
+ * in a version 2 store with max_wr_cnt 32; both copies are complete either
+ * way, and a version 2 store stays version 2 across reopens.
+ */
+static void test_layout(void)
+{
+	for (uint32_t v = 2; v <= 3; v++) {
+		struct fx f;
+		fx_init_v(&f, 1, 32, 4, 0, v);
+		CHECK_EQ(fx_program(&f), RPMB_RES_OK);
+		uint8_t data[256];
+		pattern(data, sizeof(data), 5);
+		uint64_t before = f.disk.written, syncs = f.d->store->range_syncs;
+		CHECK_EQ(fx_write(&f, 0, 3, 1, data), RPMB_RES_OK);
+		CHECK_EQ(f.d->store->range_syncs, syncs + 1);
+		struct rpmb_store *s = f.d->store;
+		uint64_t commit = f.disk.written - before;
+		rpmb_store_apply(s);
+		CHECK_EQ(commit, v == 3 ? 8192u : 16384u);
+		/* Both copies on the platter (the range flush), each byte where the layout says. */
+		uint64_t slot = s->slot_off[s->st.seq % RPMB_SLOTS];
+		for (unsigned c = 0; c < 2; c++) {
+			CHECK(memcmp(f.disk.durable + slot + rpmb_copy_off(s, c, 1, 0), RPMB_REC_MAGIC,
+				     8) == 0);
+			CHECK(memcmp(f.disk.durable + slot + rpmb_copy_off(s, c, 1, 256), data, 256) ==
+			      0);
+		}
+		if (v == 3) {
+			/* Copy A ends exactly where copy B starts, mid-slot, on a page boundary. */
+			CHECK_EQ(rpmb_copy_off(s, 0, 1, 256), s->slot_size - 512);
+			CHECK_EQ(rpmb_copy_off(s, 0, 1, 0), s->slot_size - 256);
+			CHECK_EQ(s->slot_size % 4096, 0);
+		}
+		rpmb_dev_free(f.d);
+		f.d = NULL;
+		CHECK_EQ(fx_open(&f, 4), 0);
+		CHECK_EQ(f.d->store->version, v);
+		uint8_t back[256];
+		CHECK_EQ(fx_read(&f, 3, 1, back), RPMB_RES_OK);
+		CHECK(memcmp(back, data, 256) == 0);
+		fx_free(&f);
+	}
 }
 
 static void test_file(void)
@@ -410,6 +483,7 @@ int main(void)
 	TEST_RUN(test_newest_record_bitflip);
 	TEST_RUN(test_bad_sector);
 	TEST_RUN(test_data_rot);
+	TEST_RUN(test_layout);
 	TEST_RUN(test_file);
 	TEST_DONE();
 }
