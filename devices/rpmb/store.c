@@ -98,6 +98,57 @@ static ssize_t fd_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t of
 	return fdatasync(fd) < 0 ? -errno : r;
 }
 
+static int fd_size(void *ctx, uint64_t *ret);
+
+/*
+ * A store file's io: the same calls on f->fd, except that a journal write of
+ * whole aligned 4 KiB pages goes through f->dfd (O_DIRECT): no page cache
+ * copy and no writeback pass, the same RWF_DSYNC semantics (the data is on
+ * the device and the device cache is flushed before the call returns).
+ * A file system that turns it down (EINVAL) gets the buffered path from
+ * then on.
+ */
+static ssize_t fdio_pread(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	return fd_pread((void *)(intptr_t)((struct rpmb_fdio *)ctx)->fd, buf, n, off);
+}
+
+static ssize_t fdio_pwrite(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	return fd_pwrite((void *)(intptr_t)((struct rpmb_fdio *)ctx)->fd, buf, n, off);
+}
+
+static int fdio_sync(void *ctx)
+{
+	return fd_sync((void *)(intptr_t)((struct rpmb_fdio *)ctx)->fd);
+}
+
+static ssize_t fdio_pwrite_dsync(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	struct rpmb_fdio *f = ctx;
+	if (f->dfd >= 0 && n && !(n % 4096) && !(off % 4096) && !((uintptr_t)buf % 4096)) {
+		/* Host memory (the journal record), never guest memory. */
+		struct iovec iov = {(void *)(uintptr_t)buf, n};
+		ssize_t r = pwritev2(f->dfd, &iov, 1, (off_t)off, RWF_DSYNC);
+		if (r >= 0) {
+			f->direct_writes++;
+			return r;
+		}
+		if (errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS && errno != EPERM)
+			return -errno;
+		vt_warn("rpmb store: O_DIRECT journal write refused (%s); using buffered writes",
+			strerror(errno));
+		close(f->dfd);
+		f->dfd = -1;
+	}
+	return fd_pwrite_dsync((void *)(intptr_t)f->fd, buf, n, off);
+}
+
+static int fdio_size(void *ctx, uint64_t *ret)
+{
+	return fd_size((void *)(intptr_t)((struct rpmb_fdio *)ctx)->fd, ret);
+}
+
 static int fd_size(void *ctx, uint64_t *ret)
 {
 	struct stat st;
@@ -239,8 +290,10 @@ void rpmb_store_close(struct rpmb_store *s)
 	}
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* the file stays: unlinking a lock file races */
-	if (s->rec)
-		vt_secmem_free(s->rec);
+	if (s->fdio.dfd >= 0)
+		close(s->fdio.dfd);
+	if (s->rec_mem)
+		vt_secmem_free(s->rec_mem);
 	rpmb_md_free(s->md);
 	vt_secmem_free(s);
 }
@@ -321,11 +374,13 @@ int rpmb_store_open_io(const struct rpmb_io *io, struct rpmb_store **ret, char *
 	s->tag_off = tag_off;
 	s->file_size = file_size;
 	s->blocks = (uint32_t)g.capacity * RPMB_BLOCKS_PER_UNIT;
-	s->rec = vt_secmem_alloc(2 * slot_size);
-	if (!s->rec) {
+	s->rec_mem = vt_secmem_alloc(2 * slot_size + 4096);
+	if (!s->rec_mem) {
 		vt_secmem_free(s);
 		return -ENOMEM;
 	}
+	s->rec = (uint8_t *)(((uintptr_t)s->rec_mem + 4095) & ~(uintptr_t)4095);
+	s->fdio.fd = s->fdio.dfd = -1;
 	r = rpmb_journal_recover(s, err, errlen);
 	if (r < 0) {
 		rpmb_store_close(s);
@@ -468,6 +523,27 @@ int rpmb_store_open_file(const char *path, const struct rpmb_create *create,
 	r = rpmb_store_open_io(&io, &s, err, errlen);
 	if (r < 0)
 		return r;
+	/*
+	 * The same file again with O_DIRECT for journal writes (checked to be
+	 * the same inode: the path may have been replaced meanwhile). Without
+	 * it (a file system with no O_DIRECT) journal writes are buffered.
+	 */
+	struct stat dst;
+	int dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd >= 0 && (fstat(dfd, &dst) < 0 || dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)) {
+		close(dfd);
+		dfd = -1;
+	}
+	s->fdio.fd = fd;
+	s->fdio.dfd = dfd;
+	s->io = (struct rpmb_io){
+	    .ctx = &s->fdio,
+	    .pread = fdio_pread,
+	    .pwrite = fdio_pwrite,
+	    .sync = fdio_sync,
+	    .pwrite_dsync = fdio_pwrite_dsync,
+	    .size = fdio_size,
+	};
 	s->fd = VT_TAKE_FD(fd);
 	s->lock_fd = VT_TAKE_FD(lock_fd);
 	*ret = s;

@@ -93,8 +93,16 @@ struct rpmb_state {
 	uint64_t anchor;
 };
 
+/* The file behind an open store's io: buffered fd, and the same file opened O_DIRECT. */
+struct rpmb_fdio {
+	int fd;
+	int dfd; /* journal writes (whole aligned pages) bypass the page cache; -1 if unavailable */
+	uint64_t direct_writes;
+};
+
 struct rpmb_store {
 	struct rpmb_io io;
+	struct rpmb_fdio fdio; /* io.ctx when the store is a file (rpmb_store_open_file) */
 	int fd;	     /* -1 when io is not a file */
 	int lock_fd; /* the identity lock (rpmb_store_open_file), or -1 */
 	struct rpmb_geom geom;
@@ -111,7 +119,8 @@ struct rpmb_store {
 	 * Image of one slot, 2 × slot_size bytes (secure memory: holds the key).
 	 * A record is built as copy B (header at slot_size, blocks after it).
 	 */
-	uint8_t *rec;
+	uint8_t *rec;	  /* 4 KiB aligned (O_DIRECT), inside rec_mem */
+	uint8_t *rec_mem; /* the allocation */
 	void *md;     /* reusable digest context (tags) */
 	/* Counters for metrics. */
 	uint64_t commits, syncs, range_syncs, recovered_blocks;

@@ -271,6 +271,11 @@ static void info_locked(struct rpmb_dev *d, struct json_object *out)
 	json_object_object_add(out, "generation", json_object_new_int64((int64_t)s->st.generation));
 	json_object_object_add(out, "device_id", json_object_new_string(id));
 	json_object_object_add(out, "journal_seq", json_object_new_int64((int64_t)s->st.seq));
+	json_object_object_add(out, "store_version", json_object_new_int((int)s->version));
+	/* Journal writes bypass the page cache (O_DIRECT) unless the file system refused it. */
+	json_object_object_add(out, "journal_direct_io", json_object_new_boolean(s->fdio.dfd >= 0));
+	json_object_object_add(out, "journal_direct_writes",
+			       json_object_new_int64((int64_t)s->fdio.direct_writes));
 	json_object_object_add(
 	    out, "rollback_detection",
 	    json_object_new_string(d->tpm ? "tpm"
