@@ -137,7 +137,20 @@ void vtd_config_free(struct vtd_config *c)
 	free(c->control_socket);
 	free(c->user);
 	free(c->metrics_http);
+	free(c->log_path);
 	*c = (struct vtd_config){0};
+}
+
+int vtd_config_apply_log(const struct vtd_config *c)
+{
+	if (!c->log_target_set)
+		return 0;
+	const char *path = c->log_target == VT_LOG_TARGET_FILE ? c->log_path : NULL;
+	int r = vt_log_set_target(c->log_target, path);
+	if (r < 0)
+		vt_err("cannot log to %s%s: %s (fix log_target or --log-target)",
+		       path ? "file " : "the journal", path ? path : "", strerror(-r));
+	return r;
 }
 
 static bool valid_name(const char *s)
@@ -159,8 +172,8 @@ static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
 {
 	char *end;
 	errno = 0;
-	if (!*v || *v == '-')
-		return -EINVAL;
+	if (*v < '0' || *v > '9')
+		return -EINVAL; /* strtoull would take blanks, '+' and '-' (wrapping) */
 	unsigned long long x = strtoull(v, &end, 0);
 	if (errno || *end || x < min || x > max)
 		return -EINVAL;
@@ -183,9 +196,13 @@ static int parse_bool(const char *v, bool *ret)
 
 int vtd_parse_mode(const char *s, mode_t *ret)
 {
-	uint64_t m;
-	if (parse_u64(s, 0, 0777, &m) < 0 || s[0] != '0')
-		return -EINVAL; /* octal with a leading 0, e.g. 0660 */
+	/* Octal with a leading 0, e.g. 0660 (not "0x1b6", which strtoull would take). */
+	if (s[0] != '0' || strspn(s, "01234567") != strlen(s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long m = strtoul(s, NULL, 8);
+	if (errno || m > 0777)
+		return -EINVAL;
 	*ret = (mode_t)m;
 	return 0;
 }
@@ -255,8 +272,14 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const cha
 	uint64_t u;
 	const char *valid = NULL;
 	if (!strcmp(key, "run_dir")) {
+		valid = "a directory";
+		if (!*v)
+			goto bad; /* else sockets would go to /NAME.sock */
 		set_str(&c->run_dir, v);
 	} else if (!strcmp(key, "state_dir")) {
+		valid = "a directory";
+		if (!*v)
+			goto bad;
 		set_str(&c->state_dir, v);
 	} else if (!strcmp(key, "control_socket")) {
 		set_str(&c->control_socket, v);
@@ -303,14 +326,17 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const cha
 		if (parse_bool(v, &c->bench_no_work) < 0)
 			goto bad;
 	} else if (!strcmp(key, "stop_timeout")) {
+		valid = "1..3600";
 		if (parse_u64(v, 1, 3600, &u) < 0)
 			goto bad;
 		c->stop_timeout = (unsigned)u;
 	} else if (!strcmp(key, "prefault_mb")) {
+		valid = "0..1073741824";
 		if (parse_u64(v, 0, 1ull << 30, &u) < 0)
 			goto bad;
 		c->prefault_mb = u;
 	} else if (!strcmp(key, "prefault_total_mb")) {
+		valid = "0..1073741824";
 		if (parse_u64(v, 0, 1ull << 30, &u) < 0)
 			goto bad;
 		c->prefault_total_mb = u;
@@ -339,28 +365,37 @@ int vtd_config_set_daemon(struct vtd_config *c, const char *given_key, const cha
 			goto bad;
 		vt_log_set_level(lvl);
 	} else if (!strcmp(key, "log_target")) {
+		/* Only recorded: vtd_config_apply_log switches once the configuration is read, so
+		 * every configuration error (and --check-config) goes to stderr, and checking a
+		 * file creates no log file. */
+#ifdef VT_HAVE_SYSTEMD
 		valid = "stderr, journal, file:PATH";
-		int r;
-		if (!strcmp(v, "stderr"))
-			r = vt_log_set_target(VT_LOG_TARGET_STDERR, NULL);
-		else if (!strcmp(v, "journal"))
-			r = vt_log_set_target(VT_LOG_TARGET_JOURNAL, NULL);
-		else if (!strncmp(v, "file:", 5))
-			r = vt_log_set_target(VT_LOG_TARGET_FILE, v + 5);
-		else
+#else
+		valid = "stderr, file:PATH (built without libsystemd: no journal)";
+#endif
+		if (!strcmp(v, "stderr")) {
+			c->log_target = VT_LOG_TARGET_STDERR;
+		} else if (!strcmp(v, "journal")) {
+#ifndef VT_HAVE_SYSTEMD
 			goto bad;
-		if (r < 0) {
-			cfg_err(key, v, strerror(-r), NULL);
-			return -EINVAL;
+#endif
+			c->log_target = VT_LOG_TARGET_JOURNAL;
+		} else if (!strncmp(v, "file:", 5) && v[5] && strlen(v + 5) < 4096) {
+			c->log_target = VT_LOG_TARGET_FILE;
+			set_str(&c->log_path, v + 5);
+		} else {
+			goto bad;
 		}
+		c->log_target_set = true;
 	} else {
 		char why[128];
 		snprintf(why, sizeof(why), "unknown daemon option '%s'", given_key);
 		cfg_err(NULL, NULL, why,
 			"run_dir, state_dir, control_socket, control_mode, control_group, "
 			"control_max_request, control_max_clients, socket_mode, socket_group, user, "
-			"seccomp, metrics_http, busy_poll_us, log_level, log_target, print_attach, "
-			"debug_commands");
+			"seccomp, metrics_http, busy_poll_us, stop_timeout, prefault_mb, "
+			"prefault_total_mb, log_level, log_target, print_attach, debug_commands, "
+			"bench_no_work");
 		return -EINVAL;
 	}
 	return 0;
@@ -383,7 +418,11 @@ struct vtd_instance *vtd_config_instance(struct vtd_config *c, const char *name)
 		if (!strcmp(c->inst[i]->name, name))
 			return c->inst[i];
 	if (c->ninst >= VTD_MAX_INSTANCES) {
-		vt_err("too many devices (at most %d)", VTD_MAX_INSTANCES);
+		char why[96];
+		snprintf(why, sizeof(why),
+			 "too many devices: at most %d (serve more from a second vtrustd)",
+			 VTD_MAX_INSTANCES);
+		cfg_err(NULL, NULL, why, NULL);
 		return NULL;
 	}
 	struct vtd_instance *in = calloc(1, sizeof(*in));
@@ -403,7 +442,7 @@ static int add_opt(struct vtd_instance *in, const char *key, const char *value)
 	if (in->nopts == in->opts_cap) {
 		unsigned cap = in->opts_cap ? in->opts_cap * 2 : 8;
 		if (cap > 256) {
-			vt_err("%s: too many options", in->name);
+			cfg_err(key, value, "too many options for one device (at most 256)", NULL);
 			return -E2BIG;
 		}
 		struct vt_devopt *o = realloc(in->opts, cap * sizeof(*o));
@@ -495,33 +534,146 @@ struct ini_ctx {
 	const char *where; /* file name */
 	/* The reader counts lines, so the handler knows the line of each key. */
 	FILE *f;
-	const char *text;
 	int line;
 	int errors;
+	int read_error; /* errno of a failed read */
+	bool skip_keys; /* under a [section] header that was refused */
 	struct seen_key *seen;
 	unsigned nseen, seen_cap;
 };
 
+/* libinih keeps 49 bytes of a section name (its MAX_SECTION) and drops the rest. */
+#define INI_SECTION_MAX 50
+
+/*
+ * inih's find_chars_or_comment: the first of chars, or a ';' after a blank (an inline
+ * comment), or the end.
+ */
+static const char *find_or_comment(const char *s, const char *chars)
+{
+	bool was_blank = false;
+	for (; *s && !strchr(chars, *s) && !(was_blank && *s == ';'); s++)
+		was_blank = *s == ' ' || *s == '\t';
+	return s;
+}
+
+/* What is wrong with one line as libinih would read it (NULL: nothing). */
+static const char *line_problem(const char *l)
+{
+	if (!*l || *l == ';' || *l == '#')
+		return NULL;
+	if (*l == '[') {
+		const char *end = find_or_comment(l + 1, "]");
+		if (*end != ']')
+			return "a [section] header without its ']': "
+			       "write [daemon] or [device NAME]";
+		if (end - (l + 1) >= INI_SECTION_MAX)
+			return "section name longer than 49 bytes: write [daemon] or [device NAME]";
+		for (end++; *end == ' ' || *end == '\t'; end++)
+			;
+		if (*end && *end != ';' && *end != '#')
+			return "text after the [section] header: "
+			       "put each KEY = VALUE on its own line";
+		return NULL;
+	}
+	if (*find_or_comment(l, "=:") == '\0')
+		return "not a KEY = VALUE line, a [section] header or a comment: write KEY = VALUE";
+	return NULL;
+}
+
+/*
+ * libinih's reader: one physical line per call, so x->line is the line libinih is at.
+ * libinih would misread some lines silently, so they are refused here, each with one
+ * line, and handed on as an empty line (reading goes on; every bad line is reported):
+ *   - longer than libinih's buffer (num - 2 bytes of text): it would read the rest as
+ *     the next line, a KEY = VALUE of its own (or truncate the value);
+ *   - a NUL or another control byte (a tab and the CR of CRLF are fine): libinih stops
+ *     at a NUL, and a lone CR (old Mac line ends) hides every line after it;
+ *   - text after a [section] header: libinih drops it.
+ * Lines libinih cannot parse are reported here too, so each gets its own line.
+ * Leading blanks are removed (and a UTF-8 BOM on line 1): libinih would take an indented
+ * line for more of the previous key's value, which no vtrustd key has.
+ */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct ini_ctx *x = stream;
-	if (x->f) {
-		if (!fgets(str, num, x->f))
-			return NULL;
-	} else {
-		if (!*x->text || num < 2)
-			return NULL;
-		int i = 0;
-		while (x->text[i] && x->text[i] != '\n' && i < num - 2) {
-			str[i] = x->text[i];
-			i++;
+	size_t cap = num > 2 ? (size_t)num - 2 : 0; /* bytes of text; then '\n' and NUL */
+	size_t n = 0, len = 0;
+	bool newline = false, lead = true, too_long = false;
+	int bad = -1, ch;
+	while ((ch = getc(x->f)) != EOF) {
+		if (ch == '\n') {
+			newline = true;
+			break;
 		}
-		if (x->text[i] == '\n')
-			str[i++] = '\n';
-		str[i] = '\0';
-		x->text += i;
+		len++;
+		if (ch == '\r') {
+			int next = getc(x->f);
+			if (next == '\n') {
+				newline = true;
+				break;
+			}
+			if (next == EOF)
+				break;
+			ungetc(next, x->f);
+		}
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			if (bad < 0)
+				bad = ch;
+			continue;
+		}
+		if (lead && (ch == ' ' || ch == '\t'))
+			continue;
+		lead = false;
+		if (n < cap)
+			str[n++] = (char)ch;
+		else
+			too_long = true;
 	}
+	if (ferror(x->f)) {
+		x->read_error = errno ? errno : EIO;
+		return NULL;
+	}
+	if (!newline && !len)
+		return NULL;
 	x->line++;
+	str[n] = '\0';
+	if (x->line == 1 && n >= 3 && !strncmp(str, "\xef\xbb\xbf", 3)) {
+		size_t skip = 3;
+		while (skip < n && (str[skip] == ' ' || str[skip] == '\t'))
+			skip++;
+		memmove(str, str + skip, n - skip + 1);
+		n -= skip;
+	}
+	const char *why = NULL;
+	char buf[96];
+	if (bad == '\r') {
+		why = "a carriage return inside the line: "
+		      "save the file with LF (or CRLF) line ends";
+	} else if (bad >= 0) {
+		snprintf(buf, sizeof(buf),
+			 "control byte 0x%02x in the line: save the file as plain text", bad);
+		why = buf;
+	} else if (too_long) {
+		snprintf(buf, sizeof(buf),
+			 "line longer than %zu bytes: shorten it (e.g. a shorter path)", cap);
+		why = buf;
+	} else {
+		why = line_problem(str);
+	}
+	if (why) {
+		vt_err("%s:%d: %s", x->where, x->line, why);
+		x->errors++;
+	}
+	/* Keys under a header that was refused belong to no section we know: skipped, not
+	 * charged to the section before it (the header's error line says it all). */
+	if (n && str[0] == '[')
+		x->skip_keys = why != NULL;
+	if (why)
+		n = 0;
+	if (newline)
+		str[n++] = '\n';
+	str[n] = '\0';
 	return str;
 }
 
@@ -557,25 +709,35 @@ static bool duplicate(struct ini_ctx *x, const char *section, const char *key)
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *x = user;
+	if (x->skip_keys)
+		return 1;
 	char origin[512];
 	snprintf(origin, sizeof(origin), "%s:%d", x->where, x->line);
 	g_origin = origin;
 	g_section = section;
 	int r = 0;
-	if (duplicate(x, section, name)) {
-		r = -EINVAL;
-	} else if (!strcmp(section, "daemon")) {
-		r = vtd_config_set_daemon(x->c, name, value);
+	struct vtd_instance *in = NULL;
+	char canon[VTD_NAME_MAX + 8]; /* the section as duplicates are found: "device NAME" */
+	if (!strcmp(section, "daemon")) {
+		snprintf(canon, sizeof(canon), "daemon");
 	} else if (!strncmp(section, "device ", 7)) {
 		const char *dev = section + 7;
 		while (*dev == ' ')
 			dev++;
-		struct vtd_instance *in = vtd_config_instance(x->c, dev);
-		r = in ? vtd_config_set_instance(x->c, in, name, value) : -EINVAL;
+		in = vtd_config_instance(x->c, dev);
+		if (!in)
+			r = -EINVAL;
+		else
+			snprintf(canon, sizeof(canon), "device %s", in->name);
 	} else {
 		cfg_err(NULL, NULL, "unknown section", "[daemon], [device NAME]");
 		r = -EINVAL;
 	}
+	if (r == 0 && duplicate(x, canon, name))
+		r = -EINVAL;
+	else if (r == 0)
+		r = in ? vtd_config_set_instance(x->c, in, name, value)
+		       : vtd_config_set_daemon(x->c, name, value);
 	g_origin = NULL;
 	g_section = NULL;
 	x->errors += r < 0;
@@ -586,8 +748,13 @@ static int load(struct ini_ctx *x)
 {
 	int r = ini_parse_stream(read_line, x, on_ini, x);
 	free(x->seen);
+	if (x->read_error) {
+		vt_err("%s:%d: cannot read the configuration: %s", x->where, x->line + 1,
+		       strerror(x->read_error));
+		return -EINVAL;
+	}
 	if (r > 0) {
-		/* A syntax error inih found (the handler reports its own and returns 1). */
+		/* A line libinih refused that read_line let through (it reports its own). */
 		vt_err("%s:%d: not a KEY = VALUE line, a [section] header or a comment", x->where, r);
 		return -EINVAL;
 	}
@@ -598,24 +765,23 @@ static int load(struct ini_ctx *x)
 	return x->errors ? -EINVAL : 0;
 }
 
+int vtd_config_load_stream(struct vtd_config *c, FILE *f, const char *where)
+{
+	struct ini_ctx x = {.c = c, .where = where, .f = f};
+	return load(&x);
+}
+
 int vtd_config_load_file(struct vtd_config *c, const char *path)
 {
 	set_str(&c->config_file, path);
-	struct ini_ctx x = {.c = c, .where = path};
-	x.f = fopen(path, "re");
-	if (!x.f) {
+	FILE *f = fopen(path, "re");
+	if (!f) {
 		vt_err("%s: cannot read the configuration: %s", path, strerror(errno));
 		return -EINVAL;
 	}
-	int r = load(&x);
-	fclose(x.f);
+	int r = vtd_config_load_stream(c, f, path);
+	fclose(f);
 	return r;
-}
-
-int vtd_config_load_string(struct vtd_config *c, const char *text)
-{
-	struct ini_ctx x = {.c = c, .where = "<string>", .text = text};
-	return load(&x);
 }
 
 int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)

@@ -499,6 +499,9 @@ int main(int argc, char **argv)
 		vtd_config_free(&cfg);
 		return 0;
 	}
+	/* The log moves to log_target only now: configuration errors all went to stderr. */
+	if (vtd_config_apply_log(&cfg) < 0)
+		goto usage_error;
 	started = true;
 
 	int r = vtd_sandbox_no_dumps();

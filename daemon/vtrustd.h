@@ -18,8 +18,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "log.h"
 #include "registry.h"
 
 #define VTD_MAX_INSTANCES 64
@@ -105,6 +107,9 @@ struct vtd_config {
 	unsigned control_max_clients;
 	bool debug_commands;
 	bool print_attach;
+	bool log_target_set; /* log_target given: applied by vtd_config_apply_log */
+	enum vt_log_target log_target;
+	char *log_path; /* VT_LOG_TARGET_FILE */
 	bool single; /* --type form: exactly one device, QEMU conventions */
 	bool quiet;
 
@@ -116,8 +121,8 @@ void vtd_config_init(struct vtd_config *c);
 void vtd_config_free(struct vtd_config *c);
 /* Parses an INI file (libinih); logs "file:line: reason" and returns -EINVAL on errors. */
 int vtd_config_load_file(struct vtd_config *c, const char *path) VT_MUST_USE;
-/* Parses an INI text (tests, fuzzing). */
-int vtd_config_load_string(struct vtd_config *c, const char *text) VT_MUST_USE;
+/* The same from an open stream; where names it in error lines (the fuzz harness: fmemopen). */
+int vtd_config_load_stream(struct vtd_config *c, FILE *f, const char *where) VT_MUST_USE;
 /* One daemon-level key (from [daemon] or the command line). */
 int vtd_config_set_daemon(struct vtd_config *c, const char *key, const char *value) VT_MUST_USE;
 /* Finds or adds instance `name`; NULL (logged) if the name is invalid or the table full. */
@@ -127,6 +132,8 @@ int vtd_config_set_instance(struct vtd_config *c, struct vtd_instance *in, const
 			    const char *value) VT_MUST_USE;
 /* "--device NAME:TYPE[,KEY=VALUE]..." */
 int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec) VT_MUST_USE;
+/* Switches the log to the configured log_target (after --check-config's exit); logs failures. */
+int vtd_config_apply_log(const struct vtd_config *c) VT_MUST_USE;
 /* Fills defaults (socket paths, default device set) and checks everything. */
 int vtd_config_finish(struct vtd_config *c) VT_MUST_USE;
 int vtd_parse_mode(const char *s, mode_t *ret) VT_MUST_USE;

@@ -84,7 +84,8 @@ int vt_devcfg_u64(const struct vt_devcfg *c, const char *key, uint64_t def, uint
 	char *end;
 	errno = 0;
 	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || end == v || *end || v[0] == '-' || x < min || x > max) {
+	/* A digit first: strtoull would take blanks, '+' and '-' (which wraps). */
+	if (errno || v[0] < '0' || v[0] > '9' || *end || x < min || x > max) {
 		char valid[64];
 		snprintf(valid, sizeof(valid), "%" PRIu64 "..%" PRIu64, min, max);
 		return vt_devcfg_error(c, key, "invalid value", valid);

@@ -261,6 +261,21 @@ def case_config(tmp):
     if "rpmb" in types:
         cases += [("[device p]\ntype = rpmb\ncapacity = 999\n", 3,
                    "[device p] capacity = 999: invalid value (valid: 1..")]
+    # What libinih would misread silently is refused, one line each (the fuzz harness
+    # daemon/fuzz/fuzz_config.c found these; its corpus has each input).
+    cases += [("[device x]\ntype = null\n; " + "c" * 197 + "socket=/tmp/evil.sock\n", 3,
+               "line longer than 198 bytes: shorten it"),
+              ("[device x]\ntype = null\x00; hidden\n", 2, "control byte 0x00 in the line"),
+              ("[daemon]\rseccomp = off\r[device x]\rtype = null\r", 1,
+               "a carriage return inside the line: save the file with LF"),
+              ("[device x] type = null\n", 1, "text after the [section] header"),
+              ("[device" + " " * 31 + "n" * 20 + "x" * 10 + "]\ntype = null\n", 1,
+               "section name longer than 49 bytes"),
+              ("[device x]\ntype = null\nsocket_mode = 0x1b6\n", 3,
+               "socket_mode = 0x1b6: invalid value (valid: an octal mode"),
+              ("[daemon]\nrun_dir =\n", 2, "run_dir = : invalid value (valid: a directory)"),
+              ("[device x]\ntype = null\n[device  x]\ntype = null\n", 4,
+               "duplicate key 'type' (first set at line 2)")]
     for text, line, want in cases:
         with open(conf, "w") as f:
             f.write(text)
@@ -277,6 +292,28 @@ def case_config(tmp):
     errs = [x for x in r.stderr.splitlines() if " err: " in x]
     check(r.returncode == 2 and [e.split(" err: ")[1].split(":")[1] for e in errs] == ["2", "5", "8"],
           "every error is reported, each on its own line", r.stderr)
+    with open(conf, "w") as f:
+        f.write("[daemon]\nnot a key\n[device n]\ntype = null\nneither\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp, capture_output=True,
+                       text=True, timeout=20)
+    errs = [x for x in r.stderr.splitlines() if " err: " in x]
+    check(r.returncode == 2 and [e.split(" err: ")[1].split(":")[1] for e in errs] == ["2", "5"],
+          "every line libinih cannot read is reported", r.stderr)
+    # Indented lines are lines like any other (libinih alone would glue them to the key before).
+    with open(conf, "w") as f:
+        f.write("[daemon]\n  run_dir = ind\n  state_dir = var\n[device d]\n\ttype = null\n  socket_mode = 0660\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp, capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode == 0 and "d: null on ind/d.sock" in r.stdout, "indented keys", r.stdout + r.stderr)
+    # log_target takes effect after the configuration is read: --check-config reports on
+    # stderr and creates no log file.
+    logf = os.path.join(tmp, "never.log")
+    with open(conf, "w") as f:
+        f.write(f"[daemon]\nlog_target = file:{logf}\nseccomp = sometimes\n")
+    r = subprocess.run([ARGS.vtrustd, "--config", conf, "--check-config"], cwd=tmp, capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode == 2 and f"{conf}:3: [daemon] seccomp = sometimes" in r.stderr
+          and not os.path.exists(logf), "log_target: errors of --check-config on stderr, no file", r.stderr)
     with open(conf, "w") as f:
         f.write("[daemon]\nrun-dir = dashes\nstate_dir = underscores\n[device d]\ntype = null\n"
                 "socket-mode = 0660\n")
