@@ -819,8 +819,11 @@ int vtd_config_parse_device_arg(struct vtd_config *c, const char *spec)
 				goto out;
 			}
 		}
-		if (nseen < 32)
-			snprintf(seen[nseen++], sizeof(seen[0]), "%s", ck);
+		if (nseen == 32) { /* else a duplicate past the 32nd would go unnoticed */
+			vt_err("--device %s: more than 32 options (put the device in the file)", head);
+			goto out;
+		}
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", ck);
 		if (vtd_config_set_instance(c, in, kv, eq + 1) < 0)
 			goto out;
 	}

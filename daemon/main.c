@@ -332,8 +332,13 @@ int main(int argc, char **argv)
 		}
 		case OPT_OPT: {
 			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || nsingle >= 64) {
+			if (!eq || eq == optarg) {
 				fprintf(stderr, "vtrustd: --opt expects KEY=VALUE\n");
+				goto usage_error;
+			}
+			if (nsingle >= 64) {
+				fprintf(stderr, "vtrustd: at most 64 --opt "
+						"(put the device in a --config file)\n");
 				goto usage_error;
 			}
 			*eq = '\0';
