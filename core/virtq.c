@@ -88,6 +88,7 @@ void vt_queue_reset(struct vt_queue *q)
 	q->avail = NULL;
 	q->used = NULL;
 	q->last_avail_idx = 0;
+	q->avail_waiting = 0;
 	q->used_idx = 0;
 	q->signalled_used_valid = false;
 	q->started = false;
@@ -366,6 +367,7 @@ static int pop_redo(struct vt_queue *q, struct vt_chain *c)
 	}
 	q->last_head = head;
 	q->last_from_redo = true;
+	q->avail_waiting = (uint16_t)VT_MIN(q->redo_n, (uint32_t)UINT16_MAX);
 	atomic_fetch_add_explicit(&q->stats.chains, 1, memory_order_relaxed);
 	int r = walk_into(q, head, c);
 	if (r == 1) {
@@ -402,6 +404,7 @@ int vt_queue_pop(struct vt_queue *q, struct vt_chain *c)
 		return 0;
 	}
 	q->last_avail_idx++;
+	q->avail_waiting = (uint16_t)(pending - 1);
 	q->last_head = head;
 	q->last_from_redo = false;
 	if (q->rsq)
@@ -586,8 +589,16 @@ int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 {
 	struct vt_chain c;
 	unsigned unsignalled = 0;
+	bool mid_called = false;
+	uint16_t mid_seen = 0; /* the avail idx seen at the last mid-batch call */
 	for (;;) {
 		int r, stop = 0;
+		/*
+		 * The loop below sees every chain the driver adds while it runs: a
+		 * kick meanwhile would only cost the driver a notification (a VM exit
+		 * in a real guest) and wake a worker that is awake.
+		 */
+		vt_queue_disable_notify(q);
 		while ((r = vt_queue_pop(q, &c)) != 0) {
 			if (r == -EIO) {
 				stop = -EIO;
@@ -614,7 +625,16 @@ int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 			else
 				vt_queue_push(q, &c, v.len);
 			unsignalled++;
-			if (s->notify_every && (q->event_idx || unsignalled >= s->notify_every)) {
+			/* Once more only if the driver refilled after the last one. */
+			uint16_t seen = (uint16_t)(q->last_avail_idx + q->avail_waiting);
+			bool mid = s->notify_mid_batch && q->avail_waiting >= VT_NOTIFY_MID_MIN &&
+				   unsignalled >= q->avail_waiting && (!mid_called || seen != mid_seen);
+			if (mid) {
+				mid_called = true;
+				mid_seen = seen;
+			}
+			if (mid ||
+			    (s->notify_every && (q->event_idx || unsignalled >= s->notify_every))) {
 				vt_queue_notify(q);
 				unsignalled = 0;
 			}
@@ -625,6 +645,8 @@ int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 		}
 		if (s->after_batch)
 			s->after_batch(priv, q);
+		if (stop == -EAGAIN)
+			(void)vt_queue_enable_notify(q); /* deferred: a kick may bring what can run */
 		if (stop)
 			return stop;
 		if (!vt_queue_enable_notify(q))

@@ -110,6 +110,7 @@ struct vt_queue {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint16_t last_avail_idx;
+	uint16_t avail_waiting; /* chains still in the ring at the last pop (notify_mid_batch) */
 	uint16_t used_idx;
 	uint16_t signalled_used;
 	bool signalled_used_valid;
@@ -266,13 +267,31 @@ struct vt_server {
 	 * written when it is due), without it a call every n completions.
 	 */
 	unsigned notify_every;
+	/*
+	 * With notify_every 0: also a call in the middle of a long batch, as
+	 * soon as the completions since the last call reach the chains still
+	 * waiting in the ring (half-way through what the driver had queued),
+	 * if at least VT_NOTIFY_MID_MIN still wait, and again only after the
+	 * driver added chains. A driver that keeps many requests in flight then
+	 * refills while the worker still has work, instead of the worker
+	 * running dry, sleeping and being kicked awake again: about one call per
+	 * depth/2 completions, whatever the depth; one extra per batch for a
+	 * driver that does not refill, none below 2 * VT_NOTIFY_MID_MIN in
+	 * flight. The driver's suppression (NO_INTERRUPT or used_event) still
+	 * decides.
+	 */
+	bool notify_mid_batch;
 };
+
+/* The fewest chains still waiting for which a mid-batch call (notify_mid_batch) pays. */
+#define VT_NOTIFY_MID_MIN 8u
 
 /*
  * The serve loop: pops every available chain, asks s->chain for a verdict,
  * completes it (push, push malformed, or unpop and defer), notifies per the
  * policy, re-arms driver notifications and repeats while work arrived
- * meanwhile. Chains the walk found malformed never reach the handler.
+ * meanwhile. Driver kicks are suppressed while it runs (it sees what is
+ * added meanwhile) and re-armed when it returns, except on a broken ring. Chains the walk found malformed never reach the handler.
  * Returns 0 (ring drained, notifications armed), -EAGAIN (a verdict deferred)
  * or -EIO (the ring is broken).
  */

@@ -394,6 +394,91 @@ static void test_enable_notify(void)
 	fx_free(&f);
 }
 
+/* What the serve test's handler saw at each chain. */
+struct serve_seen {
+	struct fixture *f;
+	unsigned n;	    /* chains handled */
+	unsigned calls[64]; /* call signals before chain i was handled */
+	unsigned total;	    /* call signals so far */
+	bool kicks_on;	    /* a chain saw driver kicks enabled */
+	unsigned refill_at; /* before handling chain refill_at, the driver adds 20 */
+};
+
+static void add_chains(struct fixture *f, uint16_t first, uint16_t n)
+{
+	uint64_t a[1] = {f->buf};
+	uint32_t l[1] = {8};
+	bool w[1] = {true};
+	for (uint16_t i = first; i < first + n; i++)
+		mock_chain(&f->r, i, 1, a, l, w);
+}
+
+static struct vt_verdict serve_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)c;
+	struct serve_seen *s = priv;
+	s->total += (unsigned)read_counter(q->call_fd);
+	s->kicks_on |= !(s->f->r.used->flags & VRING_USED_F_NO_NOTIFY);
+	if (s->refill_at && s->n == s->refill_at)
+		add_chains(s->f, 40, 20);
+	s->calls[s->n++] = s->total;
+	return vt_used(8);
+}
+
+/* Serves what the ring holds; returns the call signals the driver got. */
+static unsigned serve_all(struct fixture *f, struct serve_seen *s, bool mid)
+{
+	struct vt_server srv = {.chain = serve_chain, .notify_mid_batch = mid};
+	CHECK_EQ(vt_queue_serve(&f->q, &srv, s), 0);
+	s->total += (unsigned)read_counter(f->q.call_fd);
+	CHECK(!s->kicks_on);
+	CHECK(!(f->r.used->flags & VRING_USED_F_NO_NOTIFY));
+	return s->total;
+}
+
+/*
+ * vt_queue_serve on a long batch: driver kicks are off while it runs (it
+ * sees what is added) and back on after. With notify_mid_batch the driver
+ * gets a call half-way through (the completions reach the chains still
+ * waiting), so it can refill before the worker runs dry, and one more
+ * half-way only if it refilled; a batch of 15 gets its one call.
+ */
+static void test_serve_mid_batch(void)
+{
+	for (int mid = 0; mid < 2; mid++) {
+		struct fixture f;
+		fx_init(&f, 64);
+		f.q.call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		/* 40 in flight, no refill: 20 done, 20 waiting, then the end. */
+		add_chains(&f, 0, 40);
+		struct serve_seen s = {.f = &f};
+		CHECK_EQ(serve_all(&f, &s, mid), mid ? 2u : 1u);
+		CHECK_EQ(s.n, 40);
+		CHECK_EQ(s.calls[19], 0);
+		CHECK_EQ(s.calls[20], mid ? 1u : 0u);
+		CHECK_EQ(s.calls[39], mid ? 1u : 0u);
+
+		/* The driver refills 20 after the first call: a second one at 40 done, 20 waiting. */
+		fx_free(&f);
+		fx_init(&f, 64);
+		f.q.call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		add_chains(&f, 0, 40);
+		s = (struct serve_seen){.f = &f, .refill_at = 22};
+		CHECK_EQ(serve_all(&f, &s, mid), mid ? 3u : 1u);
+		CHECK_EQ(s.n, 60);
+		CHECK_EQ(s.calls[39], mid ? 1u : 0u);
+		CHECK_EQ(s.calls[40], mid ? 2u : 0u);
+
+		/* 15 in flight: fewer than 8 would still wait half-way: one call. */
+		s = (struct serve_seen){.f = &f};
+		add_chains(&f, 0, 15);
+		CHECK_EQ(serve_all(&f, &s, mid), 1);
+		CHECK_EQ(s.n, 15);
+		fx_free(&f);
+	}
+}
+
 static void test_map_rings_rejects(void)
 {
 	struct mock_guest g;
@@ -472,6 +557,7 @@ int main(void)
 	TEST_RUN(test_notify_flags);
 	TEST_RUN(test_notify_event_idx);
 	TEST_RUN(test_enable_notify);
+	TEST_RUN(test_serve_mid_batch);
 	TEST_RUN(test_map_rings_rejects);
 	TEST_RUN(test_idx_wraparound);
 	TEST_DONE();
