@@ -17,6 +17,7 @@
  *                 [--padding pkcs1|raw] [--rsa-hash none|sha1|sha256|...] [--curve p256|p384|...]
  *                 [--signature FILE (verify)] [--out-len N]
  *   crypto bench  [--seconds S] [--reps R] [--depths 1,64] [--sizes 64,1024,16384] [--quick]
+ *                 [--alg aes-256-gcm|aes-128-cbc|sha256|hmac-sha256]  (that one only)
  *                 [--control VTRUSTD_CONTROL_SOCKET]   (adds the worker's time per request)
  *
  * Common: --stateless (stateless request, REVISION_1 + the service's

@@ -12,7 +12,8 @@
  * checked and one output per cell is compared with OpenSSL's. Raw: the
  * EVP calls the device makes per request (IV re-init on a keyed context,
  * update, final, tag; digest / MAC re-init, update, final) over the same
- * guest buffers. Each cell runs --reps times for --seconds each; the table
+ * guest buffers. --alg NAME runs that algorithm's cells only. Each cell
+ * runs --reps times for --seconds each; the table
  * shows medians and the spread (max-min)/median of the device rate.
  *
  * The used ring is waited on as the global --poll says (default: sleep on the
@@ -307,6 +308,14 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 		fprintf(stderr, "crypto bench: bad --sizes or --depths\n");
 		return 2;
 	}
+	bool known = !a->alg;
+	for (size_t ai = 0; ai < VT_ARRAY_SIZE(algs); ai++)
+		known |= a->alg && strcmp(a->alg, algs[ai].name) == 0;
+	if (!known) {
+		fprintf(stderr, "crypto bench: --alg %s is not benchmarked; use aes-256-gcm, "
+				"aes-128-cbc, sha256 or hmac-sha256\n", a->alg);
+		return 2;
+	}
 	double seconds = a->quick ? 0.05 : a->seconds;
 	long reps = a->quick ? 1 : a->reps;
 	struct fe_dev_opts o = ctx->dev;
@@ -340,6 +349,8 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 	int rc = 0;
 	for (size_t ai = 0; ai < VT_ARRAY_SIZE(algs) && rc == 0; ai++) {
 		const struct b_alg *al = &algs[ai];
+		if (a->alg && strcmp(a->alg, al->name) != 0)
+			continue;
 		uint64_t id;
 		int st = make_session(&c, al, &id);
 		if (st != VC_OK) {
