@@ -4,8 +4,8 @@
  * triggered, never read), the queue's wake eventfd (stop requests,
  * cross-thread wake-ups) and its timer. With a poll limit (busy_poll_us) the
  * worker spins on the avail index after each batch, with driver kicks
- * suppressed, for a window learned from the arrival gaps (see
- * window_caught) before it sleeps again.
+ * suppressed, for a window learned from the arrival gaps and held to what a
+ * sleep costs (pollwin.h) before it sleeps again.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "device.h"
 #include "log.h"
+#include "pollwin.h"
 
 static void drain(int fd)
 {
@@ -101,38 +102,13 @@ static uint64_t busy_poll(struct vt_queue *q, uint64_t t_end, uint64_t win_ns)
 	return t > t_end ? t - t_end : 1;
 }
 
-/*
- * The adaptive poll window (in the spirit of KVM's halt-polling): after a
- * batch the worker spins for `win` before it sleeps, where win is learned
- * from the gaps between the end of a batch and the next arrival:
- *  - an arrival the poll caught keeps the window, decaying it by 1/8 towards
- *    5/4 of that gap (so it follows a driver that got faster);
- *  - an arrival after the poll ran out, within max: the window grows to 5/4
- *    of that gap (one step; not a doubling ladder), but from 0 only on the
- *    second such gap in a row (one short gap in a slow stream is no reason
- *    to spin after every request);
- *  - a gap longer than max (the queue went idle, or the driver is too slow
- *    for polling to pay): the window drops to 0, so an idle queue costs one
- *    wasted window at most, then no CPU at all.
- */
-static uint64_t window_caught(uint64_t win, uint64_t gap, uint64_t max)
+/* This thread's CPU time (a system call: only for the sampled sleeps). */
+static uint64_t thread_cpu_ns(void)
 {
-	uint64_t want = gap + gap / 4 + 1000;
-	uint64_t w = win - win / 8;
-	w = w > want ? w : want;
-	return w < max ? w : max;
-}
-
-static uint64_t window_missed(uint64_t win, uint64_t gap, uint64_t max, unsigned *short_gaps)
-{
-	if (gap > max) {
-		*short_gaps = 0;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
 		return 0;
-	}
-	if (++*short_gaps < 2 && win == 0)
-		return 0;
-	uint64_t want = gap + gap / 4 + 1000;
-	return want < max ? want : max;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static _Atomic(vt_worker_hook) thread_hook;
@@ -170,31 +146,42 @@ static void *worker_main(void *arg)
 	}
 	/* Without a kick fd the ring must be polled. */
 	int timeout = q->kick_fd >= 0 ? -1 : 1;
-	uint64_t max_ns = (uint64_t)q->busy_poll_us * 1000ull;
-	uint64_t win = 0;
-	unsigned short_gaps = 0; /* kicked arrivals in a row within the limit */
+	struct vt_pollwin pw;
+	vt_pollwin_init(&pw, (uint64_t)q->busy_poll_us * 1000ull);
+	bool polling = pw.max_ns != 0;
+	unsigned sleeps = 0;
+	uint64_t spun = 0; /* a window spent in vain before the coming sleep */
 
 	/* Buffers may already be waiting (restart after stop/cont). */
 	(void)serve(q);
 	/* End of the last batch that consumed chains: arrival gaps are measured from it. */
-	uint64_t t_end = max_ns ? vt_now_ns() : 0;
+	uint64_t t_end = polling ? vt_now_ns() : 0;
 	bool poll_due = true; /* the window after t_end is not spent yet */
 	while (!atomic_load(&q->stop_requested)) {
 		/* Deferred chains would make the busy-poll spin: wait for an event instead. */
-		if (win && poll_due && !q->deferred) {
+		if (pw.win_ns && poll_due && !q->deferred) {
 			poll_due = false;
-			uint64_t gap = busy_poll(q, t_end, win);
+			uint64_t gap = busy_poll(q, t_end, pw.win_ns);
 			if (gap) {
-				win = window_caught(win, gap, max_ns);
+				vt_pollwin_caught(&pw, gap);
 				atomic_fetch_add_explicit(&q->stats.polled, 1, memory_order_relaxed);
 				(void)serve(q);
 				t_end = vt_now_ns();
 				poll_due = true;
 				continue;
 			}
+			spun = pw.win_ns;
 		}
+		/* What a sleep costs this thread: every sleep until known, then one in 16. */
+		bool sample = polling && (pw.sleep_ns == 0 || (++sleeps & 15u) == 0);
+		uint64_t c0 = sample ? thread_cpu_ns() : 0, w0 = sample ? vt_now_ns() : 0;
 		struct epoll_event evs[3];
 		int n = epoll_wait(ep, evs, 3, timeout);
+		if (sample && n > 0) {
+			uint64_t c = thread_cpu_ns() - c0, w = vt_now_ns() - w0;
+			if (c0 && w > c + 2000) /* it slept (not an event already pending) */
+				vt_pollwin_sleep_cost(&pw, c);
+		}
 		if (n < 0 && errno != EINTR) {
 			vt_err("queue %u: epoll_wait: %s", q->index, strerror(errno));
 			break;
@@ -211,16 +198,17 @@ static void *worker_main(void *arg)
 		if (atomic_load(&q->stop_requested))
 			break;
 		atomic_store(&q->wake_pending, false);
-		uint64_t t_wake = max_ns ? vt_now_ns() : 0;
+		uint64_t t_wake = polling ? vt_now_ns() : 0;
 		bool consumed = serve(q);
 		/*
 		 * Learn only from wake-ups that found work: a kick that raced with a
 		 * poll (the driver saw notifications on just before we turned them
 		 * off) finds nothing and says nothing about the gaps.
 		 */
-		if (max_ns && consumed) {
+		if (polling && consumed) {
 			if (kicked && !q->deferred)
-				win = window_missed(win, t_wake - t_end, max_ns, &short_gaps);
+				vt_pollwin_slept(&pw, t_wake - t_end, spun);
+			spun = 0;
 			t_end = vt_now_ns();
 			poll_due = true;
 		}

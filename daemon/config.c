@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pollwin.h"
 #include "vtrustd.h"
 
 void vtd_buf_append(struct vtd_buf *b, const void *p, size_t n)
@@ -113,6 +114,7 @@ void vtd_config_init(struct vtd_config *c)
 		.stop_timeout = 30,
 		.prefault_total_mb = VT_PREFAULT_PROCESS_DEFAULT >> 20,
 		.print_attach = true,
+		.busy_poll_us = VT_POLLWIN_DEFAULT_US,
 	};
 }
 
