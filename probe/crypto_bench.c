@@ -6,21 +6,27 @@
  * Cells: AES-256-GCM encrypt (+16-byte tag), AES-128-CBC encrypt, SHA-256,
  * HMAC-SHA256, at each size (default 64, 1024, 16384 bytes) and queue depth
  * (default 1 and 64). Device: `depth` requests kept in flight on data queue
- * 0 (completed ones are resubmitted at once, one kick per batch), sessions
- * from the control queue, used ring polled (--poll behaviour) so the
- * numbers show the device, not our sleep; every completion's status is
- * checked and one output per cell is compared with OpenSSL's. Raw: the
- * EVP calls the device makes per request (IV re-init on a keyed context,
- * update, final, tag; digest / MAC re-init, update, final) over the same
- * guest buffers. --alg NAME runs that algorithm's cells only. Each cell
- * runs --reps times for --seconds each; the table
- * shows medians and the spread (max-min)/median of the device rate.
+ * 0 (completed ones are resubmitted at once, one kick per batch if the
+ * device asks for kicks), sessions from the control queue; every
+ * completion's status byte is reset before the request goes out and checked
+ * after, and one output per cell is compared with OpenSSL's. Raw: the EVP
+ * calls the device makes per request (IV re-init on a keyed context, update,
+ * final, tag; digest / MAC re-init, update, final) over the same guest
+ * buffers, on one thread. --alg NAME runs that algorithm's cells only.
+ *
+ * Each cell runs --reps reps of --seconds of each side. A rep interleaves
+ * the two in 5 turns of seconds/5 (device first, then raw first, and so on),
+ * so a shared host that speeds up or slows down during a rep weighs on both
+ * sides; its ratio is the device rate over the raw rate of the rep. The
+ * table shows medians, the spread (max-min)/median of the device rate, and
+ * the median [min-max] of the reps' ratios (the headline). drv_ns is this
+ * driver's own CPU time per request during the device turns.
  *
  * The used ring is waited on as the global --poll says (default: sleep on the
  * call eventfd, which leaves the CPU to the daemon on small machines). With
  * --control PATH (vtrustd's control socket) the table also shows the time
  * the daemon's data worker spent per request (its busy-seconds and request
- * counters before and after each run): worker_ns - raw_ns is what the device
+ * counters before and after each rep): worker_ns - raw_ns is what the device
  * adds per request, independent of notification latency.
  * The last line is ratio=<median of the paired e2e / raw runs> for AES-256-GCM at
  * 16 KiB, depth 64.
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -147,15 +154,36 @@ static int make_slots(struct cp_conn *c, const struct b_alg *al, uint64_t id, si
 	return 0;
 }
 
-/* Keeps depth requests in flight for `seconds`; returns requests per second, <0 on error. */
-static double run_device(struct cp_conn *c, struct slot *s, unsigned depth, double seconds,
-			 uint64_t *bad)
+/* CPU time of the calling thread (the driver's own cost), ns. */
+static uint64_t thread_cpu_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Requests, seconds and driver CPU time summed over a rep's slices. */
+struct tally {
+	uint64_t done;
+	uint64_t ns;
+	uint64_t cpu_ns;
+};
+
+/*
+ * Keeps depth requests in flight for `seconds` and adds what it did to *t
+ * (the driver's CPU time from this thread's clock); 0, or <0 on error.
+ */
+static int run_device(struct cp_conn *c, struct slot *s, unsigned depth, double seconds,
+		      uint64_t *bad, struct tally *t)
+{
+	uint64_t cpu0 = thread_cpu_ns();
 	struct fe_dev *d = c->d;
 	struct fe_vq *vq = d->vqs[0];
-	for (unsigned i = 0; i < depth; i++)
+	for (unsigned i = 0; i < depth; i++) {
+		s[i].wp[s[i].wlen - 1] = 0xee; /* the device must write every status */
 		if (fe_vq_add(vq, s[i].segs, 3, 0, &s[i]) < 0)
 			return -1;
+	}
 	uint64_t t0 = vt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
 	bool stopping = false;
 	unsigned inflight = depth;
@@ -185,8 +213,12 @@ static double run_device(struct cp_conn *c, struct slot *s, unsigned depth, doub
 		if (!stopping && vt_now_ns() >= end)
 			stopping = true;
 	}
-	double secs = (double)(vt_now_ns() - t0) / 1e9;
-	return (double)done / secs;
+	if (t) {
+		t->done += done;
+		t->ns += vt_now_ns() - t0;
+		t->cpu_ns += thread_cpu_ns() - cpu0;
+	}
+	return 0;
 }
 
 /* One request's EVP work, exactly as the device does it (the shared baseline), into out. */
@@ -199,8 +231,9 @@ static int raw_one(struct vc_raw *r, enum b_kind k, const struct slot *s, size_t
 	return vc_raw_one(r, (enum vc_raw_alg)k, iv, src, out, size, cipher ? out + size : out);
 }
 
-static double run_raw(struct vc_raw *r, enum b_kind k, struct slot *s, unsigned depth,
-		      size_t size, double seconds)
+/* The same EVP calls here, over the same slots, for `seconds`; adds to *t. 0, or <0. */
+static int run_raw(struct vc_raw *r, enum b_kind k, struct slot *s, unsigned depth, size_t size,
+		   double seconds, struct tally *t)
 {
 	uint64_t t0 = vt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), done = 0;
 	while (vt_now_ns() < end) {
@@ -208,7 +241,21 @@ static double run_raw(struct vc_raw *r, enum b_kind k, struct slot *s, unsigned 
 			if (raw_one(r, k, &s[i], size, s[i].wp) < 0)
 				return -1;
 	}
-	return (double)done / ((double)(vt_now_ns() - t0) / 1e9);
+	t->done += done;
+	t->ns += vt_now_ns() - t0;
+	return 0;
+}
+
+/*
+ * One rep: SLICES turns of device then raw (raw first on every other turn),
+ * seconds/SLICES each, so a machine that speeds up or slows down during the
+ * rep (other tenants of a shared host) weighs on both sides alike.
+ */
+#define SLICES 5
+
+static double rate(const struct tally *t)
+{
+	return t->ns ? (double)t->done * 1e9 / (double)t->ns : 0;
 }
 
 /* ---- worker time from vtrustd's metrics (control socket) -------------------- */
@@ -340,11 +387,12 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 	if (workers)
 		fprintf(out, "# worker_ns: time inside vtrustd's data worker per request (metrics); "
 			     "over_ns = worker_ns - raw_ns\n");
-	fprintf(out, "# ratio: of the medians; paired: median [min-max] of each run's device/raw, "
-		     "the raw run right after the device run (the headline)\n");
-	fprintf(out, "%-12s %6s %5s %11s %11s %9s %9s %9s %9s %7s %7s %7s\n", "alg", "bytes", "depth",
-		"e2e_req/s", "raw_req/s", "e2e_ns", "raw_ns", "worker_ns", "over_ns", "ratio", "spread",
-		"paired");
+	fprintf(out, "# ratio: of the medians; paired: median [min-max] of each rep's device/raw, "
+		     "the two interleaved in %d turns (the headline)\n", SLICES);
+	fprintf(out, "# drv_ns: this driver's own CPU time per request during the e2e run\n");
+	fprintf(out, "%-12s %6s %5s %11s %11s %9s %9s %9s %9s %7s %7s %7s %7s\n", "alg", "bytes",
+		"depth", "e2e_req/s", "raw_req/s", "e2e_ns", "raw_ns", "worker_ns", "over_ns", "drv_ns",
+		"ratio", "spread", "paired");
 	double headline = -1;
 	int rc = 0;
 	for (size_t ai = 0; ai < VT_ARRAY_SIZE(algs) && rc == 0; ai++) {
@@ -373,28 +421,40 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 					rc = 1;
 					break;
 				}
-				double dev[16], rw[16], wk[16], pr[16];
+				double dev[16], rw[16], wk[16], pr[16], dv[16];
 				uint64_t bad = 0;
 				long R = VT_MIN(reps, 16L);
 				for (long rep = 0; rep < R; rep++) {
 					double b0 = 0, q0 = 0, b1 = 0, q1 = 0;
 					bool have = workers && worker_stats(a->control, &b0, &q0) == 0;
-					dev[rep] = run_device(&c, s, depth, seconds, &bad);
+					struct tally td = {0}, tr = {0};
+					for (int k = 0; k < 2 * SLICES && rc == 0; k++) {
+						bool dev_turn = ((k + (k / 2)) & 1) == 0; /* D R, R D, D R ... */
+						int e = dev_turn ? run_device(&c, s, depth, seconds / SLICES,
+									      &bad, &td)
+								 : run_raw(&raw, al->kind, s, depth, size,
+									   seconds / SLICES, &tr);
+						if (e < 0) {
+							fprintf(stderr, "crypto bench: %s\n",
+								dev_turn ? fe_dev_error(c.d, 0)
+									 : "OpenSSL failed");
+							rc = 1;
+						}
+					}
+					if (rc)
+						break;
 					have = have && worker_stats(a->control, &b1, &q1) == 0 && q1 > q0;
 					wk[rep] = have ? (b1 - b0) * 1e9 / (q1 - q0) : -1;
-					rw[rep] = run_raw(&raw, al->kind, s, depth, size, seconds);
+					dev[rep] = rate(&td);
+					rw[rep] = rate(&tr);
+					dv[rep] = td.done ? (double)td.cpu_ns / (double)td.done : 0;
 					pr[rep] = rw[rep] > 0 ? dev[rep] / rw[rep] : -1;
-					if (dev[rep] < 0 || rw[rep] < 0) {
-						fprintf(stderr, "crypto bench: %s\n", fe_dev_error(c.d, 0));
-						rc = 1;
-						break;
-					}
 				}
 				if (rc == 0) {
 					/* One device output against OpenSSL's on the same input. */
 					uint8_t *want = malloc(s[0].wlen);
 					uint8_t *got = malloc(s[0].wlen);
-					(void)run_device(&c, s, 1, 0, &bad);
+					(void)run_device(&c, s, 1, 0, &bad, NULL);
 					memcpy(got, s[0].wp, s[0].wlen - 1);
 					if (raw_one(&raw, al->kind, &s[0], size, want) < 0 ||
 					    memcmp(got, want, s[0].wlen - 1) != 0 || bad) {
@@ -414,6 +474,7 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 				qsort(rw, (size_t)R, sizeof(double), cmp_d);
 				qsort(wk, (size_t)R, sizeof(double), cmp_d);
 				qsort(pr, (size_t)R, sizeof(double), cmp_d);
+				qsort(dv, (size_t)R, sizeof(double), cmp_d);
 				/* Each device run next to its raw run: the median of those pairs. */
 				double ratio = pr[R / 2];
 				double dm = dev[R / 2], rm = rw[R / 2], wm = wk[R / 2];
@@ -424,10 +485,10 @@ int crypto_bench(struct probe_ctx *ctx, const struct cc_args *a)
 					snprintf(ocol, sizeof(ocol), "%.0f", wm - 1e9 / rm);
 				}
 				fprintf(out,
-					"%-12s %6zu %5u %11.0f %11.0f %9.0f %9.0f %9s %9s %7.3f %6.0f%% "
+					"%-12s %6zu %5u %11.0f %11.0f %9.0f %9.0f %9s %9s %7.0f %7.3f %6.0f%% "
 					"%7.3f [%.2f-%.2f]\n",
-					al->name, size, depth, dm, rm, 1e9 / dm, 1e9 / rm, wcol, ocol, dm / rm,
-					spread * 100, ratio, pr[0], pr[R - 1]);
+					al->name, size, depth, dm, rm, 1e9 / dm, 1e9 / rm, wcol, ocol,
+					dv[R / 2], dm / rm, spread * 100, ratio, pr[0], pr[R - 1]);
 				fflush(out);
 				if (al->kind == B_GCM && size == 16384 && depth >= 64)
 					headline = ratio;
