@@ -85,6 +85,12 @@ int prpmb_program_key(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE])
 
 int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter)
 {
+	return prpmb_counter_h(d, NULL, key, ret_counter);
+}
+
+int prpmb_counter_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t *key,
+		    uint32_t *ret_counter)
+{
 	struct rpmb_frame in, out;
 	uint8_t nonce[RPMB_NONCE_SIZE];
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
@@ -95,7 +101,7 @@ int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter)
 		return r;
 	if (vt_ct_memcmp(out.b + RPMB_OFF_NONCE, nonce, RPMB_NONCE_SIZE) != 0)
 		return -EBADMSG;
-	if (key && (r & 0x7f) == RPMB_RES_OK && rpmb_cl_check_mac(key, &out, 1) < 0)
+	if (key && (r & 0x7f) == RPMB_RES_OK && rpmb_cl_check_mac_h(h, key, &out, 1) < 0)
 		return -EBADMSG;
 	*ret_counter = rpmb_counter(&out);
 	return r;
@@ -104,13 +110,20 @@ int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter)
 int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter, uint16_t addr,
 		uint16_t nblk, const uint8_t *data, uint32_t *ret_counter)
 {
+	return prpmb_write_h(d, NULL, key, counter, addr, nblk, data, ret_counter);
+}
+
+int prpmb_write_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t key[RPMB_KEY_SIZE],
+		  uint32_t counter, uint16_t addr, uint16_t nblk, const uint8_t *data,
+		  uint32_t *ret_counter)
+{
 	struct rpmb_frame *in = calloc((size_t)nblk + 1, sizeof(*in)), out;
 	if (!in)
 		return -ENOMEM;
-	size_t n = rpmb_cl_write(in, key, counter, addr, nblk, data, true);
+	size_t n = rpmb_cl_write_h(h, in, key, counter, addr, nblk, data, true);
 	int r = one_result(d, in, n, &out, RPMB_RESP_DATA_WRITE);
 	free(in);
-	if (r >= 0 && (r & 0x7f) != RPMB_RES_NO_AUTH_KEY && rpmb_cl_check_mac(key, &out, 1) < 0)
+	if (r >= 0 && (r & 0x7f) != RPMB_RES_NO_AUTH_KEY && rpmb_cl_check_mac_h(h, key, &out, 1) < 0)
 		return -EBADMSG;
 	if (r >= 0 && ret_counter)
 		*ret_counter = rpmb_counter(&out);

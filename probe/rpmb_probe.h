@@ -33,6 +33,12 @@ int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter);
 /* Writes nblk blocks with the given counter; returns the result, *ret_counter the new one. */
 int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter, uint16_t addr,
 		uint16_t nblk, const uint8_t *data, uint32_t *ret_counter);
+/* The same two with a kept HMAC context (NULL: a fresh one per MAC, as above). */
+int prpmb_counter_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t *key,
+		    uint32_t *ret_counter);
+int prpmb_write_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t key[RPMB_KEY_SIZE],
+		  uint32_t counter, uint16_t addr, uint16_t nblk, const uint8_t *data,
+		  uint32_t *ret_counter);
 /* Reads nblk blocks into data; checks nonce and MAC (key may be NULL). */
 int prpmb_read(struct fe_dev *d, const uint8_t *key, uint16_t addr, uint16_t nblk, uint8_t *data);
 

@@ -36,6 +36,13 @@ void rpmb_cl_get_counter(struct rpmb_frame *f, const uint8_t nonce[RPMB_NONCE_SI
 size_t rpmb_cl_write(struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter,
 		     uint16_t addr, uint16_t nblk, const uint8_t *data, bool result_read)
 {
+	return rpmb_cl_write_h(NULL, f, key, counter, addr, nblk, data, result_read);
+}
+
+size_t rpmb_cl_write_h(struct rpmb_hmac *h, struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE],
+		       uint32_t counter, uint16_t addr, uint16_t nblk, const uint8_t *data,
+		       bool result_read)
+{
 	for (uint16_t i = 0; i < nblk; i++) {
 		memset(&f[i], 0, sizeof(f[i]));
 		memcpy(f[i].b + RPMB_OFF_DATA, data + (size_t)i * RPMB_BLOCK_SIZE, RPMB_BLOCK_SIZE);
@@ -44,7 +51,7 @@ size_t rpmb_cl_write(struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE], uin
 		rpmb_put16(&f[i], RPMB_OFF_BLOCK_COUNT, nblk);
 		rpmb_put16(&f[i], RPMB_OFF_REQ_RESP, RPMB_REQ_DATA_WRITE);
 	}
-	if (nblk && rpmb_mac(key, f, nblk, f[nblk - 1].b + RPMB_OFF_KEY_MAC) < 0)
+	if (nblk && rpmb_hmac_frames(h, key, f, nblk, f[nblk - 1].b + RPMB_OFF_KEY_MAC) < 0)
 		memset(f[nblk - 1].b + RPMB_OFF_KEY_MAC, 0, RPMB_MAC_SIZE);
 	if (!result_read)
 		return nblk;
@@ -64,8 +71,14 @@ void rpmb_cl_read(struct rpmb_frame *f, uint16_t addr, uint16_t nblk,
 
 int rpmb_cl_check_mac(const uint8_t key[RPMB_KEY_SIZE], const struct rpmb_frame *f, size_t n)
 {
+	return rpmb_cl_check_mac_h(NULL, key, f, n);
+}
+
+int rpmb_cl_check_mac_h(struct rpmb_hmac *h, const uint8_t key[RPMB_KEY_SIZE],
+			const struct rpmb_frame *f, size_t n)
+{
 	uint8_t mac[RPMB_MAC_SIZE];
-	if (n == 0 || rpmb_mac(key, f, n, mac) < 0)
+	if (n == 0 || rpmb_hmac_frames(h, key, f, n, mac) < 0)
 		return -EIO;
 	return vt_ct_memcmp(mac, f[n - 1].b + RPMB_OFF_KEY_MAC, RPMB_MAC_SIZE) ? -EBADMSG : 0;
 }

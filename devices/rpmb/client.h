@@ -27,6 +27,15 @@ void rpmb_cl_result_read(struct rpmb_frame *f);
 /* 0 if the MAC in the last of n response frames is right under key. */
 int rpmb_cl_check_mac(const uint8_t key[RPMB_KEY_SIZE], const struct rpmb_frame *f,
 		      size_t n) VT_MUST_USE;
+/*
+ * The same two with a kept HMAC context (frame.h, rpmb_hmac_new), as a
+ * driver that writes often keeps one per key; h NULL: a fresh one per call.
+ */
+size_t rpmb_cl_write_h(struct rpmb_hmac *h, struct rpmb_frame *f, const uint8_t key[RPMB_KEY_SIZE],
+		       uint32_t counter, uint16_t addr, uint16_t nblk, const uint8_t *data,
+		       bool result_read);
+int rpmb_cl_check_mac_h(struct rpmb_hmac *h, const uint8_t key[RPMB_KEY_SIZE],
+			const struct rpmb_frame *f, size_t n) VT_MUST_USE;
 /* Parses 64 hex digits. */
 int rpmb_cl_parse_key(const char *hex, uint8_t key[RPMB_KEY_SIZE]) VT_MUST_USE;
 
