@@ -85,15 +85,17 @@ int prpmb_program_key(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE])
 
 int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter)
 {
-	return prpmb_counter_h(d, NULL, key, ret_counter);
+	return prpmb_counter_h(d, NULL, key, NULL, ret_counter);
 }
 
 int prpmb_counter_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t *key,
-		    uint32_t *ret_counter)
+		    const uint8_t *nonce_in, uint32_t *ret_counter)
 {
 	struct rpmb_frame in, out;
 	uint8_t nonce[RPMB_NONCE_SIZE];
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+	if (nonce_in)
+		memcpy(nonce, nonce_in, sizeof(nonce));
+	else if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return -EIO;
 	rpmb_cl_get_counter(&in, nonce);
 	int r = one_result(d, &in, 1, &out, RPMB_RESP_GET_COUNTER);

@@ -33,9 +33,12 @@ int prpmb_counter(struct fe_dev *d, const uint8_t *key, uint32_t *ret_counter);
 /* Writes nblk blocks with the given counter; returns the result, *ret_counter the new one. */
 int prpmb_write(struct fe_dev *d, const uint8_t key[RPMB_KEY_SIZE], uint32_t counter, uint16_t addr,
 		uint16_t nblk, const uint8_t *data, uint32_t *ret_counter);
-/* The same two with a kept HMAC context (NULL: a fresh one per MAC, as above). */
+/*
+ * The same two with a kept HMAC context (NULL: a fresh one per MAC, as above);
+ * nonce: the request's nonce (RPMB_NONCE_SIZE bytes), NULL for a fresh random one.
+ */
 int prpmb_counter_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t *key,
-		    uint32_t *ret_counter);
+		    const uint8_t *nonce, uint32_t *ret_counter);
 int prpmb_write_h(struct fe_dev *d, struct rpmb_hmac *h, const uint8_t key[RPMB_KEY_SIZE],
 		  uint32_t counter, uint16_t addr, uint16_t nblk, const uint8_t *data,
 		  uint32_t *ret_counter);
