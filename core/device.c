@@ -69,6 +69,11 @@ void vt_device_set_busy_poll(struct vt_device *d, uint32_t us)
 	d->busy_poll_us = us;
 }
 
+void vt_device_set_poll_sleep_cost(struct vt_device *d, uint64_t ns)
+{
+	d->poll_sleep_cost_ns = ns;
+}
+
 void vt_device_set_bench_no_work(struct vt_device *d, bool on)
 {
 	d->bench_no_work = on;

@@ -79,6 +79,8 @@ struct vt_device {
 	uint64_t acked_protocol;
 	uint8_t status;
 	uint32_t busy_poll_us;
+	/* What one sleep costs a worker, fixed (tests); 0: each worker measures it (pollwin.h). */
+	uint64_t poll_sleep_cost_ns;
 	/*
 	 * Benchmark floor only: every chain is completed with its whole writable
 	 * length and a zero last byte (virtio-crypto's OK status) and nothing else:
@@ -157,6 +159,12 @@ void vt_device_xfer_reset_cancel(struct vt_device *d);
 
 /* Busy-poll window for queue workers, in µs (0 = block on kicks). */
 void vt_device_set_busy_poll(struct vt_device *d, uint32_t us);
+/*
+ * Tests: fix what the poll policy takes one sleep to cost instead of letting
+ * each worker measure it (0, the default: measured). On a loaded machine the
+ * measured cost is small and a test's "fast" driver is not fast.
+ */
+void vt_device_set_poll_sleep_cost(struct vt_device *d, uint64_t ns);
 /* Benchmark floor: answer every request without doing its work (see bench_no_work). */
 void vt_device_set_bench_no_work(struct vt_device *d, bool on);
 

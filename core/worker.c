@@ -149,6 +149,9 @@ static void *worker_main(void *arg)
 	struct vt_pollwin pw;
 	vt_pollwin_init(&pw, (uint64_t)q->busy_poll_us * 1000ull);
 	bool polling = pw.max_ns != 0;
+	uint64_t fixed_cost = q->dev->poll_sleep_cost_ns;
+	if (fixed_cost)
+		vt_pollwin_sleep_cost(&pw, fixed_cost);
 	unsigned sleeps = 0;
 	uint64_t spun = 0; /* a window spent in vain before the coming sleep */
 
@@ -173,7 +176,7 @@ static void *worker_main(void *arg)
 			spun = pw.win_ns;
 		}
 		/* What a sleep costs this thread: every sleep until known, then one in 16. */
-		bool sample = polling && (pw.sleep_ns == 0 || (++sleeps & 15u) == 0);
+		bool sample = polling && !fixed_cost && (pw.sleep_ns == 0 || (++sleeps & 15u) == 0);
 		uint64_t c0 = sample ? thread_cpu_ns() : 0, w0 = sample ? vt_now_ns() : 0;
 		struct epoll_event evs[3];
 		int n = epoll_wait(ep, evs, 3, timeout);
