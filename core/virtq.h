@@ -76,6 +76,7 @@ struct vt_queue_stats {
 	_Atomic uint64_t notifies;   /* call eventfd signals */
 	_Atomic uint64_t kicks;      /* kick eventfd wake-ups */
 	_Atomic uint64_t polled;     /* arrivals caught by the adaptive poll (no kick, no sleep) */
+	_Atomic uint64_t poll_dropped; /* poll windows dropped as dearer than a sleep (pollwin.h) */
 	_Atomic uint64_t malformed;  /* chains completed with len 0 as malformed */
 	_Atomic uint64_t broken;     /* times the ring was marked broken */
 	_Atomic uint64_t used_bytes; /* bytes reported as written (used len) */

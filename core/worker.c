@@ -111,6 +111,15 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Counts the policy's drops (spinning dearer than a sleep) into the queue's stats. */
+static void count_drops(struct vt_queue *q, const struct vt_pollwin *pw, uint64_t *seen)
+{
+	if (pw->gave_up == *seen)
+		return;
+	atomic_fetch_add_explicit(&q->stats.poll_dropped, pw->gave_up - *seen, memory_order_relaxed);
+	*seen = pw->gave_up;
+}
+
 static _Atomic(vt_worker_hook) thread_hook;
 
 void vt_worker_set_thread_hook(vt_worker_hook fn)
@@ -154,6 +163,7 @@ static void *worker_main(void *arg)
 		vt_pollwin_sleep_cost(&pw, fixed_cost);
 	unsigned sleeps = 0;
 	uint64_t spun = 0; /* a window spent in vain before the coming sleep */
+	uint64_t drops = 0; /* pw.gave_up already counted in the stats */
 
 	/* Buffers may already be waiting (restart after stop/cont). */
 	(void)serve(q);
@@ -167,6 +177,7 @@ static void *worker_main(void *arg)
 			uint64_t gap = busy_poll(q, t_end, pw.win_ns);
 			if (gap) {
 				vt_pollwin_caught(&pw, gap);
+				count_drops(q, &pw, &drops);
 				atomic_fetch_add_explicit(&q->stats.polled, 1, memory_order_relaxed);
 				(void)serve(q);
 				t_end = vt_now_ns();
@@ -211,6 +222,7 @@ static void *worker_main(void *arg)
 		if (polling && consumed) {
 			if (kicked && !q->deferred)
 				vt_pollwin_slept(&pw, t_wake - t_end, spun);
+			count_drops(q, &pw, &drops);
 			spun = 0;
 			t_end = vt_now_ns();
 			poll_due = true;

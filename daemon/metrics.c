@@ -224,6 +224,9 @@ static void core_metrics(struct collector *c, struct vtd_instance *in)
 		    "times the ring was marked broken", "counter");
 		add(c, "polled_total", q, (double)ld(&s->polled),
 		    "arrivals the adaptive poll window caught without a kick or a sleep", "counter");
+		add(c, "poll_dropped_total", q, (double)ld(&s->poll_dropped),
+		    "times the adaptive poll window was dropped: spinning cost more than twice a sleep",
+		    "counter");
 		for (unsigned f = VT_FAULT_NONE + 1; f < VT_FAULT_MAX; f++) {
 			uint64_t n = ld(&s->faults[f]);
 			if (!n)
