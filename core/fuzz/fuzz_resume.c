@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "echo_device.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,21 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Like the rng device (3 queues of up to 1024), so real state files seed the corpus. */
 #define NQ 3u
 #define MAXQ 1024u
-
-static struct vt_verdict fz_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
-{
-	(void)priv;
-	(void)q;
-	size_t n = VT_MIN(vt_chain_readable(c), vt_chain_writable(c));
-	return vt_chain_copy(c, n) < 0 ? vt_malformed() : vt_used(n);
-}
-
-static const struct vt_server fz_server = {.chain = fz_chain};
-
-static void fz_handle(void *priv, struct vt_queue *q)
-{
-	(void)vt_queue_serve(q, &fz_server, priv);
-}
 
 static uint16_t fz_nq(void *priv)
 {
@@ -57,7 +43,7 @@ static const struct vt_device_ops fz_ops = {
 	.type = "fuzz",
 	.num_queues = fz_nq,
 	.max_queue_size = MAXQ,
-	.queue_handle = fz_handle,
+	.queue_handle = echo_handle,
 };
 
 static size_t round_up(size_t v, size_t a)
@@ -174,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct vt_queue *q = &r->queues[i];
 			pthread_mutex_lock(&q->lock);
 			if (q->started && !q->broken)
-				fz_handle(NULL, q);
+				echo_handle(NULL, q);
 			pthread_mutex_unlock(&q->lock);
 		}
 	}

@@ -28,24 +28,10 @@
 #include <sys/timerfd.h>
 
 #include "device.h"
+#include "echo_device.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct vt_verdict fz_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
-{
-	(void)priv;
-	(void)q;
-	size_t n = VT_MIN(vt_chain_readable(c), vt_chain_writable(c));
-	return vt_chain_copy(c, n) < 0 ? vt_malformed() : vt_used(n);
-}
-
-static const struct vt_server fz_server = {.chain = fz_chain};
-
-static void fz_handle(void *priv, struct vt_queue *q)
-{
-	(void)vt_queue_serve(q, &fz_server, priv);
-}
 
 static uint16_t fz_nq(void *priv)
 {
@@ -95,7 +81,7 @@ static const struct vt_device_ops fz_ops = {
 	.max_queue_size = 256,
 	.protocol_features = VT_BIT(VHOST_USER_PROTOCOL_F_CONFIG),
 	.get_config = fz_get_config,
-	.queue_handle = fz_handle,
+	.queue_handle = echo_handle,
 	.extra_message = fz_extra,
 	.save_state = fz_save,
 	.load_state = fz_load,
@@ -268,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned i = 0; i < d->nqueues; i++) {
 			struct vt_queue *q = &d->queues[i];
 			if (q->started && !q->broken)
-				fz_handle(NULL, q);
+				echo_handle(NULL, q);
 		}
 	}
 	if (d->conn_fd == sp[0])
