@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "clock.h"
+#include "fdwait.h"
 
 static _Thread_local bool bound;
 static _Thread_local int cancel;
@@ -24,31 +25,6 @@ void vt_state_unbind(void)
 	bound = false;
 }
 
-/* Waits until fd is ready for events: 0, -ETIMEDOUT, -ECANCELED, -errno. */
-static int wait_ready(int fd, short events, uint64_t until)
-{
-	for (;;) {
-		uint64_t now = vt_now_ns();
-		if (now >= until)
-			return -ETIMEDOUT;
-		uint64_t left_ms = (until - now + 999999) / 1000000;
-		struct pollfd p[2] = {{.fd = fd, .events = events},
-				      {.fd = bound ? cancel : -1, .events = POLLIN}};
-		int r = poll(p, 2, left_ms > 60000 ? 60000 : (int)left_ms);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (p[1].revents)
-			return -ECANCELED;
-		if (p[0].revents & POLLNVAL)
-			return -EBADF;
-		if (p[0].revents)
-			return 0; /* ready, hung up or in error: the next call says which */
-	}
-}
-
 static uint64_t until(void)
 {
 	return bound ? deadline : vt_now_ns() + UNBOUND_MS * 1000000ull;
@@ -65,7 +41,7 @@ ssize_t vt_state_read(int fd, void *buf, size_t n)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		int e = wait_ready(fd, POLLIN, end);
+		int e = vt_fd_wait(fd, POLLIN, bound ? cancel : -1, end);
 		if (e < 0)
 			return e;
 	}
@@ -86,7 +62,7 @@ int vt_state_write(int fd, const void *buf, size_t n)
 			continue;
 		if (w == 0 || errno != EAGAIN)
 			return w == 0 ? -EIO : -errno;
-		int e = wait_ready(fd, POLLOUT, end);
+		int e = vt_fd_wait(fd, POLLOUT, bound ? cancel : -1, end);
 		if (e < 0)
 			return e;
 	}

@@ -8,41 +8,12 @@
 #include <sys/socket.h>
 
 #include "clock.h"
-
-static uint64_t now_ms(void)
-{
-	return vt_now_ns() / 1000000ull;
-}
-
-/*
- * Waits for sock (events) or cancel_fd until deadline_ms: 0, -ETIMEDOUT,
- * -ECANCELED, -errno. A front-end that stops mid-message cannot hold us.
- */
-static int wait_sock(int sock, short events, int cancel_fd, uint64_t deadline_ms)
-{
-	for (;;) {
-		uint64_t now = now_ms();
-		if (now >= deadline_ms)
-			return -ETIMEDOUT;
-		struct pollfd p[2] = {{.fd = sock, .events = events},
-				      {.fd = cancel_fd, .events = POLLIN}};
-		int r = poll(p, 2, (int)(deadline_ms - now));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (p[1].revents)
-			return -ECANCELED;
-		if (p[0].revents)
-			return 0;
-	}
-}
+#include "fdwait.h"
 
 static int read_full(int sock, int cancel_fd, void *buf, size_t n)
 {
 	uint8_t *p = buf;
-	uint64_t deadline = now_ms() + VT_VU_MSG_TIMEOUT_MS;
+	uint64_t deadline = vt_now_ns() + VT_VU_MSG_TIMEOUT_MS * 1000000ull;
 	while (n) {
 		ssize_t r = read(sock, p, n);
 		if (r == 0)
@@ -52,7 +23,7 @@ static int read_full(int sock, int cancel_fd, void *buf, size_t n)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			int e = wait_sock(sock, POLLIN, cancel_fd, deadline);
+			int e = vt_fd_wait(sock, POLLIN, cancel_fd, deadline);
 			if (e < 0)
 				return e;
 			continue;
@@ -149,7 +120,7 @@ int vt_vu_send_reply(int sock, int cancel_fd, uint32_t request, const void *payl
 	};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
 	/* A front-end that never reads its replies fills the socket: bounded wait, then drop. */
-	uint64_t deadline = now_ms() + VT_VU_MSG_TIMEOUT_MS;
+	uint64_t deadline = vt_now_ns() + VT_VU_MSG_TIMEOUT_MS * 1000000ull;
 	while (mh.msg_iovlen) {
 		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0) {
@@ -157,7 +128,7 @@ int vt_vu_send_reply(int sock, int cancel_fd, uint32_t request, const void *payl
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			int e = wait_sock(sock, POLLOUT, cancel_fd, deadline);
+			int e = vt_fd_wait(sock, POLLOUT, cancel_fd, deadline);
 			if (e < 0)
 				return e;
 			continue;
