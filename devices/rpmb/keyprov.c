@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Key files and per-VM key provisioning (HKDF-SHA256 from a host master key). */
-#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,14 +11,6 @@
 #include "log.h"
 #include "rpmb.h"
 #include "secmem.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen)
 {
@@ -50,14 +41,9 @@ int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, 
 			snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
 			r = -EINVAL;
 		}
-		for (unsigned i = 0; r == 0 && i < RPMB_KEY_SIZE; i++) {
-			int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
-				r = -EINVAL;
-			} else {
-				key[i] = (uint8_t)(hi << 4 | lo);
-			}
+		if (r == 0 && rpmb_unhex((const char *)buf, key, RPMB_KEY_SIZE, true) < 0) {
+			snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
+			r = -EINVAL;
 		}
 	}
 	vt_wipe(buf, sizeof(buf));

@@ -72,34 +72,14 @@ static int blob_key(const struct rpmb_dev *d, uint8_t out[32])
 	return rpmb_hkdf(d->mig_key, RPMB_KEY_SIZE, "vtrust-rpmb-export-v1", NULL, 0, out, 32);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int unhex(const char *p, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 int rpmb_ticket_parse(const char *text, struct rpmb_ticket *t)
 {
 	const size_t pl = sizeof(TICKET_PREFIX) - 1;
 	if (!text || strlen(text) != RPMB_TICKET_STR_LEN ||
 	    strncmp(text, TICKET_PREFIX, pl) != 0 || text[pl + 2 * RPMB_ID_SIZE] != '-')
 		return -EINVAL;
-	if (unhex(text + pl, t->store, RPMB_ID_SIZE) < 0 ||
-	    unhex(text + pl + 2 * RPMB_ID_SIZE + 1, t->nonce, RPMB_TICKET_NONCE_LEN) < 0)
+	if (rpmb_unhex(text + pl, t->store, RPMB_ID_SIZE, false) < 0 ||
+	    rpmb_unhex(text + pl + 2 * RPMB_ID_SIZE + 1, t->nonce, RPMB_TICKET_NONCE_LEN, false) < 0)
 		return -EINVAL;
 	return 0;
 }

@@ -38,27 +38,12 @@ int rpmb_receipt_compute(const uint8_t *mig_key, const struct rpmb_ticket *t,
 	return r;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int rpmb_receipt_parse(const char *text, uint8_t out[RPMB_RECEIPT_SIZE])
 {
 	const size_t pl = sizeof(RECEIPT_PREFIX) - 1;
 	if (!text || strlen(text) != RPMB_RECEIPT_STR_LEN || strncmp(text, RECEIPT_PREFIX, pl) != 0)
 		return -EINVAL;
-	for (size_t i = 0; i < RPMB_RECEIPT_SIZE; i++) {
-		int hi = hexval(text[pl + 2 * i]), lo = hexval(text[pl + 2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return rpmb_unhex(text + pl, out, RPMB_RECEIPT_SIZE, false);
 }
 
 void rpmb_receipt_format(const uint8_t r[RPMB_RECEIPT_SIZE], char out[RPMB_RECEIPT_STR_LEN + 1])

@@ -141,6 +141,12 @@ void rpmb_queue_handle(void *priv, struct vt_queue *q);
 /* Reads a 32-byte key file (raw, or 64 hex digits); refuses group/other access. */
 int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err,
 		       size_t errlen) VT_MUST_USE;
+/*
+ * 2n hex digits at hex to n bytes (hex.c); lower case only unless any_case
+ * (the canonical ticket and receipt forms are lower case). -EINVAL, with out
+ * wiped, on any other character.
+ */
+int rpmb_unhex(const char *hex, uint8_t *out, size_t n, bool any_case) VT_MUST_USE;
 /* HKDF-SHA256 (RFC 5869). */
 int rpmb_hkdf(const uint8_t *ikm, size_t ikm_len, const char *salt, const void *info,
 	      size_t info_len, uint8_t *out, size_t out_len) VT_MUST_USE;
