@@ -12,6 +12,34 @@
 #include "rpmb.h"
 #include "secmem.h"
 
+int rpmb_parse_key(const uint8_t *text, size_t n, uint8_t key[RPMB_KEY_SIZE], char *err,
+		   size_t errlen)
+{
+	if (n == RPMB_KEY_SIZE) {
+		memcpy(key, text, RPMB_KEY_SIZE);
+		return 0;
+	}
+	if (n > RPMB_KEY_FILE_MAX) {
+		vt_wipe(key, RPMB_KEY_SIZE);
+		snprintf(err, errlen,
+			 "longer than %u bytes: expected 32 raw bytes or 64 hex digits and nothing "
+			 "else",
+			 RPMB_KEY_FILE_MAX);
+		return -EINVAL;
+	}
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		n--;
+	if (n != 2 * RPMB_KEY_SIZE ||
+	    rpmb_unhex((const char *)text, key, RPMB_KEY_SIZE, true) < 0) {
+		vt_wipe(key, RPMB_KEY_SIZE);
+		snprintf(err, errlen,
+			 "expected 32 raw bytes or 64 hex digits and nothing else (make one with "
+			 "'head -c 32 /dev/urandom > FILE')");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -21,31 +49,37 @@ int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, 
 		return e;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot stat: %s", strerror(-e));
+		return e;
+	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
 		snprintf(err, errlen,
-			 "must be a regular file without group/other access (mode %04o)",
+			 "must be a regular file without group/other access (mode %04o; chmod 600 "
+			 "it)",
 			 (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
-	uint8_t buf[80];
-	ssize_t n = read(fd, buf, sizeof(buf));
+	/* The whole file, up to one byte more than a key file can hold: that byte refuses it. */
+	uint8_t buf[RPMB_KEY_FILE_MAX + 1];
+	size_t n = 0;
 	int r = 0;
-	if (n == RPMB_KEY_SIZE) {
-		memcpy(key, buf, RPMB_KEY_SIZE);
-	} else {
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-			n--;
-		if (n != 2 * RPMB_KEY_SIZE) {
-			snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
-			r = -EINVAL;
+	while (n < sizeof(buf)) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot read: %s", strerror(-r));
+			break;
 		}
-		if (r == 0 && rpmb_unhex((const char *)buf, key, RPMB_KEY_SIZE, true) < 0) {
-			snprintf(err, errlen, "expected 32 raw bytes or 64 hex digits");
-			r = -EINVAL;
-		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
 	}
+	if (r == 0)
+		r = rpmb_parse_key(buf, n, key, err, errlen);
 	vt_wipe(buf, sizeof(buf));
 	return r;
 }

@@ -138,9 +138,22 @@ const char *rpmb_refusal(const struct rpmb_dev *d);
 void rpmb_queue_handle(void *priv, struct vt_queue *q);
 
 /* Key provisioning (keyprov.c). */
-/* Reads a 32-byte key file (raw, or 64 hex digits); refuses group/other access. */
+/*
+ * Reads a 32-byte key file (raw, or 64 hex digits); refuses group/other
+ * access and anything but the key (the whole file is read and parsed).
+ */
 int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err,
 		       size_t errlen) VT_MUST_USE;
+/* A key file's longest valid text: 64 hex digits and trailing blanks or line ends. */
+#define RPMB_KEY_FILE_MAX 128u
+/*
+ * A key file's text (n bytes) to the key: exactly 32 bytes are the key raw,
+ * else 64 hex digits (either case) followed only by ' ', '\r' or '\n', in
+ * at most RPMB_KEY_FILE_MAX bytes.
+ * -EINVAL (key wiped, err says why and how to fix) on anything else.
+ */
+int rpmb_parse_key(const uint8_t *text, size_t n, uint8_t key[RPMB_KEY_SIZE], char *err,
+		   size_t errlen) VT_MUST_USE;
 /*
  * 2n hex digits at hex to n bytes (hex.c); lower case only unless any_case
  * (the canonical ticket and receipt forms are lower case). -EINVAL, with out

@@ -34,3 +34,8 @@ put(T, "upper", b"vtrpmb1-000102030405060708090A0b0c0d0e0f-101112131415161718191
 put(T, "short", b"vtrpmb1-00")
 put(T, "receipt", b"vtrpmbv1-" + bytes(range(32)).hex().encode())
 put(T, "receipt-upper", b"vtrpmbv1-" + bytes(range(31)).hex().encode() + b"1F")
+# The same harness parses its input as a key file's text too.
+put(T, "key-raw", bytes(range(200, 232)))
+put(T, "key-hex", bytes(range(32)).hex().encode() + b"\n")
+put(T, "key-hex-crlf-upper", bytes(range(32)).hex().upper().encode() + b"\r\n")
+put(T, "key-hex-trailing", bytes(range(32)).hex().encode() + b"\n" * 16 + b"and more")

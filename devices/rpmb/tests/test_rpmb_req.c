@@ -6,7 +6,9 @@
  */
 #include <openssl/hmac.h>
 
+#include <ctype.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -694,6 +696,92 @@ static void test_provisioning(void)
 	fx_free(&f);
 }
 
+/* Writes a key file of n bytes with the given mode; returns its path (static). */
+static const char *key_file(const char *dir, const void *text, size_t n, mode_t mode)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/key", dir);
+	(void)unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, text, n) == (ssize_t)n);
+	close(fd);
+	CHECK_EQ(chmod(path, mode), 0);
+	return path;
+}
+
+/*
+ * Key files (migration_key, master_key): 32 raw bytes or 64 hex digits and
+ * nothing else; whatever is refused leaves no key bytes behind.
+ */
+static void test_key_file(void)
+{
+	char dir[] = "/tmp/rpmb-keyfile-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char hex[200], err[256];
+	uint8_t key[32], want[32];
+	fill(want, 32, 7);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", want[i]);
+	/* Accepted: raw bytes, hex (with a line end, CRLF or upper case). */
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, want, 32, 0600), key, err, sizeof(err)), 0);
+	CHECK(vt_ct_memcmp(key, want, 32) == 0);
+	memcpy(hex + 64, "\r\n", 3);
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 66, 0400), key, err, sizeof(err)), 0);
+	CHECK(vt_ct_memcmp(key, want, 32) == 0);
+	for (int i = 0; i < 64; i++)
+		hex[i] = (char)toupper((unsigned char)hex[i]);
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 64, 0600), key, err, sizeof(err)), 0);
+	CHECK(vt_ct_memcmp(key, want, 32) == 0);
+	/* Refused, the key left zero: anything more than the key, even after many line ends
+	 * (the reader saw only the first 80 bytes and took the rest for granted). */
+	static const uint8_t zero[32];
+	memset(hex + 64, '\n', 16);
+	memcpy(hex + 80, "and more", 8);
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 88, 0600), key, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "64 hex digits") != NULL);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	/* Line ends past the longest key file, then more. */
+	char longer[256];
+	memcpy(longer, hex, 64);
+	memset(longer + 64, '\n', 129 - 64);
+	memcpy(longer + 129, "junk", 4);
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, longer, 133, 0600), key, err, sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "64 hex digits") != NULL);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	/* Two keys, one per line. */
+	memcpy(hex + 64, "\n", 1);
+	memcpy(hex + 65, hex, 64);
+	hex[129] = '\n';
+	memset(key, 0, 32);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 130, 0600), key, err, sizeof(err)), -EINVAL);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	/* 63 digits, a stray character, 33 raw bytes, an empty file. */
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 63, 0600), key, err, sizeof(err)), -EINVAL);
+	hex[10] = 'g';
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, hex, 64, 0600), key, err, sizeof(err)), -EINVAL);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	uint8_t raw[33];
+	fill(raw, 33, 3);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, raw, 33, 0600), key, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, raw, 0, 0600), key, err, sizeof(err)), -EINVAL);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	/* Group or other access, or not a file: refused, with the mode. */
+	CHECK_EQ(rpmb_read_key_file(key_file(dir, want, 32, 0640), key, err, sizeof(err)), -EPERM);
+	CHECK(strstr(err, "0640") != NULL);
+	CHECK(rpmb_read_key_file(dir, key, err, sizeof(err)) < 0);
+	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/key", dir);
+	(void)unlink(path);
+	CHECK_EQ(rmdir(dir), 0);
+}
+
 /*
  * Issue 12, cancel-export: the source resumes only on the destination's void
  * receipt for the very ticket it exported for. After it, the old blob is
@@ -798,6 +886,7 @@ int main(void)
 	TEST_RUN(test_import_then_reopen);
 	TEST_RUN(test_migration_replay);
 	TEST_RUN(test_cancel_receipt);
+	TEST_RUN(test_key_file);
 	TEST_RUN(test_provisioning);
 	TEST_DONE();
 }
