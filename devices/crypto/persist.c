@@ -139,8 +139,14 @@ static int restore(struct vc_dev *d, struct vc_area *a)
 				n++;
 				continue;
 			}
+			/* Dropped for good: its record (keys) is wiped, the generation kept.
+			 * (vc_persist_clear cannot: d->persist is set once this returns.) */
 			lost++;
-			vc_persist_clear(d, (r->gen << VC_ID_INDEX_BITS) | i);
+			uint64_t gen = r->gen;
+			r->live = 0;
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			vt_wipe(r, sizeof(*r));
+			r->gen = gen;
 		}
 		if (sl->gen >= VC_GEN_MAX) {
 			t->retired++;
@@ -150,8 +156,13 @@ static int restore(struct vc_dev *d, struct vc_area *a)
 		t->free_head = i;
 	}
 	pthread_mutex_unlock(&t->lock);
-	vt_info("%s: %u crypto session%s carried over from the previous process%s", d->name, n,
-		n == 1 ? "" : "s", lost ? " (some could not be rebuilt)" : "");
+	vt_info("%s: %u crypto session%s carried over from the previous process", d->name, n,
+		n == 1 ? "" : "s");
+	if (lost)
+		vt_warn("%s: %u crypto session%s of the previous process could not be rebuilt "
+			"(algorithm no longer allowed, or refused by OpenSSL): dropped and wiped; "
+			"the guest's requests on them get INVSESS",
+			d->name, lost, lost == 1 ? "" : "s");
 	return 0;
 }
 

@@ -355,6 +355,55 @@ static void test_parallel(void)
 	cx_free(&x);
 }
 
+/*
+ * Sessions carried over a restart (persist.c): one the next process cannot
+ * rebuild (here: its algorithm is no longer allowed) is dropped, and its
+ * record, keys included, is wiped from the area the core keeps; it does not
+ * come back at a later restart either.
+ */
+static void test_persist_lost_session(void)
+{
+	struct vc_opts o = opts;
+	struct vc_dev *a, *b, *c;
+	CHECK_EQ(vc_dev_new("persist-a", &o, &a), 0);
+	size_t size = vc_persist_size(a);
+	uint8_t *area = calloc(1, size);
+	CHECK(area != NULL);
+	CHECK_EQ(vc_persist_attach(a, area, size, false), 0);
+	uint8_t key[16];
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0xc0 + i);
+	struct vc_sess_params p = {.service = VC_SERVICE_CIPHER, .sym_op = VC_SYM_OP_CIPHER,
+				   .op = VC_OP_ENCRYPT, .cipher_algo = VC_CIPHER_AES_CBC,
+				   .key_len = sizeof(key), .key = key};
+	uint64_t id = 0;
+	CHECK_EQ(vc_create_session(a, &p, true, &id), VC_OK);
+	CHECK(memmem(area, size, key, sizeof(key)) != NULL); /* the record holds the key */
+	CHECK_EQ(vc_persist_attach(a, NULL, 0, false), 0); /* left to the successor */
+	vc_dev_free(a);
+
+	/* The next process allows only AES-GCM: the CBC session cannot be rebuilt. */
+	o.algorithms = "aes-gcm";
+	CHECK_EQ(vc_dev_new("persist-b", &o, &b), 0);
+	CHECK_EQ(vc_persist_attach(b, area, size, true), 0);
+	CHECK(memmem(area, size, key, sizeof(key)) == NULL);
+	CHECK(vc_table_get(&b->table, id) == NULL);
+	CHECK_EQ(vc_persist_attach(b, NULL, 0, false), 0);
+	vc_dev_free(b);
+
+	/* Nor does it return once CBC is allowed again. */
+	o.algorithms = NULL;
+	CHECK_EQ(vc_dev_new("persist-c", &o, &c), 0);
+	CHECK_EQ(vc_persist_attach(c, area, size, true), 0);
+	struct vc_session *back = vc_table_get(&c->table, id);
+	CHECK(back == NULL);
+	if (back)
+		vc_session_put(back);
+	CHECK_EQ(vc_persist_attach(c, NULL, 0, false), 0);
+	vc_dev_free(c);
+	free(area);
+}
+
 int main(int argc, char **argv)
 {
 	vt_log_set_level(VT_LOG_ERR);
@@ -365,5 +414,6 @@ int main(int argc, char **argv)
 	TEST_RUN(test_vhost_new);
 	TEST_RUN(test_parallel);
 	TEST_RUN(test_storm);
+	TEST_RUN(test_persist_lost_session);
 	TEST_DONE();
 }
