@@ -39,3 +39,25 @@ put(T, "key-raw", bytes(range(200, 232)))
 put(T, "key-hex", bytes(range(32)).hex().encode() + b"\n")
 put(T, "key-hex-crlf-upper", bytes(range(32)).hex().upper().encode() + b"\r\n")
 put(T, "key-hex-trailing", bytes(range(32)).hex().encode() + b"\n" * 16 + b"and more")
+
+# fuzz_rpmb_store: flags, then edits [le32 offset][u8 len][bytes] over a store image
+# (capacity 1, max_wr 3: 4 KiB copies, slot i at 4096 + 8192 i; records 0..37, the newest
+# in slot 5). Copy B's header starts at the slot's middle, copy A's ends there (version 3).
+S = "corpus/store"
+def edits(*e):
+    return b"".join(struct.pack("<IB", off, len(b)) + b for off, b in e)
+SLOT = lambda i: 4096 + 8192 * i
+put(S, "v3-as-is", bytes([0]))
+put(S, "v2-as-is", bytes([1]))
+put(S, "newest-copy-b-flipped", bytes([0]) + edits((SLOT(5) + 4096 + 20, b"\xff")))
+put(S, "newest-both-flipped", bytes([0]) + edits((SLOT(5) + 4096 + 20, b"\xff"), (SLOT(5) + 4096 - 256 + 20, b"\xff")))
+put(S, "older-both-flipped", bytes([0]) + edits((SLOT(2) + 4096 + 20, b"\xff"), (SLOT(2) + 4096 - 256 + 20, b"\xff")))
+put(S, "counter-back-fixed", bytes([4]) + edits((SLOT(5) + 4096 + 16, b"\x00\x00\x00\x00"), (SLOT(5) + 4096 - 256 + 16, b"\x00\x00\x00\x00")))
+put(S, "flags-exported-fixed", bytes([4]) + edits((SLOT(5) + 4096 + 20, b"\x03"), (SLOT(5) + 4096 - 256 + 20, b"\x03")))
+put(S, "anchored-fixed", bytes([4]) + edits((SLOT(5) + 4096 + 20, b"\x11"), (SLOT(5) + 4096 - 256 + 20, b"\x11")))
+put(S, "nblk-addr-fixed", bytes([4]) + edits((SLOT(5) + 4096 + 96, b"\xfe\x01\x03\x00")))
+put(S, "seq-huge-fixed", bytes([4]) + edits((SLOT(5) + 4096 + 8, b"\xe5\xff\xff\xff\xff\xff\xff\xff"), (SLOT(5) + 4096 - 256 + 8, b"\xe5\xff\xff\xff\xff\xff\xff\xff")))
+put(S, "sb-capacity-fixed", bytes([2]) + edits((12, b"\x02")))
+put(S, "sb-version-1-fixed", bytes([3]) + edits((8, b"\x01\x00\x00\x00")))
+put(S, "sb-garbage", bytes([0]) + edits((0, b"VTRPMBS1" + b"\x00" * 100)))
+put(S, "journal-edit", bytes([8 | 4]) + edits((8192 * 3 + 4096 + 16, b"\x07\x00")))
