@@ -109,7 +109,9 @@ static int restore(struct vc_dev *d, struct vc_area *a)
 	unsigned n = 0, lost = 0;
 	for (uint32_t i = 0; i < a->cap; i++) {
 		const struct vc_rec *r = &a->rec[i];
-		if (r->gen > VC_GEN_MAX || r->key_len > REC_KEY_MAX ||
+		/* Generations start at 1: a live session at generation 0 would have id 0,
+		 * which no request can name (its slot lost for good). */
+		if (r->gen > VC_GEN_MAX || (r->live && r->gen == 0) || r->key_len > REC_KEY_MAX ||
 		    r->auth_key_len > REC_AUTH_KEY_MAX)
 			return -EBADMSG;
 	}

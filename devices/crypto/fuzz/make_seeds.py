@@ -112,13 +112,40 @@ def vhost_seeds():
     s["odd-size"] = b"\x00" + bytes(100)
     return s
 
+# fuzz_persist: flags, then edits [le16 offset][u8 len][bytes] over the resume area
+# (persist.c: 8-byte header, then one record per slot: u64 gen, u32 live, 19 u32 parameters,
+# key[1024], auth_key[512]). The area as written: sessions in slots 0..7, slot 2 destroyed.
+REC, AHDR = 8 + 4 + 19 * 4 + 1024 + 512, 8
+
+def edits(*e):
+    return b"".join(struct.pack("<HB", off % 65536, len(b)) + b for off, b in e)
+
+def param(slot, i):
+    return AHDR + slot * REC + 12 + 4 * i
+
+def persist_seeds():
+    return {
+        "as-written": bytes([1]),
+        "zeros": bytes([0]),
+        "zeros-header": bytes([2]),
+        "gen-max": bytes([1]) + edits((AHDR + 3 * REC, b"\xff" * 7 + b"\x7f")),
+        "gen-retired-live": bytes([1]) + edits((AHDR, struct.pack("<Q", (1 << 47) - 1))),
+        "key-len-huge": bytes([1]) + edits((param(1, 4), struct.pack("<I", 5000))),
+        "service-changed": bytes([1]) + edits((param(0, 0), struct.pack("<I", 4))),
+        "live-garbage": bytes([3]) + edits((AHDR + 9 * REC + 8, b"\x01\x00\x00\x00" + bytes(range(40)))),
+        "rsa-key-truncated": bytes([1]) + edits((param(6, 4), struct.pack("<I", 100))),
+        # Found by the fuzzer: a live session at generation 0 was rebuilt at id 0, unreachable.
+        "live-gen-0": bytes([3]) + edits((AHDR, b"\x00")),
+    }
+
 def load_rsa():
     h = open("fuzz_keys.h").read()
     body = h[h.index("{") + 1 : h.index("};")]
     return bytes(int(x, 16) for x in body.replace("\n", " ").split(",") if x.strip())
 
 RSA = load_rsa()
-for d, seeds in (("dataq", data_seeds()), ("ctrlq", ctrl_seeds()), ("vhost_session", vhost_seeds())):
+for d, seeds in (("dataq", data_seeds()), ("ctrlq", ctrl_seeds()), ("vhost_session", vhost_seeds()),
+                 ("persist", persist_seeds())):
     os.makedirs(os.path.join("corpus", d), exist_ok=True)
     for name, blob in seeds.items():
         with open(os.path.join("corpus", d, name), "wb") as f:
