@@ -64,8 +64,10 @@ static int connect_to(const char *path, int timeout_s)
 	}
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		fprintf(stderr, "vtrustctl: cannot create a socket: %s\n", strerror(errno));
 		return -1;
+	}
 	struct timeval tv = {.tv_sec = timeout_s};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -78,28 +80,43 @@ static int connect_to(const char *path, int timeout_s)
 	return fd;
 }
 
-/* Sends one request line, returns the reply line (malloc'd) or NULL. */
-static char *roundtrip(int fd, const char *req)
+/* Sends all n bytes; false (said on stderr) if the socket refuses. */
+static bool send_all(int fd, const char *p, size_t n)
 {
-	size_t len = strlen(req);
-	for (size_t off = 0; off < len;) {
-		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+	for (size_t off = 0; off < n;) {
+		ssize_t w = send(fd, p + off, n - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "vtrustctl: send: %s\n", strerror(errno));
-			return NULL;
+			fprintf(stderr, "vtrustctl: cannot send the request: %s (see vtrustd's log)\n",
+				strerror(errno));
+			return false;
 		}
 		off += (size_t)w;
 	}
-	if (send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+	return true;
+}
+
+/*
+ * Sends one request line, returns the reply line (malloc'd) or NULL after one
+ * line on stderr saying why.
+ */
+static char *roundtrip(int fd, const char *req, const char *path, int timeout_s)
+{
+	if (!send_all(fd, req, strlen(req)) || !send_all(fd, "\n", 1))
 		return NULL;
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
 	while (buf) {
 		if (n + 1 >= cap) {
-			if (cap >= MAX_REPLY)
-				break;
+			if (cap >= MAX_REPLY) {
+				fprintf(stderr,
+					"vtrustctl: no line end in the first %u MiB of the reply: is %s "
+					"a vtrustd control socket?\n",
+					MAX_REPLY >> 20, path);
+				free(buf);
+				return NULL;
+			}
 			char *b = realloc(buf, cap * 2);
 			if (!b)
 				break;
@@ -109,19 +126,34 @@ static char *roundtrip(int fd, const char *req)
 		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			fprintf(stderr,
+				"vtrustctl: no reply within %d s: vtrustd is busy or stuck (see its "
+				"log; --timeout SECONDS waits longer)\n",
+				timeout_s);
+		else if (r < 0)
+			fprintf(stderr, "vtrustctl: cannot read the reply: %s\n", strerror(errno));
+		else if (r == 0 && n == 0)
+			fprintf(stderr, "vtrustctl: vtrustd closed the connection without a reply "
+					"(see its log)\n");
+		else if (r == 0)
+			fprintf(stderr,
+				"vtrustctl: the connection closed after %zu bytes of a reply without "
+				"a line end: is %s a vtrustd control socket?\n",
+				n, path);
 		if (r <= 0) {
-			fprintf(stderr, "vtrustctl: %s\n",
-				r == 0 ? "the daemon closed the connection without a reply"
-				       : (errno == EAGAIN ? "no reply (timeout)" : strerror(errno)));
-			break;
+			free(buf);
+			return NULL;
 		}
+		/* Only the new bytes: a long reply is not scanned again on every read. */
+		char *nl = memchr(buf + n, '\n', (size_t)r);
 		n += (size_t)r;
-		char *nl = memchr(buf, '\n', n);
 		if (nl) {
 			*nl = '\0';
 			return buf;
 		}
 	}
+	fprintf(stderr, "vtrustctl: out of memory for the reply\n");
 	free(buf);
 	return NULL;
 }
@@ -314,7 +346,8 @@ int main(int argc, char **argv)
 		free(file);
 		return 3;
 	}
-	char *line = roundtrip(fd, raw ? raw : json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	char *line = roundtrip(fd, raw ? raw : json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+			       sock, timeout);
 	close(fd);
 	json_object_put(req);
 	free(file);

@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -675,6 +676,39 @@ def case_control(tmp):
     r = subprocess.run([ARGS.vtrustctl, "--socket", os.path.join(tmp, "nope.sock"), "status"],
                        capture_output=True, text=True)
     check(r.returncode == 3 and "cannot connect" in r.stderr, "no daemon: status 3")
+    # A socket that answers with no line end (not a vtrustd, or a broken one): exit 3 with one
+    # line that says so (it was exit 3 and nothing at all, or "the daemon closed the
+    # connection without a reply" although it had sent bytes).
+    for what, flood in (("an endless reply", 65 << 20), ("a reply without a line end", 100)):
+        fake = os.path.join(tmp, "fake.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(fake)
+        srv.listen(1)
+
+        def serve(srv=srv, flood=flood):
+            c, _ = srv.accept()
+            try:
+                c.recv(4096)
+                chunk = b"x" * (1 << 20)
+                for off in range(0, flood, len(chunk)):
+                    c.sendall(chunk[:min(len(chunk), flood - off)])
+            except OSError:
+                pass
+            c.close()
+
+        th = threading.Thread(target=serve)
+        th.start()
+        t0 = time.monotonic()
+        r = subprocess.run([ARGS.vtrustctl, "--socket", fake, "--timeout", "5", "status"],
+                           capture_output=True, text=True)
+        took = time.monotonic() - t0
+        th.join()
+        srv.close()
+        os.unlink(fake)
+        lines = r.stderr.splitlines()
+        check(r.returncode == 3 and len(lines) == 1 and "vtrustd" in lines[0],
+              f"{what}: status 3 and one line naming the cause", (r.returncode, r.stderr[:300]))
+        check(took < 20, f"{what}: refused in {took:.1f} s", took)
 
     malformed = [
         b"", b"   ", b"garbage", b"{", b"[]", b"42", b'"status"', b"null", b'{"cmd":1}',
