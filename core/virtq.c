@@ -89,6 +89,7 @@ void vt_queue_reset(struct vt_queue *q)
 	q->used = NULL;
 	q->last_avail_idx = 0;
 	q->avail_waiting = 0;
+	q->mid_turn = 0;
 	q->used_idx = 0;
 	q->signalled_used_valid = false;
 	q->started = false;
@@ -451,10 +452,11 @@ void vt_queue_push_malformed(struct vt_queue *q, const struct vt_chain *c)
 	vt_queue_push(q, c, 0);
 }
 
-void vt_queue_notify(struct vt_queue *q)
+/* vt_queue_notify; true if it signalled the call fd. */
+static bool queue_notify(struct vt_queue *q)
 {
 	if (!q->used || q->call_fd < 0)
-		return;
+		return false;
 	/* Our used idx store must be visible before we read the driver's wishes. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bool need;
@@ -472,11 +474,17 @@ void vt_queue_notify(struct vt_queue *q)
 	q->signalled_used = q->used_idx;
 	q->signalled_used_valid = true;
 	if (!need)
-		return;
+		return false;
 	uint64_t one = 1;
 	ssize_t w = write(q->call_fd, &one, sizeof(one));
 	(void)w;
 	atomic_fetch_add_explicit(&q->stats.notifies, 1, memory_order_relaxed);
+	return true;
+}
+
+void vt_queue_notify(struct vt_queue *q)
+{
+	(void)queue_notify(q);
 }
 
 bool vt_queue_has_avail(struct vt_queue *q)
@@ -585,12 +593,46 @@ bool vt_queue_fresh(const struct vt_queue *q)
 	return q->last_avail_idx == 0 && q->used_idx == 0;
 }
 
+/* One turnaround sample (chains served from a mid-batch call to the refill): up fast, down slowly. */
+static void mid_turn_learn(struct vt_queue *q, unsigned chains)
+{
+	uint32_t t = VT_MIN(chains, (unsigned)VIRTQ_MAX_SIZE) * 16u;
+	if (q->mid_turn == 0)
+		q->mid_turn = t;
+	else if (t > q->mid_turn)
+		q->mid_turn += (t - q->mid_turn + 1) / 2;
+	else
+		q->mid_turn -= (q->mid_turn - t) / 16;
+}
+
+/*
+ * Chains to leave waiting at a mid-batch call: twice the turnaround, plus 2;
+ * 0: unknown. A generous margin is cheap (one more chain of cover costs ~2 %
+ * more calls at depth 64), running dry is not (the worker idles until the
+ * refill comes).
+ */
+static unsigned mid_cover(const struct vt_queue *q)
+{
+	return q->mid_turn ? q->mid_turn / 8 + 2 : 0;
+}
+
+/* A mid-batch call is due after a completion (notify_mid_batch in virtq.h). */
+static bool mid_due(const struct vt_queue *q, unsigned unsignalled)
+{
+	unsigned waiting = q->avail_waiting, cover = mid_cover(q);
+	if (waiting == 0 || unsignalled < waiting || unsignalled + waiting < 2 * VT_NOTIFY_MID_MIN)
+		return false;
+	return cover ? waiting <= cover : waiting >= VT_NOTIFY_MID_MIN;
+}
+
 int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 {
 	struct vt_chain c;
 	unsigned unsignalled = 0;
 	bool mid_called = false;
 	uint16_t mid_seen = 0; /* the avail idx seen at the last mid-batch call */
+	bool timing = false;   /* a mid-batch call's refill is awaited */
+	unsigned since_mid = 0; /* chains popped since that call */
 	for (;;) {
 		int r, stop = 0;
 		/*
@@ -627,16 +669,24 @@ int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 			unsignalled++;
 			/* Once more only if the driver refilled after the last one. */
 			uint16_t seen = (uint16_t)(q->last_avail_idx + q->avail_waiting);
-			bool mid = s->notify_mid_batch && q->avail_waiting >= VT_NOTIFY_MID_MIN &&
-				   unsignalled >= q->avail_waiting && (!mid_called || seen != mid_seen);
+			if (timing && ++since_mid && seen != mid_seen) {
+				mid_turn_learn(q, since_mid); /* the refill showed at this pop */
+				timing = false;
+			}
+			bool mid = s->notify_mid_batch && (!mid_called || seen != mid_seen) &&
+				   mid_due(q, unsignalled);
 			if (mid) {
 				mid_called = true;
 				mid_seen = seen;
 			}
 			if (mid ||
 			    (s->notify_every && (q->event_idx || unsignalled >= s->notify_every))) {
-				vt_queue_notify(q);
+				bool sent = queue_notify(q);
 				unsignalled = 0;
+				if (mid && sent) {
+					timing = true;
+					since_mid = 0;
+				}
 			}
 		}
 		if (unsignalled) {
@@ -649,7 +699,11 @@ int vt_queue_serve(struct vt_queue *q, const struct vt_server *s, void *priv)
 			(void)vt_queue_enable_notify(q); /* deferred: a kick may bring what can run */
 		if (stop)
 			return stop;
-		if (!vt_queue_enable_notify(q))
+		if (!vt_queue_enable_notify(q)) {
+			/* Ran dry before the refill: the driver needs more than the chains left. */
+			if (timing)
+				mid_turn_learn(q, since_mid + 2);
 			return 0;
+		}
 	}
 }

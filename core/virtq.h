@@ -112,6 +112,12 @@ struct vt_queue {
 	struct vring_used *used;
 	uint16_t last_avail_idx;
 	uint16_t avail_waiting; /* chains still in the ring at the last pop (notify_mid_batch) */
+	/*
+	 * notify_mid_batch: the driver's turnaround, in chains served from a
+	 * mid-batch call until its refill showed in the ring, in 1/16 chains (a
+	 * moving estimate, up fast and down slowly); 0 until first measured.
+	 */
+	uint32_t mid_turn;
 	uint16_t used_idx;
 	uint16_t signalled_used;
 	bool signalled_used_valid;
@@ -269,17 +275,25 @@ struct vt_server {
 	 */
 	unsigned notify_every;
 	/*
-	 * With notify_every 0: also a call in the middle of a long batch, as
-	 * soon as the completions since the last call reach the chains still
-	 * waiting in the ring (half-way through what the driver had queued),
-	 * if at least VT_NOTIFY_MID_MIN still wait, and again only after the
-	 * driver added chains. A driver that keeps many requests in flight then
-	 * refills while the worker still has work, instead of the worker
-	 * running dry, sleeping and being kicked awake again: about one call per
-	 * depth/2 completions, whatever the depth; one extra per batch for a
-	 * driver that does not refill, none below 2 * VT_NOTIFY_MID_MIN in
-	 * flight. The driver's suppression (NO_INTERRUPT or used_event) still
-	 * decides.
+	 * With notify_every 0: also a call before a long batch ends, so a driver
+	 * that keeps many requests in flight refills while the worker still has
+	 * work, instead of the worker running dry, sleeping and being kicked
+	 * awake again. The call comes as late as the driver allows: when the
+	 * chains still waiting in the ring just cover the driver's turnaround
+	 * (the chains this queue served between its last mid-batch call and the
+	 * driver's refill showing in the ring, learned per queue: up fast, down
+	 * slowly) and half again plus one; never before half of what the driver
+	 * had queued (the completions since the last call reach the chains
+	 * still waiting), and again only after the driver added chains. Until
+	 * the turnaround is known it comes half-way, if at least
+	 * VT_NOTIFY_MID_MIN still wait. A call wakes a sleeping driver, and on
+	 * small VMs that costs the caller ~10 us, so fewer calls are worth the
+	 * learning: about one call per (in flight - turnaround * 3/2)
+	 * completions; one extra per batch for a driver that does not refill,
+	 * none below 2 * VT_NOTIFY_MID_MIN in flight. The turnaround is counted
+	 * in chains, so it assumes chains of similar cost; a refill that comes
+	 * after the ring ran dry raises it at once. The driver's suppression
+	 * (NO_INTERRUPT or used_event) still decides.
 	 */
 	bool notify_mid_batch;
 };

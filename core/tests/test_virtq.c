@@ -459,7 +459,11 @@ static void test_serve_mid_batch(void)
 		CHECK_EQ(s.calls[20], mid ? 1u : 0u);
 		CHECK_EQ(s.calls[39], mid ? 1u : 0u);
 
-		/* The driver refills 20 after the first call: a second one at 40 done, 20 waiting. */
+		/*
+		 * The driver refills 20 while chain 22 is served, 3 after the first
+		 * call: its refill showed at the 4th pop, so the second call comes
+		 * when 2 * 4 + 2 = 10 still wait (50 done), not half-way (40).
+		 */
 		fx_free(&f);
 		fx_init(&f, 64);
 		f.q.call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -467,8 +471,10 @@ static void test_serve_mid_batch(void)
 		s = (struct serve_seen){.f = &f, .refill_at = 22};
 		CHECK_EQ(serve_all(&f, &s, mid), mid ? 3u : 1u);
 		CHECK_EQ(s.n, 60);
-		CHECK_EQ(s.calls[39], mid ? 1u : 0u);
-		CHECK_EQ(s.calls[40], mid ? 2u : 0u);
+		CHECK_EQ(s.calls[20], mid ? 1u : 0u);
+		CHECK_EQ(s.calls[49], mid ? 1u : 0u);
+		CHECK_EQ(s.calls[50], mid ? 2u : 0u);
+		CHECK(mid ? f.q.mid_turn > 0 : f.q.mid_turn == 0);
 
 		/* 15 in flight: fewer than 8 would still wait half-way: one call. */
 		s = (struct serve_seen){.f = &f};
@@ -477,6 +483,93 @@ static void test_serve_mid_batch(void)
 		CHECK_EQ(s.n, 15);
 		fx_free(&f);
 	}
+}
+
+/*
+ * A driver keeping `depth` chains in flight: after each call it needs `turn`
+ * chains of the device's time (its wake-up) before it re-adds what completed.
+ */
+struct late_driver {
+	struct fixture *f;
+	unsigned depth, turn;
+	unsigned added, limit; /* chains made available so far, and at most */
+	unsigned served, calls;
+	unsigned refill_in; /* chains until the pending refill; 0: none pending */
+};
+
+static void late_refill(struct late_driver *d)
+{
+	d->refill_in = 0;
+	unsigned done = (uint16_t)d->f->r.used->idx; /* fewer than 65536 in these tests */
+	unsigned n = done + d->depth - d->added;
+	n = VT_MIN(n, d->limit - d->added);
+	uint64_t a[1] = {d->f->buf};
+	uint32_t l[1] = {8};
+	bool w[1] = {true};
+	for (unsigned i = 0; i < n; i++, d->added++)
+		mock_chain(&d->f->r, (uint16_t)(d->added % 128), 1, a, l, w);
+}
+
+static struct vt_verdict late_chain(void *priv, struct vt_queue *q, struct vt_chain *c)
+{
+	(void)c;
+	struct late_driver *d = priv;
+	uint64_t n = read_counter(q->call_fd);
+	d->calls += (unsigned)n;
+	if (n && !d->refill_in)
+		d->refill_in = d->turn;
+	d->served++;
+	if (d->refill_in && --d->refill_in == 0)
+		late_refill(d);
+	return vt_used(8);
+}
+
+/* One vt_queue_serve; true if it served every chain the driver will add (it never ran dry). */
+static bool late_serve(struct late_driver *d)
+{
+	struct vt_server srv = {.chain = late_chain, .notify_mid_batch = true};
+	CHECK_EQ(vt_queue_serve(&d->f->q, &srv, d), 0);
+	d->calls += (unsigned)read_counter(d->f->q.call_fd);
+	bool all = d->served == d->limit;
+	if (d->refill_in) /* ran dry: the driver's refill comes, the worker serves again */
+		late_refill(d);
+	return all;
+}
+
+/*
+ * The mid-batch call comes as late as the driver's turnaround allows: with
+ * 64 in flight and a driver that refills 4 chains after a call, about one
+ * call per 52 completions (half-way would be one per 32), and the ring never
+ * runs dry. When the driver gets slower (20 chains), the ring runs dry a few
+ * times until the turnaround is learned, then no more.
+ */
+static void test_serve_late_call(void)
+{
+	struct fixture f;
+	fx_init(&f, 128);
+	f.q.call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct late_driver d = {.f = &f, .depth = 64, .turn = 4, .limit = 64 + 1120};
+	add_chains(&f, 0, 64);
+	d.added = 64;
+	CHECK(late_serve(&d));
+	CHECK_EQ(d.served, 1184);
+	/* The first call half-way, then one per ~52; the half-way rule would make 36. */
+	CHECK(d.calls >= 18 && d.calls <= 26);
+
+	/* A slower driver: a few dry runs while the turnaround is learned, then none. */
+	d.turn = 20;
+	d.limit += 1120;
+	late_refill(&d);
+	unsigned dry = 0;
+	while (!late_serve(&d) && dry < 10)
+		dry++;
+	CHECK(dry <= 4);
+	unsigned calls = d.calls;
+	d.limit += 1120;
+	late_refill(&d);
+	CHECK(late_serve(&d)); /* 1120 more without running dry */
+	CHECK(d.calls - calls <= 1120 / 32 + 2);
+	fx_free(&f);
 }
 
 static void test_map_rings_rejects(void)
@@ -558,6 +651,7 @@ int main(void)
 	TEST_RUN(test_notify_event_idx);
 	TEST_RUN(test_enable_notify);
 	TEST_RUN(test_serve_mid_batch);
+	TEST_RUN(test_serve_late_call);
 	TEST_RUN(test_map_rings_rejects);
 	TEST_RUN(test_idx_wraparound);
 	TEST_DONE();
