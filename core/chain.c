@@ -151,6 +151,14 @@ static int copy_out(void *ctx, uint8_t *out, size_t len)
 
 int vt_chain_read(struct vt_chain *c, void *dst, size_t n)
 {
+	/* Most reads (headers, IVs, tags) lie in the current segment: one memcpy. */
+	if (n && c->rd_i < c->nrd && c->seg[c->rd_i].iov_len - c->rd_off >= n) {
+		memcpy(dst, (const uint8_t *)c->seg[c->rd_i].iov_base + c->rd_off, n);
+		c->rd_off += n;
+		c->rd_done += n;
+		CHAIN_CHECK(c);
+		return 0;
+	}
 	uint8_t *d = dst;
 	return vt_chain_consume(c, n, copy_in, &d);
 }
@@ -176,6 +184,14 @@ int vt_chain_skip(struct vt_chain *c, size_t n)
 
 int vt_chain_write(struct vt_chain *c, const void *src, size_t n)
 {
+	/* The same for writes that fit the current segment (a tag, a digest). */
+	if (n && c->wr_i < c->nseg && c->seg[c->wr_i].iov_len - c->wr_off >= n) {
+		memcpy((uint8_t *)c->seg[c->wr_i].iov_base + c->wr_off, src, n);
+		c->wr_off += n;
+		c->wr_done += n;
+		CHAIN_CHECK(c);
+		return 0;
+	}
 	const uint8_t *s = src;
 	return vt_chain_produce(c, n, copy_out, &s);
 }
