@@ -105,8 +105,18 @@ int vt_log_set_target(enum vt_log_target target, const char *path)
 	return 0;
 }
 
+/* Error events of this thread, counted whether or not the level lets them out. */
+static _Thread_local unsigned long thread_errors;
+
+unsigned long vt_log_errors(void)
+{
+	return thread_errors;
+}
+
 void vt_log(enum vt_log_level level, const char *fmt, ...)
 {
+	if (level == VT_LOG_ERR)
+		thread_errors++;
 	if ((int)level > atomic_load(&log_level))
 		return;
 

@@ -36,6 +36,12 @@ int vt_log_reopen(void);
 void vt_log_set_ident(const char *ident);
 
 void vt_log(enum vt_log_level level, const char *fmt, ...) VT_PRINTF(2, 3);
+/*
+ * How many error events the calling thread has logged so far. A caller that
+ * adds context to a failure can tell whether the callee already said why in
+ * its one line (then it adds no second line).
+ */
+unsigned long vt_log_errors(void);
 
 #define vt_err(...) vt_log(VT_LOG_ERR, __VA_ARGS__)
 #define vt_warn(...) vt_log(VT_LOG_WARNING, __VA_ARGS__)

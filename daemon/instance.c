@@ -45,10 +45,11 @@ struct vtd_instance *vtd_instance_find(struct vtd_config *c, const char *name)
 int vtd_instance_create(struct vtd_config *c, struct vtd_instance *in)
 {
 	(void)c;
+	unsigned long errors = vt_log_errors();
 	int r = in->type->create(&in->cfg, &in->priv);
 	if (r < 0) {
-		/* -EINVAL: a configuration error the type already reported in one line. */
-		if (r != -EINVAL)
+		/* One line per failure: the type's own, which says why, or else this one. */
+		if (vt_log_errors() == errors)
 			vt_err("%s: cannot create the %s device: %s", in->name, in->type->type,
 			       strerror(-r));
 		return r;

@@ -325,6 +325,25 @@ def case_config(tmp):
     r = subprocess.run([ARGS.vtrustd, "--config", os.path.join(tmp, "missing.conf")], cwd=tmp,
                        capture_output=True, text=True)
     check(r.returncode == 2 and "No such file or directory" in r.stderr, "missing config file reported with its reason")
+    # A device that cannot start says why in one line (the generic "cannot create the rpmb
+    # device: Operation not permitted" followed the device's own line).
+    if "rpmb" in types_of_build():
+        kf = os.path.join(tmp, "wide.key")
+        with open(kf, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(kf, 0o644)
+        short = os.path.join(tmp, "short.rpmb")
+        with open(short, "w") as f:
+            f.write("hi")
+        os.chmod(short, 0o600)
+        for opts, want in ((f"migration_key={kf}", "chmod 600"),
+                           (f"store={short}", "not even a superblock")):
+            r = subprocess.run([ARGS.vtrustd, "--run-dir", "run", "--state-dir", "var", "--seccomp",
+                                "off", "--control-socket", "none", "--device", f"r9:rpmb,{opts}"],
+                               cwd=tmp, capture_output=True, text=True, timeout=20)
+            errs = [x for x in r.stderr.splitlines() if " err: " in x]
+            check(r.returncode != 0 and len(errs) == 1 and want in errs[0],
+                  f"rpmb {opts.split('=')[0]}: one error line with the cause", r.stderr)
     # No configuration at all: one device of every real type.
     r = subprocess.run([ARGS.vtrustd, "--run-dir", "run", "--state-dir", "var",
                         "--check-config"], cwd=tmp, capture_output=True, text=True)
