@@ -2,8 +2,12 @@
 /*
  * libFuzzer harness for the control protocol: the input is what a client
  * sends on the control socket. Every line goes through
- * vtd_control_handle_line against two instantiated null devices; every reply
- * must be a JSON object with a boolean "ok" that serialises to one line.
+ * vtd_control_handle_line against two instantiated null devices, an rng
+ * device (its control hook: leak, reseed, seed-fault with its JSON args) and
+ * a crypto device (status and metrics by name); every reply must be a JSON
+ * object with a boolean "ok" that serialises to one line. The rpmb device's
+ * hook is not here: its export writes files named by the request (its
+ * ticket and receipt texts are fuzz_rpmb_ticket's, its blobs fuzz_rpmb_blob's).
  * The HTTP request parser sees the same bytes.
  */
 #include <json-c/json.h>
@@ -13,6 +17,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "registry.h"
 #include "vtrustd.h"
 
 static struct vtd_config cfg;
@@ -30,6 +35,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.control_max_request = 4096;
 	if (vtd_config_parse_device_arg(&cfg, "n0:null,socket=/nonexistent/n0.sock") < 0 ||
 	    vtd_config_parse_device_arg(&cfg, "n1:null,socket=/nonexistent/n1.sock") < 0 ||
+	    (vt_device_type_find("rng") &&
+	     vtd_config_parse_device_arg(&cfg, "r0:rng,test_hooks=true,socket=/nonexistent/r0.sock") <
+		 0) ||
+	    (vt_device_type_find("crypto") &&
+	     vtd_config_parse_device_arg(&cfg, "c0:crypto,socket=/nonexistent/c0.sock") < 0) ||
 	    vtd_config_finish(&cfg) < 0)
 		abort();
 	for (unsigned i = 0; i < cfg.ninst; i++)
