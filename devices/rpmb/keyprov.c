@@ -42,7 +42,8 @@ int rpmb_parse_key(const uint8_t *text, size_t n, uint8_t key[RPMB_KEY_SIZE], ch
 
 int rpmb_read_key_file(const char *path, uint8_t key[RPMB_KEY_SIZE], char *err, size_t errlen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO must not make the start wait for a writer (refused below). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		int e = -errno;
 		snprintf(err, errlen, "cannot open: %s", strerror(-e));

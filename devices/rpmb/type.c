@@ -398,7 +398,8 @@ static int control_export(struct rpmb_dev *d, const char *path, const struct rpm
 static int control_import(struct rpmb_dev *d, const char *path, struct json_object *reply)
 {
 	char err[300];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO must not hold the control thread until a writer comes. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		int e = -errno;
 		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(-e));
@@ -406,7 +407,7 @@ static int control_import(struct rpmb_dev *d, const char *path, struct json_obje
 	}
 	struct stat st;
 	size_t want = rpmb_blob_size(d->store->geom.capacity);
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want) {
 		snprintf(err, sizeof(err), "%s is not an export of a device of this capacity",
 			 path);
 		return fail(reply, -EINVAL, err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 #include "../../core/tests/test_util.h"
@@ -189,6 +190,16 @@ static void test_control(void)
 	json_object_put(r);
 	CHECK(ctl(b, "rpmb-import", blob, &r) < 0); /* b is live now */
 	CHECK(strlen(sget(r, "error")) > 0);
+	json_object_put(r);
+	/* A FIFO (no writer) as the file to import: refused at once, the control thread never
+	 * waits for a writer (alarm: a hang fails the test). */
+	char fifo[160];
+	snprintf(fifo, sizeof(fifo), "%s/import.fifo", dir);
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	CHECK(ctl(b, "rpmb-import", fifo, &r) < 0);
+	alarm(0);
+	CHECK(strstr(sget(r, "error"), "not an export") != NULL);
 	json_object_put(r);
 	/* Cancel: no receipt, a malformed one, or one for another ticket: refused. */
 	CHECK_EQ(ctl(a, "rpmb-cancel-export", NULL, &r), -EINVAL);

@@ -776,6 +776,16 @@ static void test_key_file(void)
 	CHECK(strstr(err, "0640") != NULL);
 	CHECK(rpmb_read_key_file(dir, key, err, sizeof(err)) < 0);
 	CHECK(vt_ct_memcmp(key, zero, 32) == 0);
+	/* A FIFO with no writer: refused at once, start-up never waits for a writer (alarm: a
+	 * hang fails the test). */
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	CHECK_EQ(rpmb_read_key_file(fifo, key, err, sizeof(err)), -EPERM);
+	alarm(0);
+	CHECK(strstr(err, "regular file") != NULL);
+	(void)unlink(fifo);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/key", dir);
 	(void)unlink(path);
