@@ -279,20 +279,22 @@ struct vt_server {
 	 * that keeps many requests in flight refills while the worker still has
 	 * work, instead of the worker running dry, sleeping and being kicked
 	 * awake again. The call comes as late as the driver allows: when the
-	 * chains still waiting in the ring just cover the driver's turnaround
-	 * (the chains this queue served between its last mid-batch call and the
-	 * driver's refill showing in the ring, learned per queue: up fast, down
-	 * slowly) and half again plus one; never before half of what the driver
-	 * had queued (the completions since the last call reach the chains
-	 * still waiting), and again only after the driver added chains. Until
-	 * the turnaround is known it comes half-way, if at least
-	 * VT_NOTIFY_MID_MIN still wait. A call wakes a sleeping driver, and on
-	 * small VMs that costs the caller ~10 us, so fewer calls are worth the
-	 * learning: about one call per (in flight - turnaround * 3/2)
-	 * completions; one extra per batch for a driver that does not refill,
-	 * none below 2 * VT_NOTIFY_MID_MIN in flight. The turnaround is counted
-	 * in chains, so it assumes chains of similar cost; a refill that comes
-	 * after the ring ran dry raises it at once. The driver's suppression
+	 * chains still waiting in the ring are twice the driver's turnaround
+	 * plus two (the turnaround: the chains this queue served between its
+	 * last mid-batch call and the driver's refill showing in the ring,
+	 * learned per queue, up fast and down slowly; a ring that ran dry first
+	 * counts as two chains more than were left), but never before half of
+	 * what the driver had queued (the completions since the last call reach
+	 * the chains still waiting), and again only after the driver added
+	 * chains. Until the turnaround is known it comes half-way, if at least
+	 * VT_NOTIFY_MID_MIN still wait. A call that wakes a sleeping driver
+	 * costs the caller ~9 us on small VMs, so fewer calls are worth the
+	 * learning: about one call per (in flight - 2 * turnaround - 2)
+	 * completions, and completions reach such a driver in bunches of that
+	 * size (throughput over latency, for drivers that keep the ring full);
+	 * one extra per batch for a driver that does not refill, none below
+	 * 2 * VT_NOTIFY_MID_MIN in flight. The turnaround is counted in chains,
+	 * so it assumes chains of similar cost. The driver's suppression
 	 * (NO_INTERRUPT or used_event) still decides.
 	 */
 	bool notify_mid_batch;
