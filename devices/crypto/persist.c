@@ -57,8 +57,14 @@ void vc_persist_store(struct vc_dev *d, uint64_t id, const struct vc_sess_params
 	if (!r)
 		return;
 	if (p->key_len > REC_KEY_MAX || p->auth_key_len > REC_AUTH_KEY_MAX) {
-		vt_warn("%s: session %llu has keys too long to survive a restart", d->name,
-			(unsigned long long)id);
+		vt_warn("%s: session %llu has keys too long to survive a restart (key over %u or "
+			"authentication key over %u bytes): after one, its requests get INVSESS",
+			d->name, (unsigned long long)id, REC_KEY_MAX, REC_AUTH_KEY_MAX);
+		/* Its id must stay invalid all the same: the slot's generation is recorded. */
+		r->live = 0;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		vt_wipe(r, sizeof(*r));
+		r->gen = id >> VC_ID_INDEX_BITS;
 		return;
 	}
 	r->live = 0;
