@@ -1263,7 +1263,8 @@ def probe_rpmb(sock, *args, stdin=None):
 
 def case_keys(tmp):
     """A full run with keys: RPMB key programming, authenticated writes and reads, a migration
-    key, export and import through vtrustctl; then no key byte may appear in any log."""
+    key, export and import through vtrustctl, crypto session keys (control queue and
+    CREATE_CRYPTO_SESSION); then no key byte may appear in any log."""
     probe = os.path.join(os.path.abspath(ARGS.build), "probe", "vtrust-probe")
     if "rpmb" not in types_of_build() or not os.path.exists(probe):
         skip("needs the rpmb device type and vtrust-probe")
@@ -1282,6 +1283,8 @@ def case_keys(tmp):
                 "--log-target", f"file:{log}", "--device", f"r{side}:rpmb,migration-key={kf}"]
         if "rng" in types_of_build():
             args += ["--device", f"g{side}:rng"]
+        if "crypto" in types_of_build():
+            args += ["--device", f"c{side}:crypto,config_space=true"]
         daemons.append(start(tmp, args))
     a, b = daemons
     sa = os.path.join(tmp, "run-a", "ra.sock")
@@ -1318,13 +1321,25 @@ def case_keys(tmp):
     check("write_counter: 1" in r.stdout, "imported counter", r.stdout)
     r = b.ctl("rpmb", "import", "rb", os.path.join(tmp, "missing"))
     check(r.returncode == 1 and "rb" in r.stderr, "import of a missing file: error reply", r.stderr)
+    # Crypto session keys, through the control queue and through CREATE_CRYPTO_SESSION.
+    crypto_key = bytes.fromhex("c3" * 4 + "5aa5" * 2 + "3c" * 4 + "e7" * 4)
+    if "crypto" in types_of_build():
+        pt = os.urandom(64)
+        for extra in ([], ["--vhost-session"]):
+            r = subprocess.run([probe, "--socket", os.path.join(tmp, "run-a", "ca.sock"), "crypto",
+                                "cipher", "--alg", "aes-128-cbc", "--key", crypto_key.hex(),
+                                "--iv", "00" * 16, "--encrypt"] + extra,
+                               input=pt, capture_output=True, timeout=60)
+            check(r.returncode == 0 and len(r.stdout) == len(pt),
+                  f"probe: AES-CBC with a session key {' '.join(extra)}", r.stderr)
     for d in daemons:
         check(d.stop() == 0, "SIGTERM: exit 0")
     text = b"".join(open(p, "rb").read() for p in logs)
     text += b"".join(open(d.log_path, "rb").read() + open(d.out_path, "rb").read() for d in daemons)
     check(len(text) > 2000, "the run logged (debug level)", len(text))
     import base64
-    for name, k in (("RPMB key", auth_key), ("migration key", mig_key)):
+    for name, k in (("RPMB key", auth_key), ("migration key", mig_key),
+                    ("crypto session key", crypto_key)):
         forms = [k, k.hex().encode(), k.hex().upper().encode(), base64.b64encode(k),
                  k[:8].hex().encode(), k[8:16].hex().encode()]
         found = [f for f in forms if f in text]
