@@ -707,7 +707,12 @@ def case_control(tmp):
         def serve(srv=srv, flood=flood):
             c, _ = srv.accept()
             try:
-                c.recv(4096)
+                got = b""
+                while not got.endswith(b"\n"):  # the whole request: no reset on close
+                    part = c.recv(4096)
+                    if not part:
+                        break
+                    got += part
                 chunk = b"x" * (1 << 20)
                 for off in range(0, flood, len(chunk)):
                     c.sendall(chunk[:min(len(chunk), flood - off)])
