@@ -21,6 +21,11 @@
 #include "log.h"
 #include "rpmb.h"
 #include "secmem.h"
+
+/* What every migration step says without a migration key: what is missing and how to give it. */
+#define NO_MIG_KEY                                                                                 \
+	"no migration_key configured (give the device the option migration_key=FILE, the same "     \
+	"key file on both hosts)"
 #include "statefd.h"
 
 #define BLOB_MAGIC "VTRPMBX1"
@@ -120,7 +125,7 @@ int rpmb_ticket_issue(struct rpmb_dev *d, struct rpmb_ticket *ret, char *err, si
 	struct rpmb_store *s = d->store;
 	int r = 0;
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration_key configured");
+		snprintf(err, errlen, NO_MIG_KEY);
 		r = -ENOKEY;
 	} else if ((r = store_unusable(d, err, errlen)) < 0) {
 		/* err says why */
@@ -164,7 +169,7 @@ int rpmb_ticket_cancel(struct rpmb_dev *d, uint8_t receipt[RPMB_RECEIPT_SIZE], c
 	int r = 0;
 	bool again = !(s->st.flags & RPMB_ST_TICKET);
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration_key configured: a void receipt needs it");
+		snprintf(err, errlen, NO_MIG_KEY ": a void receipt needs it");
 		r = -ENOKEY;
 	} else if ((r = store_unusable(d, err, errlen)) < 0) {
 		/* Rolled back: an older copy, the newest store may have imported the ticket. */
@@ -258,7 +263,7 @@ static int export_locked(struct rpmb_dev *d, const struct rpmb_ticket *t, uint8_
 {
 	struct rpmb_store *s = d->store;
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration_key configured");
+		snprintf(err, errlen, NO_MIG_KEY);
 		return -ENOKEY;
 	}
 	if (!t) {
@@ -383,7 +388,7 @@ static int import_locked(struct rpmb_dev *d, const uint8_t *blob, size_t len, ch
 	uint32_t counter;
 	uint64_t gen;
 	if (!d->mig_key) {
-		snprintf(err, errlen, "no migration_key configured");
+		snprintf(err, errlen, NO_MIG_KEY);
 		return -ENOKEY;
 	}
 	int r = rpmb_blob_parse_header(blob, len, s->geom.capacity, &counter, &gen);
@@ -505,7 +510,7 @@ int rpmb_cancel_export(struct rpmb_dev *d, const uint8_t *receipt, char *err, si
 		snprintf(err, errlen, "the store is not exported");
 		r = -EINVAL;
 	} else if (receipt && !d->mig_key) {
-		snprintf(err, errlen, "no migration_key configured: cannot check the receipt");
+		snprintf(err, errlen, NO_MIG_KEY ": the receipt cannot be checked");
 		r = -ENOKEY;
 	} else if (receipt) {
 		struct rpmb_ticket t;
@@ -581,7 +586,7 @@ int rpmb_load_state(void *priv, int fd)
 	struct rpmb_dev *d = priv;
 	/* Refuse before reading anything: a load can only succeed with a migration key. */
 	if (!d->mig_key) {
-		vt_err("%s: DEVICE_STATE load refused: no migration-key configured", d->name);
+		vt_err("%s: DEVICE_STATE load refused: " NO_MIG_KEY, d->name);
 		return -ENOKEY;
 	}
 	size_t cap = rpmb_blob_size(d->store->geom.capacity) + 1, len = 0;

@@ -455,7 +455,9 @@ static int rpmb_control(void *priv, const char *command, struct json_object *arg
 		if (command[5] == 'i')
 			return control_import(d, path, reply);
 		if (!d->mig_key)
-			return fail(reply, -ENOKEY, "no migration_key configured");
+			return fail(reply, -ENOKEY,
+				    "no migration_key configured (give the device the option "
+				    "migration_key=FILE, the same key file on both hosts)");
 		struct rpmb_ticket t;
 		int r = arg_ticket(args, &t, reply);
 		return r < 0 ? r : control_export(d, path, &t, reply);

@@ -793,6 +793,49 @@ static void test_key_file(void)
 }
 
 /*
+ * Without migration_key every migration step says what is missing and how to
+ * give it, spelled as the option is (DEVICE_STATE load said "migration-key").
+ */
+static void test_no_migration_key(void)
+{
+	struct fx f;
+	fx_init(&f, 1, 4, 4, 0);
+	char err[400] = "", logf[] = "/tmp/rpmb-nokey-log-XXXXXX";
+	struct rpmb_ticket t;
+	CHECK_EQ(rpmb_ticket_issue(f.d, &t, err, sizeof(err)), -ENOKEY);
+	CHECK(strstr(err, "migration_key=FILE") != NULL);
+	memset(&t, 0x11, sizeof(t));
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	err[0] = 0;
+	CHECK_EQ(rpmb_export(f.d, &t, &blob, &len, err, sizeof(err)), -ENOKEY);
+	CHECK(strstr(err, "migration_key=FILE") != NULL);
+	uint8_t fake[64] = {0};
+	err[0] = 0;
+	CHECK_EQ(rpmb_import(f.d, fake, sizeof(fake), err, sizeof(err)), -ENOKEY);
+	CHECK(strstr(err, "migration_key=FILE") != NULL);
+	/* DEVICE_STATE load: refused before reading, one log line with the fix. */
+	int lfd = mkstemp(logf);
+	CHECK(lfd >= 0);
+	CHECK_EQ(vt_log_set_target(VT_LOG_TARGET_FILE, logf), 0);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	CHECK_EQ(rpmb_load_state(f.d, p[0]), -ENOKEY);
+	CHECK_EQ(vt_log_set_target(VT_LOG_TARGET_STDERR, NULL), 0);
+	char text[1024] = "";
+	ssize_t n = pread(lfd, text, sizeof(text) - 1, 0);
+	CHECK(n > 0);
+	CHECK(strstr(text, "DEVICE_STATE load refused") != NULL);
+	CHECK(strstr(text, "migration_key=FILE") != NULL);
+	CHECK(strstr(text, "migration-key") == NULL);
+	close(p[0]);
+	close(p[1]);
+	close(lfd);
+	unlink(logf);
+	fx_free(&f);
+}
+
+/*
  * Issue 12, cancel-export: the source resumes only on the destination's void
  * receipt for the very ticket it exported for. After it, the old blob is
  * refused at the destination (no rollback of the writes made since, no two
@@ -897,6 +940,7 @@ int main(void)
 	TEST_RUN(test_migration_replay);
 	TEST_RUN(test_cancel_receipt);
 	TEST_RUN(test_key_file);
+	TEST_RUN(test_no_migration_key);
 	TEST_RUN(test_provisioning);
 	TEST_DONE();
 }
