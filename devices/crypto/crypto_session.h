@@ -116,6 +116,13 @@ struct vc_slot {
 
 struct vc_table {
 	pthread_mutex_t lock;
+	/*
+	 * Held across a create's insert and record, and a destroy's forget and
+	 * remove (session_life.c): a destroy of the id being created (ids are
+	 * guessable) waits until its record is written, so it cannot be left
+	 * behind live. Lookups do not take it.
+	 */
+	pthread_mutex_t life;
 	uint32_t cap;
 	uint32_t live;
 	uint32_t free_head; /* UINT32_MAX when empty */

@@ -38,6 +38,7 @@ int vc_table_init(struct vc_table *t, uint32_t cap)
 		t->slots[i].next_free = i + 1 < cap ? i + 1 : NO_SLOT;
 	t->free_head = 0;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->life, NULL);
 	return 0;
 }
 
@@ -51,6 +52,7 @@ void vc_table_destroy(struct vc_table *t)
 	free(t->slots);
 	t->slots = NULL;
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->life);
 }
 
 uint8_t vc_table_insert(struct vc_table *t, struct vc_session *s, uint64_t *ret_id)

@@ -5,12 +5,14 @@
  * dispatcher, the session table's bounds under a create/destroy storm
  * (memory must stay flat over N attempts; the slow suite runs 10^6), and
  * several data queues using shared and separate sessions in parallel while
- * sessions come and go (also run under TSan).
+ * sessions come and go (also run under TSan), and a destroy racing the
+ * create of the same id (its key must not stay in the restart area).
  *
  * Usage: test_crypto_session [ATTEMPTS]   (default 20000)
  */
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include <openssl/evp.h>
@@ -458,6 +460,86 @@ static void test_persist_long_key_id(void)
 	EVP_PKEY_free(pk);
 }
 
+/*
+ * A destroy that races with the create of the same id (two session paths on
+ * two threads: the control queue and vhost-user's CLOSE_CRYPTO_SESSION; an
+ * id is guessable, generation << 16 | slot) must never leave the destroyed
+ * session's record, with its key, live in the area: the next process would
+ * bring it back. One slot, so every create predicts the next id.
+ */
+struct race {
+	struct vc_dev *d;
+	uint64_t want;
+	atomic_bool created;
+	atomic_bool go;
+};
+
+static void *race_destroy(void *arg)
+{
+	struct race *r = arg;
+	while (!atomic_load(&r->go))
+		;
+	/* Until the create returned, and once more after it. */
+	for (;;) {
+		bool last = atomic_load(&r->created);
+		if (vc_destroy_session(r->d, r->want) == VC_OK || last)
+			break;
+	}
+	return NULL;
+}
+
+static void test_persist_destroy_race(void)
+{
+	struct vc_opts o = opts;
+	o.max_sessions = 1;
+	struct vc_dev *d;
+	CHECK_EQ(vc_dev_new("persist-race", &o, &d), 0);
+	size_t size = vc_persist_size(d);
+	uint8_t *area = calloc(1, size);
+	CHECK(area != NULL);
+	CHECK_EQ(vc_persist_attach(d, area, size, false), 0);
+	uint8_t key[16];
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x5a ^ (i * 29));
+	struct vc_sess_params p = {.service = VC_SERVICE_CIPHER, .sym_op = VC_SYM_OP_CIPHER,
+				   .op = VC_OP_ENCRYPT, .cipher_algo = VC_CIPHER_AES_CBC,
+				   .key_len = sizeof(key), .key = key};
+	unsigned leaked = 0, raced = 0, rounds = 20000;
+	for (unsigned i = 0; i < rounds; i++) {
+		struct race r = {.d = d, .want = ((d->table.slots[0].gen + 1) << VC_ID_INDEX_BITS)};
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, race_destroy, &r), 0);
+		uint64_t id = 0;
+		atomic_store(&r.go, true);
+		uint8_t st = vc_create_session(d, &p, true, &id);
+		atomic_store(&r.created, true);
+		pthread_join(th, NULL);
+		CHECK_EQ(st, VC_OK);
+		CHECK_EQ(id, r.want);
+		struct vc_session *s = vc_table_get(&d->table, id);
+		if (s) {
+			vc_session_put(s);
+			CHECK_EQ(vc_destroy_session(d, id), VC_OK);
+		} else {
+			raced++;
+		}
+		/* Destroyed either way now: its key must be gone from the area. */
+		if (memmem(area, size, key, sizeof(key)) != NULL) {
+			leaked++;
+			memset(area, 0, size); /* count each round on its own */
+			CHECK_EQ(vc_persist_attach(d, NULL, 0, false), 0);
+			CHECK_EQ(vc_persist_attach(d, area, size, false), 0);
+		}
+	}
+	printf("destroy/create race: %u of %u rounds destroyed by the other thread, %u left the "
+	       "key in the area\n",
+	       raced, rounds, leaked);
+	CHECK_EQ(leaked, 0);
+	CHECK_EQ(vc_persist_attach(d, NULL, 0, false), 0);
+	vc_dev_free(d);
+	free(area);
+}
+
 int main(int argc, char **argv)
 {
 	vt_log_set_level(VT_LOG_ERR);
@@ -470,5 +552,6 @@ int main(int argc, char **argv)
 	TEST_RUN(test_storm);
 	TEST_RUN(test_persist_lost_session);
 	TEST_RUN(test_persist_long_key_id);
+	TEST_RUN(test_persist_destroy_race);
 	TEST_DONE();
 }
