@@ -365,15 +365,27 @@ static void test_parallel(void)
  * record, keys included, is wiped from the area the core keeps; it does not
  * come back at a later restart either.
  */
+/* A device with a fresh restart area attached (the area is the caller's to free). */
+static struct vc_dev *dev_with_area(const char *name, const struct vc_opts *o, uint8_t **area,
+				    size_t *size)
+{
+	struct vc_dev *d = NULL;
+	CHECK_EQ(vc_dev_new(name, o, &d), 0);
+	*size = d ? vc_persist_size(d) : 0;
+	*area = calloc(1, *size ? *size : 1);
+	CHECK(*area != NULL);
+	if (d)
+		CHECK_EQ(vc_persist_attach(d, *area, *size, false), 0);
+	return d;
+}
+
 static void test_persist_lost_session(void)
 {
 	struct vc_opts o = opts;
-	struct vc_dev *a, *b, *c;
-	CHECK_EQ(vc_dev_new("persist-a", &o, &a), 0);
-	size_t size = vc_persist_size(a);
-	uint8_t *area = calloc(1, size);
-	CHECK(area != NULL);
-	CHECK_EQ(vc_persist_attach(a, area, size, false), 0);
+	struct vc_dev *b, *c;
+	uint8_t *area;
+	size_t size;
+	struct vc_dev *a = dev_with_area("persist-a", &o, &area, &size);
 	uint8_t key[16];
 	for (unsigned i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(0xc0 + i);
@@ -421,11 +433,10 @@ static void test_persist_long_key_id(void)
 	int der_len = pk ? i2d_PrivateKey(pk, &der) : -1;
 	CHECK(der_len > 1024);
 	struct vc_opts o = opts;
-	struct vc_dev *a, *b;
-	CHECK_EQ(vc_dev_new("persist-a", &o, &a), 0);
-	size_t size = vc_persist_size(a);
-	uint8_t *area = calloc(1, size);
-	CHECK_EQ(vc_persist_attach(a, area, size, false), 0);
+	struct vc_dev *b;
+	uint8_t *area;
+	size_t size;
+	struct vc_dev *a = dev_with_area("persist-a", &o, &area, &size);
 	struct vc_sess_params p = {.service = VC_SERVICE_AKCIPHER, .ak_algo = VC_AKCIPHER_RSA,
 				   .key_type = VC_AKCIPHER_KEY_TYPE_PRIVATE,
 				   .key_len = (uint32_t)der_len, .key = der,
@@ -492,12 +503,9 @@ static void test_persist_destroy_race(void)
 {
 	struct vc_opts o = opts;
 	o.max_sessions = 1;
-	struct vc_dev *d;
-	CHECK_EQ(vc_dev_new("persist-race", &o, &d), 0);
-	size_t size = vc_persist_size(d);
-	uint8_t *area = calloc(1, size);
-	CHECK(area != NULL);
-	CHECK_EQ(vc_persist_attach(d, area, size, false), 0);
+	uint8_t *area;
+	size_t size;
+	struct vc_dev *d = dev_with_area("persist-race", &o, &area, &size);
 	uint8_t key[16];
 	for (unsigned i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(0x5a ^ (i * 29));
