@@ -94,8 +94,13 @@ class Daemon:
         # Only the control socket takes a probing connection: a device socket serves one
         # front-end at a time, and the probe would hold that slot for a moment.
         probe = path == self.control
-        ok = wait_for(lambda: (os.path.exists(p) and stat.S_ISSOCK(os.stat(p).st_mode)
-                               and (not probe or self.ready_probe(p)))
+        def is_sock():
+            # A restart replaces a stale socket (unlink, bind): it may vanish between two looks.
+            try:
+                return stat.S_ISSOCK(os.stat(p).st_mode)
+            except FileNotFoundError:
+                return False
+        ok = wait_for(lambda: (is_sock() and (not probe or self.ready_probe(p)))
                       or self.proc.poll() is not None, timeout)
         if self.proc.poll() is not None:
             raise RuntimeError(f"vtrustd exited with {self.proc.returncode}: {self.log()[-2000:]}")
